@@ -1,0 +1,1 @@
+"""The salesops process: Slack app, HTTP server, scheduler, delivery and CLI."""

@@ -1,0 +1,46 @@
+"""The `salesops` command line: one typer app; each area registers its own commands."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+from bot import cli_data
+from salesops_core.errors import SalesopsError
+
+app = typer.Typer(
+    name="salesops",
+    help="Sales KPIs, lead-response SLAs and nudges in Slack, on your own database.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks and debug logs."),
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+for module in (cli_data,):
+    module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point: domain errors become one clear line and exit code 1."""
+    debug = "--debug" in sys.argv
+    try:
+        app()
+    except SalesopsError as exc:
+        if debug:
+            raise
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)

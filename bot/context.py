@@ -1,0 +1,27 @@
+"""The process's wiring: settings, engine and session factory, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import Settings, load_settings
+from salesops_core.db import make_engine, make_session_factory
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What every entry point needs: settings and the database."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def build_deps(settings: Settings | None = None) -> Deps:
+    """Load settings (unless given) and open the database they name."""
+    settings = settings or load_settings()
+    engine = make_engine(settings.database_url)
+    return Deps(settings=settings, engine=engine, sessions=make_session_factory(engine))

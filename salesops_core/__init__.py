@@ -1,0 +1,1 @@
+"""salesops domain: data model, KPI engine, lead clock, nudges. Knows nothing about Slack."""

@@ -1,0 +1,238 @@
+"""The data model: SQLAlchemy 2.0 typed ORM. All time stamps are UTC (see timeutil)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, time
+
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from salesops_core.timeutil import UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(18, 2, asdecimal=False)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime}
+
+
+class Role(enum.StrEnum):
+    REP = "rep"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class Outcome(enum.StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class ActivityType(enum.StrEnum):
+    CALL = "call"
+    EMAIL = "email"
+    MEETING = "meeting"
+    DEMO = "demo"
+    ADMIN = "admin"
+    TRAINING = "training"
+    OTHER = "other"
+
+
+SELLING_ACTIVITY_TYPES = (
+    ActivityType.CALL,
+    ActivityType.EMAIL,
+    ActivityType.MEETING,
+    ActivityType.DEMO,
+)
+
+
+class LeadStatus(enum.StrEnum):
+    OPEN = "open"
+    RESPONDED = "responded"
+    CLOSED = "closed"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A portable string enum column (VARCHAR + CHECK, same on SQLite and Postgres)."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Team(Base):
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    region: Mapped[str | None] = mapped_column(String(200), index=True)
+
+    reps: Mapped[list[Rep]] = relationship(back_populates="team")
+
+
+class Rep(Base):
+    __tablename__ = "rep"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    crm_user_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.REP)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    work_start: Mapped[time] = mapped_column(Time, default=time(9, 0))
+    work_end: Mapped[time] = mapped_column(Time, default=time(17, 0))
+    workdays: Mapped[str] = mapped_column(String(16), default="12345")  # ISO weekdays
+    holiday_country: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    away: Mapped[bool] = mapped_column(Boolean, default=False)
+    round_robin_weight: Mapped[float] = mapped_column(Float, default=1.0)
+
+    team: Mapped[Team | None] = relationship(back_populates="reps")
+    manager: Mapped[Rep | None] = relationship(remote_side=[id])
+
+
+class Stage(Base):
+    """The stage map: a CRM stage name, its order, default probability and outcome."""
+
+    __tablename__ = "stage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    probability: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[Outcome] = mapped_column(_enum(Outcome, "outcome"), default=Outcome.OPEN)
+
+
+class Quota(Base):
+    __tablename__ = "quota"
+    __table_args__ = (UniqueConstraint("rep_id", "period_start", "period_end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id"))
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    amount: Mapped[float] = mapped_column(Money)
+
+
+class Lead(Base):
+    __tablename__ = "lead"
+    __table_args__ = (
+        Index("ix_lead_owner_created", "owner_id", "created_at"),
+        Index("ix_lead_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    source: Mapped[str | None] = mapped_column(String(128))
+    company: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
+    first_response_at: Mapped[datetime | None]
+    responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
+    status: Mapped[LeadStatus] = mapped_column(
+        _enum(LeadStatus, "lead_status"), default=LeadStatus.OPEN
+    )
+
+    owner: Mapped[Rep | None] = relationship(foreign_keys=[owner_id])
+
+
+class Deal(Base):
+    __tablename__ = "deal"
+    __table_args__ = (
+        Index("ix_deal_owner_closed", "owner_id", "closed_at"),
+        Index("ix_deal_closed_outcome", "closed_at", "outcome"),
+        Index("ix_deal_outcome_owner", "outcome", "owner_id"),
+        Index("ix_deal_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    account: Mapped[str | None] = mapped_column(String(300))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("rep.id"))
+    amount: Mapped[float | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    stage: Mapped[str] = mapped_column(String(200))
+    probability: Mapped[float | None] = mapped_column(Float)  # 0..1; None: from the stage
+    created_at: Mapped[datetime]
+    expected_close: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    outcome: Mapped[Outcome] = mapped_column(_enum(Outcome, "outcome"), default=Outcome.OPEN)
+    product: Mapped[str | None] = mapped_column(String(200))
+    forecast_category: Mapped[str | None] = mapped_column(String(64))
+
+    owner: Mapped[Rep] = relationship()
+
+
+class DealStageChange(Base):
+    __tablename__ = "deal_stage_change"
+    __table_args__ = (Index("ix_deal_stage_change_deal_entered", "deal_id", "entered_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(200))
+    entered_at: Mapped[datetime]
+
+
+class Activity(Base):
+    __tablename__ = "activity"
+    __table_args__ = (
+        Index("ix_activity_rep_started", "rep_id", "started_at"),
+        Index("ix_activity_deal_started", "deal_id", "started_at"),
+        Index("ix_activity_started", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id"))
+    type: Mapped[ActivityType] = mapped_column(_enum(ActivityType, "activity_type"))
+    started_at: Mapped[datetime]
+    minutes: Mapped[float | None] = mapped_column(Float)
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deal.id"))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id"))
+    external_attendee: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Forecast(Base):
+    __tablename__ = "forecast"
+    __table_args__ = (
+        UniqueConstraint("rep_id", "period_start", "period_end", "category", "submitted_at"),
+        Index("ix_forecast_rep_period", "rep_id", "period_start", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id"))
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    amount: Mapped[float] = mapped_column(Money)
+    category: Mapped[str] = mapped_column(String(64), default="commit")
+    submitted_at: Mapped[datetime]
