@@ -52,7 +52,7 @@ def doctor_command() -> None:
             f"at {current}, code needs {head}"
             + ("" if current == head else " (run `salesops migrate`)"),
         )
-    except Exception as exc:  # noqa: BLE001 - doctor reports whatever the driver says
+    except Exception as exc:
         report(False, "database", f"{url}: {exc.__class__.__name__}: {exc}".splitlines()[0])
     token = deps.settings.slack_bot_token
     if token:

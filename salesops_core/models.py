@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, time
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -35,7 +36,7 @@ Money = Numeric(18, 2, asdecimal=False)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UtcDateTime}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime}
 
 
 class Role(enum.StrEnum):

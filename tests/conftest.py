@@ -20,7 +20,9 @@ POSTGRES_URL = os.environ.get("SALESOPS_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     """A migrated engine per backend, shared by the session; tables are emptied per test."""
     if request.param == "postgres":
         if not POSTGRES_URL:
