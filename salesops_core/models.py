@@ -158,6 +158,7 @@ class Lead(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
     first_response_at: Mapped[datetime | None]
+    sla_due_at: Mapped[datetime | None]  # first-response deadline under the lead's SLA policy
     responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
     status: Mapped[LeadStatus] = mapped_column(
         _enum(LeadStatus, "lead_status"), default=LeadStatus.OPEN

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 04:20:50.400826
+Create Date: 2026-11-27
 """
 
 from collections.abc import Sequence
@@ -167,6 +167,7 @@ def upgrade() -> None:
         sa.Column("created_at", salesops_core.timeutil.UtcDateTime(), nullable=False),
         sa.Column("owner_id", sa.Integer(), nullable=True),
         sa.Column("first_response_at", salesops_core.timeutil.UtcDateTime(), nullable=True),
+        sa.Column("sla_due_at", salesops_core.timeutil.UtcDateTime(), nullable=True),
         sa.Column("responded_by_id", sa.Integer(), nullable=True),
         sa.Column(
             "status",
