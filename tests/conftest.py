@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from salesops_core.db import make_engine, make_session_factory, migrate
 from salesops_core.models import Base
+from tests.slack_server import FakeSlack
 
 POSTGRES_URL = os.environ.get("SALESOPS_TEST_POSTGRES_URL")
 
@@ -68,3 +69,10 @@ def empty_all_tables(engine: Engine) -> None:
         else:
             for name in tables:
                 connection.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """A running local Slack-compatible Web API server (see tests/slack_server.py)."""
+    with FakeSlack() as fake:
+        yield fake

@@ -1,0 +1,361 @@
+"""A local Slack-compatible Web API server for tests and benchmarks.
+
+It answers the Web API methods the bot uses, the files v2 upload URL and response_url
+posts, records every call, and fails on demand (HTTP 429 with Retry-After, 5xx, or an
+`ok: false` error) so retry and dead-letter paths can be tested over real HTTP.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+INVALID_TOKEN = "xoxb-invalid"
+
+
+@dataclass
+class Call:
+    """One Web API call as the server saw it."""
+
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Failure:
+    status: int = 200
+    error: str | None = None
+    retry_after: float | None = None
+    times: int = 1
+
+
+@dataclass
+class User:
+    id: str
+    email: str
+    name: str
+    tz: str
+
+
+class FakeSlack:
+    """Start with `start()` (or `with FakeSlack() as fake:`); point SLACK_API_URL at `base_url`."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.responses: list[dict[str, Any]] = []
+        self.uploads: dict[str, bytes] = {}
+        self.users: dict[str, User] = {}
+        self._failures: dict[str, list[_Failure]] = {}
+        self._failure_share: tuple[float, int, set[str] | None] | None = None
+        self._random = random.Random(1)
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._files: dict[str, dict[str, Any]] = {}
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        """Serve on a free port of 127.0.0.1 in a background thread."""
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server, "FakeSlack is not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/api/"
+
+    # ---- test controls ---------------------------------------------------------------
+
+    def add_user(self, user_id: str, email: str, name: str = "", tz: str = "America/New_York"):
+        """Make a workspace member known to users.info and users.lookupByEmail."""
+        self.users[user_id] = User(user_id, email, name or email.split("@")[0], tz)
+
+    def response_url(self, name: str | None = None) -> str:
+        """A response_url whose posts land in `responses`."""
+        return f"{self.url}/response/{name or next(self._ids)}"
+
+    def fail(
+        self,
+        method: str,
+        status: int = 429,
+        *,
+        error: str | None = None,
+        retry_after: float | None = 1,
+        times: int = 1,
+    ) -> None:
+        """Fail the next `times` calls to `method`: HTTP `status`, or `ok: false` with `error`."""
+        failure = (
+            _Failure(status=200, error=error, times=times)
+            if error
+            else _Failure(
+                status=status, retry_after=retry_after if status == 429 else None, times=times
+            )
+        )
+        with self._lock:
+            self._failures.setdefault(method, []).append(failure)
+
+    def fail_share(
+        self, share: float, status: int = 500, seed: int = 1, methods: set[str] | None = None
+    ) -> None:
+        """Fail a random `share` of calls (to `methods`, default all) with HTTP `status`."""
+        with self._lock:
+            self._failure_share = (share, status, methods)
+            self._random = random.Random(seed)
+
+    def reset(self) -> None:
+        """Forget calls, responses, uploads and injected failures."""
+        with self._lock:
+            self.calls.clear()
+            self.responses.clear()
+            self.uploads.clear()
+            self._failures.clear()
+            self._failure_share = None
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+        """Poll `condition` until it is true or `timeout` seconds pass."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.01)
+        return condition()
+
+    # ---- request handling ------------------------------------------------------------
+
+    def _injected_failure(self, method: str) -> _Failure | None:
+        with self._lock:
+            queue = self._failures.get(method)
+            if queue:
+                failure = queue[0]
+                failure.times -= 1
+                if failure.times <= 0:
+                    queue.pop(0)
+                return failure
+            if self._failure_share:
+                share, status, methods = self._failure_share
+                if (methods is None or method in methods) and self._random.random() < share:
+                    return _Failure(status=status)
+        return None
+
+    def _answer(self, method: str, params: dict[str, Any], headers: dict[str, str]):
+        """Return (HTTP status, extra headers, JSON body) for one Web API call."""
+        with self._lock:
+            self.calls.append(Call(method, params, headers))
+        failure = self._injected_failure(method)
+        if failure and failure.status != 200:
+            extra = (
+                {"Retry-After": str(int(failure.retry_after))}
+                if failure.retry_after is not None
+                else {}
+            )
+            return (
+                failure.status,
+                extra,
+                {"ok": False, "error": "ratelimited" if failure.status == 429 else "fatal_error"},
+            )
+        if failure and failure.error:
+            return 200, {}, {"ok": False, "error": failure.error}
+        token = headers.get("authorization", "").removeprefix("Bearer ").strip()
+        token = token or str(params.get("token", ""))
+        if not token:
+            return 200, {}, {"ok": False, "error": "not_authed"}
+        if token == INVALID_TOKEN:
+            return 200, {}, {"ok": False, "error": "invalid_auth"}
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return 200, {}, {"ok": False, "error": "unknown_method"}
+        return 200, {}, handler(params)
+
+    def _ts(self) -> str:
+        return f"{time.time():.6f}"
+
+    def _m_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://fake.slack.test/",
+            "team": "Fake Sales",
+            "user": "salesops",
+            "team_id": "T0FAKE",
+            "user_id": "U0BOT",
+            "bot_id": "B0BOT",
+        }
+
+    def _m_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel", ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel.startswith("U"):
+            channel = "D" + channel[1:]
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": self._ts(),
+            "message": {"text": params.get("text"), "blocks": params.get("blocks")},
+        }
+
+    def _m_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self._ts()}
+
+    def _m_chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "channel": params.get("channel"),
+            "ts": params.get("ts"),
+            "text": params.get("text"),
+        }
+
+    def _m_chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+
+    def _m_conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        users = str(params.get("users", "")).split(",")[0]
+        return {"ok": True, "channel": {"id": "D" + users.removeprefix("U")}}
+
+    def _user_json(self, user: User) -> dict[str, Any]:
+        return {
+            "id": user.id,
+            "name": user.name,
+            "real_name": user.name,
+            "tz": user.tz,
+            "profile": {"email": user.email, "real_name": user.name},
+        }
+
+    def _m_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(params.get("user")))
+        if not user:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": self._user_json(user)}
+
+    def _m_users_lookupByEmail(self, params: dict[str, Any]) -> dict[str, Any]:
+        email = str(params.get("email", "")).lower()
+        user = next((u for u in self.users.values() if u.email.lower() == email), None)
+        if not user:
+            return {"ok": False, "error": "users_not_found"}
+        return {"ok": True, "user": self._user_json(user)}
+
+    def _view(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = params.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        return {"ok": True, "view": {"id": f"V{next(self._ids)}", **(view or {})}}
+
+    _m_views_publish = _view
+    _m_views_open = _view
+    _m_views_update = _view
+
+    def _m_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._ids):08d}"
+        self._files[file_id] = {
+            "id": file_id,
+            "name": params.get("filename"),
+            "length": int(params.get("length", 0)),
+        }
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _m_files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        files = params.get("files")
+        files = json.loads(files) if isinstance(files, str) else files or []
+        done = []
+        for item in files:
+            meta = self._files.get(item.get("id"))
+            if meta is None or item.get("id") not in self.uploads:
+                return {"ok": False, "error": "file_not_found"}
+            meta["title"] = item.get("title")
+            done.append(dict(meta))
+        return {"ok": True, "files": done}
+
+    def _m_files_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        meta = self._files.get(str(params.get("file")))
+        return {"ok": True, "file": meta} if meta else {"ok": False, "error": "file_not_found"}
+
+
+def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if "json" in content_type:
+        return json.loads(raw)
+    return {key: values[-1] for key, values in parse_qs(raw.decode()).items()}
+
+
+def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:  # keep test output clean
+            pass
+
+        def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self.do_POST()
+
+        def do_POST(self) -> None:
+            parsed = urlparse(self.path)
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            if parsed.path.startswith("/upload/"):
+                fake.uploads[parsed.path.rsplit("/", 1)[1]] = raw
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"OK")
+                return
+            if parsed.path.startswith("/response/"):
+                body = json.loads(raw or b"{}")
+                with fake._lock:
+                    fake.responses.append({**body, "_path": parsed.path})
+                self._send(200, {"ok": True}, {})
+                return
+            if not parsed.path.startswith("/api/"):
+                self._send(404, {"ok": False, "error": "not_found"}, {})
+                return
+            params = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+            params.update(_parse_body(raw, headers.get("content-type", "")))
+            method = parsed.path.removeprefix("/api/")
+            status, extra, body = fake._answer(method, params, headers)
+            self._send(status, body, extra)
+
+    return Handler
