@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from bot import cli_data
+from bot import cli_data, cli_demo, cli_import, cli_kpi, cli_leads, cli_slack
 from salesops_core.errors import SalesopsError
 
 app = typer.Typer(
@@ -30,7 +30,7 @@ def _root(
     )
 
 
-for module in (cli_data,):
+for module in (cli_data, cli_demo, cli_import, cli_kpi, cli_slack, cli_leads):
     module.register(app)
 
 

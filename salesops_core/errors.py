@@ -21,6 +21,10 @@ class NotAllowed(SalesopsError):
     """The viewer may not see what they asked for."""
 
 
+class BadArguments(SalesopsError):
+    """A slash command got words it does not understand; the message shows a correct example."""
+
+
 class ConfigError(SalesopsError):
     """A configuration value is missing or invalid."""
 

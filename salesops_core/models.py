@@ -16,10 +16,12 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Text,
     Time,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import JSON
 
 from salesops_core.timeutil import UtcDateTime
 
@@ -163,6 +165,12 @@ class Lead(Base):
     status: Mapped[LeadStatus] = mapped_column(
         _enum(LeadStatus, "lead_status"), default=LeadStatus.OPEN
     )
+    # speed-to-lead ladder: steps done (0 = only the first DM), when the next step is due
+    ladder_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    snoozed_until: Mapped[datetime | None]
+    dm_channel: Mapped[str | None] = mapped_column(String(32))  # the owner's lead DM,
+    dm_ts: Mapped[str | None] = mapped_column(String(32))  # kept for chat.update
 
     owner: Mapped[Rep | None] = relationship(foreign_keys=[owner_id])
 
@@ -238,3 +246,63 @@ class Forecast(Base):
     amount: Mapped[float] = mapped_column(Money)
     category: Mapped[str] = mapped_column(String(64), default="commit")
     submitted_at: Mapped[datetime]
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class Outbox(Base):
+    """A message the bot sends on its own; written first, then sent by a dispatcher."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(64))  # Slack user or channel id
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lead.id", ondelete="SET NULL"), index=True
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[OutboxStatus] = mapped_column(
+        _enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_expires_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class LeadAssignment(Base):
+    """The assignment log: every time a lead gets (or changes) its owner, and why."""
+
+    __tablename__ = "lead_assignment"
+    __table_args__ = (Index("ix_lead_assignment_lead_at", "lead_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"))
+    from_rep_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
+    to_rep_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
+    reason: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+
+
+class RoundRobinState(Base):
+    """Per-rep round-robin position (stride scheduling); kept when reps come and go."""
+
+    __tablename__ = "round_robin_state"
+
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id", ondelete="CASCADE"), primary_key=True)
+    pass_value: Mapped[float] = mapped_column(Float, default=0.0)
+    assigned_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_assigned_at: Mapped[datetime | None]

@@ -1,0 +1,328 @@
+"""Slash-command ack latency and answer time of `salesops serve`, as ratios to bare Bolt.
+
+Run by hand against a demo org (e.g. `DATABASE_URL=sqlite:///demo.db salesops demo --scale 100`):
+
+    python bench/ack_latency.py --database-url sqlite:///demo.db [--concurrency 1,10,50]
+
+In one run, the same load goes to three servers, one after the other, each in its own
+process (the load generator and the local Slack run in this process):
+
+- bare: a Bolt AsyncApp whose only listener acks `/kpi` (the floor for Bolt on this machine);
+- text: `salesops serve --no-charts` (the answer without a chart);
+- chart: `salesops serve` (the answer renders a chart, uploaded after the answer).
+
+For each: ack latency p50/p99 (send -> HTTP 200) and, for the bot, the time until the answer
+arrives on response_url. Exit status 1 when a request failed or an answer never came.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+
+from salesops_core.db import make_engine, require_migrated  # noqa: E402
+from salesops_core.models import Rep, Role  # noqa: E402
+from tests.bot_harness import SIGNING_SECRET, sign, slash_command_body  # noqa: E402
+from tests.slack_server import FakeSlack  # noqa: E402
+
+TARGET_ACK_RATIO = 1.2
+TARGET_ANSWER_S = {"text": 0.5, "chart": 1.5}
+
+
+class TimedResponses(list):
+    """FakeSlack's response list, also noting when each response_url post arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived: dict[str, float] = {}
+
+    def append(self, item: dict) -> None:  # type: ignore[override]
+        self.arrived[item["_path"]] = time.monotonic()
+        super().append(item)
+
+
+@dataclass
+class Sample:
+    ack_s: list[float] = field(default_factory=list)
+    answer_s: list[float] = field(default_factory=list)
+    chart_s: list[float] = field(default_factory=list)  # send -> files.completeUploadExternal
+    failures: int = 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_bare(port: int) -> None:
+    """The floor: a Bolt AsyncApp behind the same Starlette handler, whose listener only acks."""
+    import uvicorn
+    from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    client = AsyncWebClient(token="xoxb-bench", base_url=os.environ["SLACK_API_URL"])
+    bolt = AsyncApp(client=client, signing_secret=SIGNING_SECRET)
+
+    async def acknowledge(ack):  # type: ignore[no-untyped-def]
+        await ack()
+
+    bolt.command("/kpi")(acknowledge)
+    handler = AsyncSlackRequestHandler(bolt)
+
+    async def endpoint(request):  # type: ignore[no-untyped-def]
+        return await handler.handle(request)
+
+    app = Starlette(routes=[Route("/slack/events", endpoint, methods=["POST"])])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def start_server(kind: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    if kind == "bare":
+        argv = [sys.executable, __file__, "--serve-bare", str(port)]
+    else:
+        argv = [sys.executable, __file__, "--serve-bot", str(port)]
+        argv += ["--no-charts"] if kind == "text" else []
+    process = subprocess.Popen(argv, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit(f"the {kind} server exited with {process.returncode}") from None
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"the {kind} server did not start")
+
+
+async def one_round(
+    http: httpx.AsyncClient,
+    url: str,
+    fake: FakeSlack,
+    user: str,
+    text: str,
+    n: int,
+    sample: Sample,
+    expect_answer: bool,
+    uploads_before: int,
+    charts: bool,
+) -> None:
+    paths, bodies = [], []
+    for _ in range(n):
+        response_url = fake.response_url()
+        paths.append(response_url.removeprefix(fake.url))
+        bodies.append(slash_command_body("/kpi", text, user_id=user, response_url=response_url))
+
+    async def post(body: str) -> tuple[float, float, int]:
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+        started = time.monotonic()
+        response = await http.post(url, content=body, headers=headers)
+        return started, time.monotonic() - started, response.status_code
+
+    results = await asyncio.gather(*(post(body) for body in bodies))
+    for _, ack, status in results:
+        sample.ack_s.append(ack)
+        sample.failures += status != 200
+    if not expect_answer:
+        return
+    arrived: dict[str, float] = fake.responses.arrived  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 120
+    while not all(p in arrived for p in paths) and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+    for (started, _, _), path in zip(results, paths, strict=True):
+        if path in arrived:
+            sample.answer_s.append(arrived[path] - started)
+        else:
+            sample.failures += 1
+    if charts:  # let this round's uploads finish so they do not load the next round
+        want = uploads_before + n
+        while (
+            len(fake.calls_to("files.completeUploadExternal")) < want
+            and time.monotonic() < deadline
+        ):
+            await asyncio.sleep(0.01)
+        first = min(started for started, _, _ in results)
+        done = fake.calls_to("files.completeUploadExternal")[uploads_before:]
+        sample.chart_s += [call.at - first for call in done]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def measure(
+    kind: str, url: str, fake: FakeSlack, user: str, levels: list[int], rounds: int
+) -> dict[int, Sample]:
+    results: dict[int, Sample] = {}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        for _ in range(3):  # warm-up: auth.test, identity link, caches, first query plans
+            await one_round(
+                http,
+                url,
+                fake,
+                user,
+                "",
+                1,
+                Sample(),
+                kind != "bare",
+                len(fake.calls_to("files.completeUploadExternal")),
+                kind == "chart",
+            )
+        for n in levels:
+            sample = Sample()
+            for _ in range(max(2, rounds // n)):
+                await one_round(
+                    http,
+                    url,
+                    fake,
+                    user,
+                    "",
+                    n,
+                    sample,
+                    kind != "bare",
+                    len(fake.calls_to("files.completeUploadExternal")),
+                    kind == "chart",
+                )
+            results[n] = sample
+    return results
+
+
+def pick_user(database_url: str) -> tuple[str, str, str]:
+    """A rep with a Slack id (the demo org's reps have one), its email and name."""
+    engine = make_engine(database_url)
+    require_migrated(engine)
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(Rep.slack_user_id, Rep.email, Rep.name)
+            .where(Rep.slack_user_id.is_not(None), Rep.role == Role.REP, Rep.active)
+            .order_by(Rep.id)
+            .limit(1)
+        ).first()
+    engine.dispose()
+    if row is None:
+        raise SystemExit("no active rep with a Slack id: run `salesops demo` on this database")
+    return row[0], row[1] or "", row[2]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--concurrency", default="1,10,50")
+    parser.add_argument("--rounds", type=int, default=40, help="requests per level (about)")
+    parser.add_argument("--servers", default="bare,text,chart")
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-bot", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-charts", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare)
+        return 0
+    if args.serve_bot:  # exactly `salesops serve --no-charts? --log-level warning`
+        from bot.cli_slack import serve_command
+
+        serve_command(
+            host="127.0.0.1",
+            port=args.serve_bot,
+            with_scheduler=False,
+            no_charts=args.no_charts,
+            log_level="warning",
+        )
+        return 0
+    if not args.database_url:
+        parser.error("--database-url (or DATABASE_URL) is required: a migrated demo database")
+    levels = [int(x) for x in args.concurrency.split(",")]
+    user, email, name = pick_user(args.database_url)
+    fake = FakeSlack().start()
+    fake.responses = TimedResponses()
+    fake.add_user(user, email, name)
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "SLACK_API_URL": fake.base_url,
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+    }
+    print(
+        f"database {args.database_url}; asking /kpi as {name} ({user}); "
+        f"{os.cpu_count()} CPUs, load generator and local Slack in this process"
+    )
+    table: dict[str, dict[int, Sample]] = {}
+    for kind in args.servers.split(","):
+        port = free_port()
+        process = start_server(kind, port, env)
+        try:
+            table[kind] = asyncio.run(
+                measure(
+                    kind, f"http://127.0.0.1:{port}/slack/events", fake, user, levels, args.rounds
+                )
+            )
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    fake.stop()
+    return report(table, levels)
+
+
+def report(table: dict[str, dict[int, Sample]], levels: list[int]) -> int:
+    ms = 1000
+    print(
+        f"\n{'server':<7}{'conc':>5}{'n':>5}{'ack p50':>10}{'ack p99':>10}{'x bare p50':>12}"
+        f"{'x bare p99':>12}{'answer p50':>12}{'answer p99':>12}  targets"
+    )
+    failures = 0
+    for kind, by_level in table.items():
+        for n in levels:
+            s = by_level[n]
+            failures += s.failures
+            p50, p99 = pct(s.ack_s, 0.5), pct(s.ack_s, 0.99)
+            line = f"{kind:<7}{n:>5}{len(s.ack_s):>5}{p50 * ms:>8.1f}ms{p99 * ms:>8.1f}ms"
+            notes = []
+            bare = table.get("bare", {}).get(n)
+            if bare and kind != "bare":
+                r50, r99 = p50 / pct(bare.ack_s, 0.5), p99 / pct(bare.ack_s, 0.99)
+                line += f"{r50:>11.2f}x{r99:>11.2f}x"
+                notes.append(
+                    f"ack<={TARGET_ACK_RATIO}x:{'ok' if r50 <= TARGET_ACK_RATIO else 'MISS'}"
+                )
+            else:
+                line += " " * 24
+            if s.answer_s:
+                a50, a99 = pct(s.answer_s, 0.5), pct(s.answer_s, 0.99)
+                line += f"{a50 * ms:>10.0f}ms{a99 * ms:>10.0f}ms"
+                target = TARGET_ANSWER_S[kind]
+                notes.append(f"answer p50<{target * ms:.0f}ms:{'ok' if a50 < target else 'MISS'}")
+            if s.chart_s:
+                notes.append(f"chart uploaded p50 {pct(s.chart_s, 0.5) * ms:.0f}ms")
+            if s.failures:
+                notes.append(f"{s.failures} FAILED")
+            print(line + "  " + " ".join(notes))
+    print(
+        "\nack: send -> HTTP 200; answer: send -> JSON posted to response_url. "
+        "Shared machine: compare ratios, not absolute figures."
+    )
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""Benchmark: org KPI snapshot + every team's leaderboard for a quarter, vs pandas and DuckDB.
+
+    python bench/kpis.py --database-url sqlite:////work/bench-data/demo-100.db
+    python bench/kpis.py --database-url postgresql+psycopg://postgres@127.0.0.1/so_kpi --scale 10
+
+Builds the demo org (`--scale`, 100 = about 1M deals, 5M activities, 1M leads) when the
+database is empty, then times (median of --runs warm runs) the engine's org snapshot with the
+per-rep leaderboard grouped into team leaderboards, and one rep's report; reports peak RSS;
+computes the same numbers (a) with a straightforward pandas script that loads the tables (load
+included in its time) and (b) with DuckDB over the same rows held in memory (loaded outside the
+timed part). Prints a table of times and ratios; exits 1 if any number differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+from sqlalchemy import func, select
+
+from salesops_core.config import OrgConfig
+from salesops_core.db import make_engine, make_session_factory
+from salesops_core.demo import load_demo
+from salesops_core.kpi_details import stage_conversion
+from salesops_core.kpis import compute_report
+from salesops_core.models import Deal, Lead, Rep
+from salesops_core.periods import parse_period
+from salesops_core.scopes import ORG_SCOPE, Scope
+
+# The numbers compared with both references, per rep and for the org.
+CHECKED = (
+    "won_count",
+    "lost_count",
+    "won_amount",
+    "win_rate",
+    "avg_deal_size",
+    "avg_sales_cycle_days",
+    "open_pipeline_value",
+    "weighted_pipeline_value",
+    "stale_deal_share",
+    "leads_unanswered",
+    "lead_response_minutes_median",
+    "selling_time_share",
+    "quota_attainment",
+)
+
+
+def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
+    fn()  # warm-up
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def engine_snapshot(sessions, period, org, now, funnel=False) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        report = compute_report(session, ORG_SCOPE, period, org, (), now=now, funnel=funnel)
+    boards: dict[str, list[dict]] = {}
+    for row in report.leaderboard:
+        boards.setdefault(row["team"] or "", []).append(row)
+    return {
+        "org": report.kpis,
+        "reps": {r["rep_id"]: r for r in report.leaderboard},
+        "teams": boards,
+    }
+
+
+def load_tables(connection) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
+    """The straightforward way: read whole tables."""
+    return {
+        "deal": pd.read_sql(
+            "SELECT id, owner_id, amount, outcome, stage, probability, created_at, closed_at, "
+            "expected_close FROM deal",
+            connection,
+            parse_dates=["created_at", "closed_at", "expected_close"],
+        ),
+        "stage": pd.read_sql(
+            "SELECT name, probability AS stage_probability FROM stage", connection
+        ),
+        "activity": pd.read_sql(
+            "SELECT rep_id, deal_id, type, started_at, minutes FROM activity",
+            connection,
+            parse_dates=["started_at"],
+        ),
+        "lead": pd.read_sql(
+            "SELECT owner_id, created_at, first_response_at FROM lead",
+            connection,
+            parse_dates=["created_at", "first_response_at"],
+        ),
+        "quota": pd.read_sql(
+            "SELECT rep_id, period_start, period_end, amount FROM quota",
+            connection,
+            parse_dates=["period_start", "period_end"],
+        ),
+    }
+
+
+def pandas_numbers(t: dict[str, pd.DataFrame], start, end, at, stale_days) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Per-rep sums with pandas (index: rep id); the org row is the column sums."""
+    deal = t["deal"]
+    closed = deal[(deal.closed_at >= start) & (deal.closed_at < end)]
+    won = closed[closed.outcome == "won"]
+    lost = closed[closed.outcome == "lost"]
+    columns = {
+        "won_count": won.groupby("owner_id").size(),
+        "lost_count": lost.groupby("owner_id").size(),
+        "won_amount": won.groupby("owner_id").amount.sum(),
+        "won_with_amount": won.groupby("owner_id").amount.count(),
+        "cycle_days_sum": ((won.closed_at - won.created_at).dt.total_seconds() / 86400)
+        .groupby(won.owner_id)
+        .sum(),
+    }
+    open_ = deal[(deal.created_at < at) & (deal.closed_at.isna() | (deal.closed_at >= at))]
+    open_ = open_.merge(t["stage"], how="left", left_on="stage", right_on="name")
+    probability = open_.probability.fillna(open_.stage_probability).fillna(0.0)
+    act = t["activity"]
+    last = act[act.started_at < at].groupby("deal_id").started_at.max()
+    touched = open_.id.map(last).fillna(open_.created_at)
+    stale = (touched < at - pd.Timedelta(days=stale_days)) | (open_.expected_close < at)
+    columns["open_count"] = open_.groupby("owner_id").size()
+    columns["open_amount"] = open_.groupby("owner_id").amount.sum()
+    columns["weighted_amount"] = (open_.amount * probability).groupby(open_.owner_id).sum()
+    columns["stale_count"] = stale.groupby(open_.owner_id).sum()
+    lead = t["lead"]
+    lead = lead[(lead.created_at >= start) & (lead.created_at < end)]
+    columns["leads_unanswered"] = lead.first_response_at.isna().groupby(lead.owner_id).sum()
+    minutes = (lead.first_response_at - lead.created_at).dt.total_seconds() / 60
+    columns["median"] = minutes.dropna().groupby(lead.owner_id).median()
+    act = act[(act.started_at >= start) & (act.started_at < at)]
+    selling = act.type.isin(["call", "email", "meeting", "demo"])
+    columns["selling_minutes"] = act.minutes.where(selling).groupby(act.rep_id).sum()
+    columns["logged_minutes"] = act.minutes.groupby(act.rep_id).sum()
+    quota = t["quota"]
+    quota = quota[(quota.period_start >= start) & (quota.period_end <= end)]
+    columns["quota"] = quota.groupby("rep_id").amount.sum()
+    out = pd.DataFrame(columns)  # the union of every owner index
+    out.attrs["org_median"] = minutes.dropna().median()
+    return out
+
+
+DUCK_SQL = """
+WITH closed AS (
+  SELECT owner_id,
+    count(*) FILTER (WHERE outcome = 'won') AS won_count,
+    count(*) FILTER (WHERE outcome = 'lost') AS lost_count,
+    sum(amount) FILTER (WHERE outcome = 'won') AS won_amount,
+    count(amount) FILTER (WHERE outcome = 'won') AS won_with_amount,
+    sum(epoch(closed_at - created_at) / 86400.0) FILTER (WHERE outcome = 'won') AS cycle_days_sum
+  FROM deal WHERE closed_at >= $start AND closed_at < $end GROUP BY owner_id),
+last AS (SELECT deal_id, max(started_at) AS last FROM activity WHERE started_at < $at
+  GROUP BY deal_id),
+open_ AS (
+  SELECT d.owner_id, count(*) AS open_count, sum(d.amount) AS open_amount,
+    sum(d.amount * coalesce(d.probability, s.stage_probability, 0)) AS weighted_amount,
+    sum(CASE WHEN coalesce(l.last, d.created_at) < $stale OR d.expected_close < $at
+        THEN 1 ELSE 0 END) AS stale_count
+  FROM deal d LEFT JOIN stage s ON s.name = d.stage LEFT JOIN last l ON l.deal_id = d.id
+  WHERE d.created_at < $at AND (d.closed_at IS NULL OR d.closed_at >= $at) GROUP BY d.owner_id),
+leads AS (
+  SELECT owner_id, count(*) FILTER (WHERE first_response_at IS NULL) AS leads_unanswered,
+    median(epoch(first_response_at - created_at) / 60.0) AS median
+  FROM lead WHERE created_at >= $start AND created_at < $end GROUP BY owner_id),
+acts AS (
+  SELECT rep_id AS owner_id,
+    sum(minutes) FILTER (WHERE type IN ('call', 'email', 'meeting', 'demo')) AS selling_minutes,
+    sum(minutes) AS logged_minutes
+  FROM activity WHERE started_at >= $start AND started_at < $at GROUP BY rep_id),
+quotas AS (SELECT rep_id AS owner_id, sum(amount) AS quota FROM quota
+  WHERE period_start >= $start AND period_end <= $end GROUP BY rep_id),
+owners AS (SELECT owner_id FROM closed UNION SELECT owner_id FROM open_
+  UNION SELECT owner_id FROM leads UNION SELECT owner_id FROM acts
+  UNION SELECT owner_id FROM quotas)
+SELECT * FROM owners LEFT JOIN closed USING (owner_id) LEFT JOIN open_ USING (owner_id)
+  LEFT JOIN leads USING (owner_id) LEFT JOIN acts USING (owner_id) LEFT JOIN quotas USING (owner_id)
+"""
+
+
+def kpis_from_sums(row: dict[str, Any]) -> dict[str, Any]:
+    """The checked KPIs from one row of sums (NaN / missing = 0 for sums)."""
+
+    def v(key: str) -> float:
+        value = row.get(key)
+        return 0.0 if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+    closed = v("won_count") + v("lost_count")
+    median = row.get("median")
+    return {
+        "won_count": int(v("won_count")),
+        "lost_count": int(v("lost_count")),
+        "won_amount": v("won_amount"),
+        "win_rate": v("won_count") / closed if closed else None,
+        "avg_deal_size": v("won_amount") / v("won_with_amount") if v("won_with_amount") else None,
+        "avg_sales_cycle_days": v("cycle_days_sum") / v("won_count") if v("won_count") else None,
+        "open_pipeline_value": v("open_amount"),
+        "weighted_pipeline_value": v("weighted_amount"),
+        "stale_deal_share": v("stale_count") / v("open_count") if v("open_count") else None,
+        "leads_unanswered": int(v("leads_unanswered")),
+        "lead_response_minutes_median": None if median is None or pd.isna(median) else median,
+        "selling_time_share": (
+            v("selling_minutes") / v("logged_minutes") if v("logged_minutes") else None
+        ),
+        "quota_attainment": v("won_amount") / v("quota") if v("quota") > 0 else None,
+    }
+
+
+def reference_result(frame: pd.DataFrame, org_median: float | None) -> dict[str, Any]:
+    frame = frame.astype(float)
+    reps = {
+        int(owner): kpis_from_sums(row)
+        for owner, row in frame.to_dict("index").items()
+        if owner is not None and not pd.isna(owner)
+    }
+    totals = frame.sum(numeric_only=True).to_dict()
+    with_quota = frame[frame["quota"] > 0] if "quota" in frame else frame.iloc[0:0]
+    totals["quota"] = with_quota["quota"].sum() if len(with_quota) else 0.0
+    totals["median"] = org_median
+    return {"org": kpis_from_sums(totals), "reps": reps}
+
+
+def differences(name: str, engine: dict, other: dict) -> list[str]:
+    problems = []
+
+    def same(a: Any, b: Any) -> bool:
+        if a is None or b is None:
+            return a is None and b is None
+        return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-6)
+
+    for key in CHECKED:
+        if not same(engine["org"][key], other["org"][key]):
+            problems.append(
+                f"{name}: org {key}: engine {engine['org'][key]} vs {other['org'][key]}"
+            )
+    for rep_id, row in engine["reps"].items():
+        theirs = other["reps"].get(rep_id, kpis_from_sums({}))
+        for key in CHECKED:
+            if not same(row[key], theirs[key]):
+                problems.append(f"{name}: rep {rep_id} {key}: engine {row[key]} vs {theirs[key]}")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", default="sqlite:////work/bench-data/demo-100.db")
+    parser.add_argument("--scale", type=float, default=100, help="demo scale if the db is empty")
+    parser.add_argument("--period", default="last-quarter")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-pandas", action="store_true")
+    args = parser.parse_args()
+
+    engine = make_engine(args.database_url)
+    sessions = make_session_factory(engine)
+    org = OrgConfig()
+    with sessions() as session:
+        has_data = (
+            session.scalar(select(func.count()).select_from(Deal)) if _has_tables(engine) else 0
+        )
+    if not has_data:
+        print(f"building the demo org at scale {args.scale:g} ...", flush=True)
+        load_demo(engine, now=datetime.now(UTC).replace(microsecond=0), scale=args.scale)
+    with sessions() as session:
+        now = session.scalar(select(func.max(Lead.created_at)))
+        counts = {
+            "deals": session.scalar(select(func.count()).select_from(Deal)),
+            "leads": session.scalar(select(func.count()).select_from(Lead)),
+            "reps": session.scalar(select(func.count()).select_from(Rep)),
+        }
+        rep = session.scalars(select(Rep).order_by(Rep.id).limit(1)).one()
+        rep_scope = Scope("rep", rep.id, rep.name)
+    period = parse_period(args.period, tz=org.tz, now=now)
+    at = period.effective_end(now)
+    print(f"{args.database_url}: {counts}; period {period.label}; now {now:%Y-%m-%d %H:%M}")
+
+    snapshot_s, ours = median_time(lambda: engine_snapshot(sessions, period, org, now), args.runs)
+
+    def one_rep() -> Any:
+        with sessions() as session:
+            return compute_report(session, rep_scope, period, org, (), now=now)
+
+    rep_s, _ = median_time(one_rep, args.runs)
+
+    def funnel_only() -> Any:
+        with sessions() as session:
+            return stage_conversion(session, ORG_SCOPE, period)
+
+    funnel_s, _ = median_time(funnel_only, args.runs)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    start, end, at_naive = (
+        x.astimezone(UTC).replace(tzinfo=None) for x in (period.start, period.end, at)
+    )
+    problems: list[str] = []
+    rows = [("engine: org snapshot + team leaderboards", snapshot_s, 1.0)]  # with previous
+    rows.append(("engine: one rep's report", rep_s, rep_s / snapshot_s))
+    rows.append(("engine: org stage funnel (not in snapshot)", funnel_s, funnel_s / snapshot_s))
+    with engine.connect() as connection:
+        load_started = time.perf_counter()
+        tables = load_tables(connection)
+        load_s = time.perf_counter() - load_started
+    if not args.skip_pandas:
+        compute_started = time.perf_counter()
+        frame = pandas_numbers(tables, start, end, at_naive, org.stale_deal_days)
+        pandas_s = load_s + time.perf_counter() - compute_started
+        problems += differences("pandas", ours, reference_result(frame, frame.attrs["org_median"]))
+        rows.append(("pandas: load tables + compute", pandas_s, pandas_s / snapshot_s))
+    duck = duckdb.connect()
+    for name, table in tables.items():
+        duck.register(f"{name}_df", table)
+        duck.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_df")
+    params = {
+        "start": start,
+        "end": end,
+        "at": at_naive,
+        "stale": at_naive - pd.Timedelta(days=org.stale_deal_days),
+    }
+    del tables
+
+    def duck_run() -> pd.DataFrame:
+        return duck.execute(DUCK_SQL, params).df().set_index("owner_id")
+
+    duck_s, duck_frame = median_time(duck_run, args.runs)
+    lead_minutes = duck.execute(
+        "SELECT median(epoch(first_response_at - created_at) / 60.0) FROM lead "
+        "WHERE created_at >= $start AND created_at < $end",
+        {"start": start, "end": end},
+    ).fetchone()
+    problems += differences("duckdb", ours, reference_result(duck_frame, lead_minutes[0]))
+    rows.append(("duckdb: same numbers, rows in memory", duck_s, duck_s / snapshot_s))
+
+    print(f"\n{'what':<44}{'median s':>10}{'vs engine':>11}")
+    for what, seconds, ratio in rows:
+        print(f"{what:<44}{seconds:>10.3f}{ratio:>10.2f}x")
+    print(f"peak RSS after the engine runs: {rss_mb:,.0f} MB")
+    print(f"teams: {len(ours['teams'])}, reps on leaderboards: {len(ours['reps'])}")
+    if problems:
+        print(f"\n{len(problems)} DIFFERENCES:")
+        for line in problems[:30]:
+            print("  " + line)
+        return 1
+    print(f"all checked numbers agree ({', '.join(CHECKED)})")
+    return 0
+
+
+def _has_tables(engine) -> bool:  # type: ignore[no-untyped-def]
+    from sqlalchemy import inspect
+
+    return inspect(engine).has_table("deal")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

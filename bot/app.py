@@ -1,0 +1,62 @@
+"""The composition root of the Slack side: one AsyncApp with every listener registered.
+
+Nothing is built at import time; `build_app` is called once per process (HTTP server,
+Socket Mode, tests, benchmarks) and the app is never changed afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.context import Deps
+from bot.listeners import register_all
+from bot.runtime import Runtime
+from bot.settings import Settings
+from salesops_core.errors import ConfigError
+
+# Slack asks a rate-limited client to wait (Retry-After); two waits cover a burst, more would
+# keep a user's answer waiting past the point of usefulness.
+RATE_LIMIT_RETRIES = 2
+SERVER_ERROR_RETRIES = 2
+
+
+def make_web_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: SLACK_API_URL, and retries for 429 (Retry-After), 5xx and resets."""
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-...).")
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            AsyncServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
+        ],
+        logger=logging.getLogger("salesops.slack"),
+    )
+
+
+def build_app(
+    deps: Deps,
+    *,
+    client: AsyncWebClient | None = None,
+    runtime: Runtime | None = None,
+) -> AsyncApp:
+    """The Bolt app with all listeners; `client` and `runtime` may be given (tests, server)."""
+    settings = deps.settings
+    app = AsyncApp(
+        name="salesops",
+        client=client or make_web_client(settings),
+        signing_secret=settings.slack_signing_secret or "",
+        logger=logging.getLogger("salesops.bolt"),
+    )
+    register_all(app, deps, runtime or Runtime())
+    return app

@@ -1,0 +1,141 @@
+"""Slash commands: ack at once, answer in the background through response_url.
+
+The ack does nothing but ack (no database, no parsing), so it is as fast as Bolt itself.
+A lazy listener then resolves the Slack user to a rep, runs the command in a worker thread
+(one transaction there) without charts and answers through response_url; then, for the
+commands that draw charts, a second pass renders them and uploads them, so charts never delay
+the text (rendering a chart takes longer than computing the numbers).
+
+Charts and ephemeral answers: a file shared nowhere is visible to its uploader only, so an
+ephemeral message cannot show it (an image block with `slack_file` fails for the viewer), and
+an ephemeral message cannot carry a file. So a private answer's charts go to the user's DM with
+the bot (`conversations.open`, scope im:write) as a file with the command as its comment;
+a shared answer's charts go to the channel it was asked in, or to the DM when the bot is not
+a member there.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.orm import Session
+
+from bot.context import Deps
+from bot.listeners.errors import guarded
+from bot.runtime import Runtime
+from bot.slack_users import run_as_slack_user
+from commands.base import COMMANDS, Chart, CommandContext, Reply, run_command
+from salesops_core.access import Viewer
+
+log = logging.getLogger("salesops.bot")
+
+# The commands that draw charts (only these get the second pass).
+# tests/test_bot_chart_commands.py checks that the other commands never return charts.
+CHART_COMMANDS = frozenset({"/kpi", "/pipeline", "/leads", "/team"})
+# completeUploadExternal errors that mean "this channel will not take the file": use the DM.
+CHANNEL_REFUSED = {"not_in_channel", "channel_not_found", "is_archived", "access_denied"}
+
+
+def command_context(deps: Deps, *, charts: bool = True) -> CommandContext:
+    """The per-request context commands need (org, SLA policies); cheap to build."""
+    return CommandContext(org=deps.settings.org, sla=tuple(deps.settings.sla), charts=charts)
+
+
+async def acknowledge(ack: AsyncAck) -> None:
+    """Ack within Slack's 3 s; the answer follows on response_url."""
+    await ack()
+
+
+async def _dm_channel(client: AsyncWebClient, user_id: str) -> str:
+    opened = await client.conversations_open(users=user_id)
+    return str(opened["channel"]["id"])
+
+
+async def upload_charts(
+    client: AsyncWebClient,
+    charts: list[Chart],
+    *,
+    user_id: str,
+    channel_id: str | None,
+    comment: str,
+) -> str:
+    """Upload the charts with the files v2 flow into the channel (if given) or the user's DM.
+
+    Returns the channel the files were shared in.
+    """
+    uploads = [
+        {"content": c.png, "filename": c.filename, "title": c.title, "alt_txt": c.title}
+        for c in charts
+    ]
+    if channel_id:
+        try:
+            await client.files_upload_v2(
+                file_uploads=uploads,
+                channel=channel_id,
+                initial_comment=comment,
+                request_file_info=False,
+            )
+            return channel_id
+        except SlackApiError as exc:
+            if exc.response.get("error") not in CHANNEL_REFUSED:
+                raise
+            log.info("channel %s refused the chart (%s); sending it by DM", channel_id, exc)
+    dm = await _dm_channel(client, user_id)
+    await client.files_upload_v2(
+        file_uploads=uploads, channel=dm, initial_comment=comment, request_file_info=False
+    )
+    return dm
+
+
+def register(app: AsyncApp, deps: Deps, runtime: Runtime) -> None:
+    """Listen to every slash command `commands.base.COMMANDS` knows."""
+    metrics = runtime.metrics
+
+    async def answer_command(
+        command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        started = time.perf_counter()
+        name, text, user_id = (
+            command["command"],
+            (command.get("text") or "").strip(),
+            command["user_id"],
+        )
+
+        def run(ctx: CommandContext) -> Callable[[Session, Viewer], Reply]:
+            return lambda session, viewer: run_command(session, viewer, name, text, ctx)
+
+        reply = await run_as_slack_user(
+            deps, client, user_id, run(command_context(deps, charts=False))
+        )
+        await respond(
+            text=reply.text,
+            blocks=reply.blocks_json(),
+            response_type="in_channel" if reply.in_channel else "ephemeral",
+            replace_original=False,
+        )
+        metrics.command_seconds.labels(name).observe(time.perf_counter() - started)
+        if not (runtime.charts and name in CHART_COMMANDS):
+            return
+        charted = await run_as_slack_user(deps, client, user_id, run(command_context(deps)))
+        if charted.charts:
+            await upload_charts(
+                client,
+                charted.charts,
+                user_id=user_id,
+                channel_id=command.get("channel_id") if charted.in_channel else None,
+                comment=f"`{f'{name} {text}'.strip()}`",
+            )
+
+    def count(args: AsyncArgs, outcome: str) -> None:
+        metrics.commands.labels(args.command["command"], outcome).inc()
+
+    answer = guarded(answer_command, runtime=runtime, on_outcome=count)
+    for name in COMMANDS:
+        app.command(name)(ack=acknowledge, lazy=[answer])

@@ -1,0 +1,107 @@
+"""Usage text for every slash command: what it answers, its arguments, examples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from salesops_core.periods import PERIOD_WORDS
+
+
+@dataclass(frozen=True)
+class Usage:
+    """How to call one command."""
+
+    command: str
+    arguments: str
+    summary: str
+    examples: tuple[str, ...]
+
+    @property
+    def line(self) -> str:
+        """`/kpi [period] [@rep | team] [share]`."""
+        return f"{self.command} {self.arguments}".strip()
+
+    @property
+    def example(self) -> str:
+        """The first example, the one error messages show."""
+        return self.examples[0]
+
+
+TARGET = "[@rep | team]"
+USAGES: dict[str, Usage] = {
+    u.command: u
+    for u in (
+        Usage(
+            "/kpi",
+            f"[period] {TARGET} [share]",
+            "Your KPIs (attainment, won, win rate, deal size, cycle, pipeline, coverage, "
+            "velocity, lead response, selling time, meetings) with the change vs the previous "
+            "period, and a trend chart.",
+            ("/kpi last-quarter", "/kpi this-month @jane", "/kpi 2026-Q3 West share"),
+        ),
+        Usage(
+            "/pipeline",
+            f"[period] {TARGET} [share]",
+            "Open pipeline by stage, weighted and unweighted, coverage and stale deals.",
+            ("/pipeline this-quarter", "/pipeline last-month West"),
+        ),
+        Usage(
+            "/leads",
+            f"[period] {TARGET} [share]",
+            "Lead response: median and p90 time to first response, SLA met, unanswered leads.",
+            ("/leads this-week", "/leads last-month @jane"),
+        ),
+        Usage(
+            "/forecast",
+            f"[period] {TARGET} [share]",
+            "Your last submitted forecast vs won so far, weighted pipeline and quota; "
+            "forecast accuracy of the last closed period.",
+            ("/forecast this-quarter", "/forecast 2026-Q3"),
+        ),
+        Usage(
+            "/quota",
+            f"[period] {TARGET} [share]",
+            "Quota attainment, gap to quota and pace: where you should be by now.",
+            ("/quota this-month", "/quota last-quarter @jane"),
+        ),
+        Usage(
+            "/meetings",
+            f"[period] {TARGET} [share]",
+            "Prospect meetings held, per week, compared with the team average.",
+            ("/meetings this-month", "/meetings last-quarter @jane"),
+        ),
+        Usage(
+            "/team",
+            "[team] [period] [share]",
+            "Managers and admins: the team leaderboard and who is behind pace, with an "
+            "attainment chart.",
+            ("/team West last-quarter", "/team"),
+        ),
+        Usage(
+            "/salesops",
+            "help | whoami | settings",
+            "Help for every command; who the bot thinks you are; org settings (admins).",
+            ("/salesops help", "/salesops whoami"),
+        ),
+    )
+}
+
+PERIOD_HELP = (
+    f"Periods: {', '.join(PERIOD_WORDS)}, 2026-Q3, 2026-05, 2026, "
+    "or 2026-01-05..2026-02-01 (end exclusive). Default: this-quarter."
+)
+TARGET_HELP = (
+    "Someone else: an @mention, a name or an email (managers: your team's reps; admins: "
+    "anyone), a team name, `team` for your own team, `org` for everyone (admins)."
+)
+
+
+def usage_text(command: str) -> str:
+    """The full usage of one command as mrkdwn."""
+    usage = USAGES[command]
+    lines = [f"*`{usage.line}`*", usage.summary]
+    if command != "/salesops":
+        lines += [PERIOD_HELP, TARGET_HELP if command != "/team" else ""]
+        lines.append("Add `share` to post the answer in the channel instead of only to you.")
+    lines.append("Examples: " + ", ".join(f"`{e}`" for e in usage.examples))
+    return "\n".join(line for line in lines if line)

@@ -1,0 +1,78 @@
+"""/pipeline [period] [@rep | team]: open pipeline by stage, weighted vs unweighted, coverage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from commands import format as f
+from commands.args import parse_and_check
+from commands.blocks import code_sections, field_sections, header
+from commands.common import footer, metric, partial_sum, scope_numbers, title
+from commands.reply import Chart, CommandContext, Reply
+from salesops_core import charts
+from salesops_core.access import Viewer
+from salesops_core.kpis import pipeline_by_stage
+
+
+def stage_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Monospace lines: stage, deal count, amount, weighted amount."""
+    width = max([len("Stage"), *(len(r["stage"][:24]) for r in rows)])
+    lines = [f"{'Stage':<{width}}  {'Deals':>5}  {'Amount':>9}  {'Weighted':>9}"]
+    for r in rows:
+        lines.append(
+            f"{r['stage'][:24]:<{width}}  {r['count']:>5}  {f.money(r['amount']):>9}  "
+            f"{f.money(r['weighted_amount']):>9}"
+        )
+    return lines
+
+
+def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> Reply:
+    """Answer /pipeline."""
+    args = parse_and_check(session, viewer, "/pipeline", text, ctx)
+    now = ctx.current_time()
+    at = args.period.effective_end(now)
+    kpis, numbers = scope_numbers(session, args.scope, args.period, ctx)
+    rows = pipeline_by_stage(session, args.scope, ctx.org, at=at)
+    stale = partial_sum(numbers, "stale_count")
+    open_count = sum(r["count"] for r in rows)
+    heading = title("pipeline", args, viewer.rep_id)
+    blocks: list[Any] = [header(heading)]
+    fields = [
+        metric("open_pipeline_value", kpis, None, ""),
+        metric("weighted_pipeline_value", kpis, None, ""),
+        metric("pipeline_coverage", kpis, None, ""),
+        f"*Open deals*\n{f.count(open_count)}",
+        f"*Stale deals*\n{f.count(stale)} ({f.pct(kpis['stale_deal_share'])})",
+        metric("pipeline_velocity_per_day", kpis, None, ""),
+    ]
+    blocks += field_sections(fields)
+    if rows:
+        blocks += code_sections(stage_table(rows), max_sections=2)
+    when = "now" if args.period.is_current(now) else f"at the end of {args.period.label}"
+    blocks.append(
+        footer(
+            args.period,
+            now,
+            f"Open {when}. Coverage: pipeline expected to close in the period / quota left. "
+            f"Stale: no activity for {f.number(ctx.org.stale_deal_days)} days or past "
+            "expected close.",
+        )
+    )
+    fallback = (
+        f"{heading}: {f.money(kpis['open_pipeline_value'])} open "
+        f"({f.money(kpis['weighted_pipeline_value'])} weighted) in {open_count} deals, "
+        f"coverage {f.ratio(kpis['pipeline_coverage'])}, {f.count(stale)} stale"
+    )
+    chart_list = []
+    if ctx.charts and rows:
+        chart_title = f"{args.scope.name}: open pipeline by stage, {args.period.label}"
+        png = charts.pipeline_by_stage(
+            [r["stage"] for r in rows],
+            [r["amount"] for r in rows],
+            [r["weighted_amount"] for r in rows],
+            title=chart_title,
+        )
+        chart_list.append(Chart("pipeline-by-stage.png", chart_title, png))
+    return Reply(fallback, blocks, chart_list, in_channel=args.share)

@@ -1,0 +1,110 @@
+"""/team [team] [period] (managers, admins): leaderboard, who is behind pace, attainment chart."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from commands import format as f
+from commands.args import bad, parse_args
+from commands.blocks import code_sections, field_sections, header, section
+from commands.common import elapsed_share, footer, scope_numbers
+from commands.reply import Chart, CommandContext, Reply
+from salesops_core import charts
+from salesops_core.access import Viewer, require_view
+from salesops_core.errors import NotAllowed
+from salesops_core.kpis import leaderboard_rows
+from salesops_core.models import Team
+from salesops_core.scopes import ORG_SCOPE, Scope, reps_in_scope, team_scope
+
+log = logging.getLogger(__name__)
+NAME_WIDTH = 20
+
+
+def leaderboard_lines(rows: list[dict[str, Any]], expected: float) -> list[str]:
+    """The leaderboard as monospace lines; `!` marks a rep behind pace."""
+    lines = [
+        f"{'#':>3} {'Rep':<{NAME_WIDTH}} {'Won':>8} {'Attain':>6} {'Win%':>5} {'Pipeline':>8}",
+    ]
+    for rank, r in enumerate(rows, start=1):
+        attainment = r.get("quota_attainment")
+        flag = " !" if attainment is not None and attainment < expected else ""
+        lines.append(
+            f"{rank:>3} {r['rep'][:NAME_WIDTH]:<{NAME_WIDTH}} {f.money(r['won_amount']):>8} "
+            f"{f.pct(attainment):>6} {f.pct(r['win_rate']):>5} "
+            f"{f.money(r['open_pipeline_value']):>8}{flag}"
+        )
+    return lines
+
+
+def _default_scope(session: Session, viewer: Viewer) -> Scope:
+    if viewer.team_id is not None:
+        team = session.get(Team, viewer.team_id)
+        assert team is not None
+        return team_scope(team)
+    if viewer.is_admin:
+        return ORG_SCOPE
+    raise bad("/team", "You are not on a team, so name one.")
+
+
+def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> Reply:
+    """Answer /team."""
+    if not (viewer.is_manager or viewer.is_admin):
+        log.warning("access refused: rep_id=%s (role rep) asked for /team", viewer.rep_id)
+        raise NotAllowed(
+            "Sorry, `/team` is for managers and admins. `/kpi` and `/quota` show your own numbers."
+        )
+    args = parse_args(session, viewer, "/team", text, ctx)
+    if not args.explicit_scope:
+        args = replace(args, scope=_default_scope(session, viewer))
+    require_view(session, viewer, args.scope)
+    if args.scope.kind == "rep":
+        raise bad("/team", f"{args.scope.name} is a rep, not a team; try `/kpi` with their name.")
+    now = ctx.current_time()
+    kpis, numbers = scope_numbers(session, args.scope, args.period, ctx)
+    rows = leaderboard_rows(session.execute(reps_in_scope(args.scope)).all(), numbers)
+    expected = elapsed_share(args.period, now)
+    behind = [
+        r for r in rows if r["quota_attainment"] is not None and r["quota_attainment"] < expected
+    ]
+    heading = f"{args.scope.name} · {args.period.label}"
+    blocks: list[Any] = [header(heading)]
+    blocks += field_sections(
+        [
+            f"*Won*\n{f.money(kpis['won_amount'])}",
+            f"*Quota attainment*\n{f.pct(kpis['quota_attainment'])}",
+            f"*Reps at quota*\n{f.pct(kpis['quota_attainment_rate'])}",
+            f"*Win rate*\n{f.pct(kpis['win_rate'])}",
+            f"*Open pipeline*\n{f.money(kpis['open_pipeline_value'])}",
+            f"*Reps*\n{len(rows)}",
+        ]
+    )
+    if rows:
+        blocks += code_sections(leaderboard_lines(rows, expected), max_sections=4)
+    if behind:
+        names = ", ".join(f"{r['rep']} ({f.pct(r['quota_attainment'])})" for r in behind)
+        blocks.append(
+            section(
+                f"*Behind pace ({len(behind)} of {len(rows)})*, "
+                f"{f.pct(expected)} expected by now: {names}"
+            )
+        )
+    elif rows:
+        blocks.append(section("Nobody with a quota is behind pace."))
+    blocks.append(footer(args.period, now, "`!` behind pace · sorted by won amount"))
+    fallback = (
+        f"{heading}: won {f.money(kpis['won_amount'])}, attainment "
+        f"{f.pct(kpis['quota_attainment'])}, {len(behind)} of {len(rows)} reps behind pace"
+    )
+    chart_list = []
+    rated = [r for r in rows if r["quota_attainment"] is not None]
+    if ctx.charts and rated:
+        chart_title = f"{args.scope.name}: quota attainment by rep, {args.period.label}"
+        png = charts.team_attainment(
+            [r["rep"] for r in rated], [r["quota_attainment"] for r in rated], title=chart_title
+        )
+        chart_list.append(Chart("team-attainment.png", chart_title, png))
+    return Reply(fallback, blocks, chart_list, in_channel=args.share)

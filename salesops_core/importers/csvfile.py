@@ -1,0 +1,158 @@
+"""Reading an import file: encoding checks, CSV records with spreadsheet line numbers, and
+matching the file's header to the fields of the import kind."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from salesops_core.importers.report import ImportFailed, RowError
+
+RESAVE_HINT = 're-save it as UTF-8 (in Excel: "CSV UTF-8 (Comma delimited)") and import again'
+
+
+@dataclass
+class CsvTable:
+    """A decoded CSV file: its header and data records with their line numbers."""
+
+    file: str
+    header: list[str]
+    records: list[tuple[int, list[str]]]
+    had_bom: bool
+
+
+def read_csv(path: Path, *, display_name: str | None = None) -> CsvTable:
+    """Decode and parse a CSV file (UTF-8, BOM optional; CRLF or LF; `,` `;` or tab).
+
+    Raises ImportFailed for a missing, empty, header-only or non-UTF-8 file.
+    """
+    name = display_name or path.name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = f"cannot read the file: {exc.strerror}"
+        raise ImportFailed([RowError(name, None, None, reason)]) from None
+    text, had_bom = _decode(data, name)
+    if not text.strip():
+        raise ImportFailed([RowError(name, None, None, "the file is empty; expected a header row")])
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [cell.strip() for cell in next(reader)]
+        records = [
+            (line, cells)
+            for line, cells in enumerate(reader, start=2)
+            if any(cell.strip() for cell in cells)
+        ]
+    except csv.Error as exc:
+        raise ImportFailed(
+            [RowError(name, reader.line_num, None, f"not valid CSV: {exc}")]
+        ) from None
+    if not records:
+        raise ImportFailed(
+            [RowError(name, 1, None, "no data rows: the file has a header row and nothing else")]
+        )
+    return CsvTable(name, header, records, had_bom)
+
+
+def _decode(data: bytes, name: str) -> tuple[str, bool]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
+        raise ImportFailed(
+            [RowError(name, None, None, f"the file is UTF-16 encoded; {RESAVE_HINT}")]
+        )
+    had_bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        return data.decode("utf-8-sig"), had_bom
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start]
+        reason = f"not UTF-8 (byte 0x{byte:02x} cannot be decoded); the file looks like "
+        reason += "Latin-1/Windows-1252. " + RESAVE_HINT[0].upper() + RESAVE_HINT[1:]
+        raise ImportFailed([RowError(name, line, None, reason)]) from None
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """Which header column feeds each field, and the column's name for error messages."""
+
+    index: dict[str, int]
+    label: dict[str, str]
+
+    def has(self, field: str) -> bool:
+        """True when the file has a column for the field."""
+        return field in self.index
+
+    def rows(self, table: CsvTable) -> Iterator[tuple[int, dict[str, str]]]:
+        """Each record as (line, {field: stripped text})."""
+        pairs = list(self.index.items())
+        for line, cells in table.records:
+            width = len(cells)
+            yield line, {f: (cells[i].strip() if i < width else "") for f, i in pairs}
+
+
+def plan_columns(
+    table: CsvTable,
+    *,
+    kind: str,
+    fields: Sequence[str],
+    required: Sequence[str],
+    candidates: Mapping[str, Sequence[str]],
+    overrides: Mapping[str, str],
+) -> ColumnPlan:
+    """Match header columns to fields: `--map` overrides first, then the format's candidate
+    names (case-insensitive). Raises ImportFailed naming each missing or unknown column."""
+    positions: dict[str, int] = {}
+    for i, column in enumerate(table.header):
+        positions.setdefault(column.lower(), i)
+    found = ", ".join(c for c in table.header if c) or "(none)"
+    errors: list[RowError] = []
+    index: dict[str, int] = {}
+    for field, column in overrides.items():
+        if field not in fields:
+            errors.append(
+                RowError(
+                    table.file,
+                    None,
+                    None,
+                    f"--map {field}={column}: {field!r} is not a field of --kind {kind}; "
+                    f"fields: {', '.join(fields)}",
+                )
+            )
+        elif column.strip().lower() not in positions:
+            errors.append(
+                RowError(
+                    table.file,
+                    1,
+                    column,
+                    f"--map {field}={column}: the file has no column {column!r}; found: {found}",
+                )
+            )
+        else:
+            index[field] = positions[column.strip().lower()]
+    for field in fields:
+        if field in index or field in overrides:
+            continue
+        for name in candidates.get(field, ()):
+            if name.lower() in positions:
+                index[field] = positions[name.lower()]
+                break
+    for field in required:
+        if field not in index and field not in overrides:
+            names = " or ".join(repr(n) for n in candidates.get(field, (field,)))
+            errors.append(
+                RowError(
+                    table.file,
+                    1,
+                    field,
+                    f"missing required column {names} for --kind {kind}; found: {found}. "
+                    f"Map another column with --map {field}=<column>",
+                )
+            )
+    if errors:
+        raise ImportFailed(errors)
+    label = {field: table.header[i] for field, i in index.items()}
+    return ColumnPlan(index, label)

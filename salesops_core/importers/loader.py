@@ -1,0 +1,305 @@
+"""The import pipeline: read, convert and validate every row, resolve owners and links in
+bulk, then (only if nothing is wrong, or with skip_invalid) write everything in one go.
+
+The caller owns the transaction: nothing here commits.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from salesops_core.importers import bulk, records
+from salesops_core.importers.csvfile import CsvTable, plan_columns, read_csv
+from salesops_core.importers.formats import FIELDS, FORMATS, KINDS, REQUIRED, format_spec
+from salesops_core.importers.owners import OwnerResolver, PendingRep
+from salesops_core.importers.report import ImportFailed, ImportResult, RowError
+from salesops_core.importers.stagemap import (
+    StageMap,
+    build_stage_map,
+    read_stage_map_file,
+    save_stages,
+)
+from salesops_core.models import (
+    Activity,
+    Deal,
+    DealStageChange,
+    Forecast,
+    Lead,
+    LeadStatus,
+    Quota,
+)
+from salesops_core.timeutil import utcnow
+
+Progress = Callable[[str, int, int], None]
+
+# Per kind: the fields holding owners (rep ids once resolved) and the table.
+_OWNER_FIELDS = {
+    "deals": ("owner_id",),
+    "leads": ("owner_id", "responded_by_id"),
+    "activities": ("rep_id",),
+    "quotas": ("rep_id",),
+    "forecasts": ("rep_id",),
+}
+_TABLES = {
+    "deals": Deal.__table__,
+    "leads": Lead.__table__,
+    "activities": Activity.__table__,
+    "quotas": Quota.__table__,
+    "forecasts": Forecast.__table__,
+}
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read one file. `tz` is the org time zone (dates alone are midnight there)."""
+
+    kind: str
+    format: str = "native"
+    column_map: Mapping[str, str] = field(default_factory=dict)
+    stage_map_file: Path | None = None
+    owners_file: Path | None = None
+    create_missing: bool = False
+    skip_invalid: bool = False
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    now: datetime | None = None
+
+
+def import_file(
+    session: Session, path: Path, options: ImportOptions, progress: Progress | None = None
+) -> ImportResult:
+    """Import one CSV file into the session (not committed). Raises ImportFailed when the
+    file is unusable, or when any row is bad and `skip_invalid` is off."""
+    if options.kind not in KINDS:
+        raise ImportFailed(
+            [
+                RowError(
+                    path.name,
+                    None,
+                    None,
+                    f"unknown kind {options.kind!r}; use one of {', '.join(KINDS)}",
+                )
+            ]
+        )
+    if options.format not in FORMATS:
+        raise ImportFailed(
+            [
+                RowError(
+                    path.name,
+                    None,
+                    None,
+                    f"unknown format {options.format!r}; use one of {', '.join(FORMATS)}",
+                )
+            ]
+        )
+    table = read_csv(path)
+    if options.kind == "reps":
+        from salesops_core.importers.reps import import_reps
+
+        return import_reps(session, table, options, format_spec(options.format, "reps"))
+    spec = format_spec(options.format, options.kind)
+    plan = plan_columns(
+        table,
+        kind=options.kind,
+        fields=FIELDS[options.kind],
+        required=REQUIRED[options.kind],
+        candidates=spec.columns,
+        overrides=options.column_map,
+    )
+    stage_file = read_stage_map_file(options.stage_map_file) if options.stage_map_file else []
+    stages = build_stage_map(session, spec.stages, stage_file)
+    owners = OwnerResolver(session, create_missing=options.create_missing, hint=spec.owner_hint)
+    if options.owners_file:
+        owners.load_owners_file(options.owners_file)
+    rows = _convert_all(table, plan, spec, stages, options, progress)
+    for row in rows:
+        _resolve_owners(row, owners, options.kind, plan.label.get("owner", "owner"))
+    if options.kind == "activities":
+        _resolve_links(session, rows, plan.label)
+    _flag_duplicates(rows, options.kind, plan.label)
+
+    result = ImportResult(kind=options.kind, file=table.file, header=table.header)
+    good = [row for row in rows if not row.errors]
+    bad = [row for row in rows if row.errors]
+    if bad:
+        errors = [
+            RowError(table.file, row.line, col, why) for row in bad for col, why in row.errors
+        ]
+        if not options.skip_invalid or not good:
+            raise ImportFailed(errors, rows_total=len(rows))
+        cells_by_line = dict(table.records)
+        for row in bad:
+            raw = dict(zip(table.header, cells_by_line[row.line], strict=False))
+            reason = "; ".join(f"{col}: {why}" for col, why in row.errors)
+            result.rejected.append((row.line, raw, reason))
+
+    result.reps_created = owners.write(session)
+    for row in good:
+        for name in _OWNER_FIELDS[options.kind]:
+            target = row.values.get(name)
+            if isinstance(target, PendingRep):
+                row.values[name] = OwnerResolver.rep_id(target)
+    if options.kind == "deals":
+        result.stages_saved = save_stages(session, stages, {r.values["stage"] for r in good})
+        unknown = sorted({r.values["stage"] for r in good if stages.get(r.values["stage"]) is None})
+        if unknown:
+            result.warnings.append(
+                f"stages not in the stage map (no order or default probability): "
+                f"{', '.join(unknown)}; add them with --stage-map"
+            )
+    elif stage_file:
+        result.stages_saved = save_stages(session, stages, ())
+    _write(session, options, good, result, progress)
+    return result
+
+
+def _convert_all(
+    table: CsvTable,
+    plan: Any,
+    spec: Any,
+    stages: StageMap,
+    options: ImportOptions,
+    progress: Progress | None,
+) -> list[records.Converted]:
+    out: list[records.Converted] = []
+    total = len(table.records)
+    for n, (line, raw) in enumerate(plan.rows(table), start=1):
+        if spec.transform:
+            spec.transform(raw)
+        cells = records.Cells(line, raw, plan, options.tz)
+        if options.kind == "deals":
+            out.append(records.convert_deal(cells, spec, stages))
+        elif options.kind == "leads":
+            out.append(records.convert_lead(cells))
+        elif options.kind == "activities":
+            out.append(records.convert_activity(cells))
+        else:
+            out.append(records.convert_quota(cells, forecast=options.kind == "forecasts"))
+        if progress and (n % 5000 == 0 or n == total):
+            progress("checking", n, total)
+    return out
+
+
+def _resolve_owners(row: records.Converted, owners: OwnerResolver, kind: str, label: str) -> None:
+    for name in _OWNER_FIELDS[kind]:
+        value = row.values.get(name)
+        if isinstance(value, str):
+            target = owners.resolve(value)
+            if isinstance(target, str):
+                if name != "responded_by_id" or not any(e[1] == target for e in row.errors):
+                    row.errors.append((label, target))
+            else:
+                row.values[name] = target
+    if kind in ("quotas", "forecasts") and row.key is not None:
+        owner = row.values["rep_id"]
+        row.key = (id(owner) if isinstance(owner, PendingRep) else owner, *row.key[1:])
+
+
+def _resolve_links(session: Session, rows: list[records.Converted], label: dict[str, str]) -> None:
+    """Turn deal/lead external ids of activities into ids (one IN query per chunk)."""
+    for name, table, what in (
+        ("deal_id", Deal.__table__, "deal"),
+        ("lead_id", Lead.__table__, "lead"),
+    ):
+        wanted = {r.values[name] for r in rows if r.values.get(name)}
+        if not wanted:
+            continue
+        ids = bulk.lookup_ids(session, table, "external_id", wanted)
+        column = label.get(f"{what}_external_id", f"{what}_external_id")
+        for row in rows:
+            ext = row.values.get(name)
+            if ext:
+                if ext in ids:
+                    row.values[name] = ids[ext]
+                else:
+                    row.errors.append(
+                        (column, f"no {what} with external_id {ext!r}; import {what}s first")
+                    )
+
+
+def _flag_duplicates(rows: list[records.Converted], kind: str, label: dict[str, str]) -> None:
+    first: dict[Any, int] = {}
+    for row in rows:
+        if row.key is None or (isinstance(row.key, tuple) and None in row.key):
+            continue
+        if row.key in first:
+            if isinstance(row.key, tuple):
+                what, column = "owner and period", label.get("owner", "owner")
+            else:
+                what, column = f"external_id {row.key!r}", label.get("external_id", "external_id")
+            row.errors.append((column, f"duplicate {what}, also on line {first[row.key]}"))
+        else:
+            first[row.key] = row.line
+
+
+def _write(
+    session: Session,
+    options: ImportOptions,
+    rows: list[records.Converted],
+    result: ImportResult,
+    progress: Progress | None,
+) -> None:
+    table = _TABLES[options.kind]
+    key: tuple[str, ...] = ("external_id",)
+    lookup = "external_id"
+    if options.kind == "quotas":
+        key, lookup = ("rep_id", "period_start", "period_end"), "rep_id"
+    elif options.kind == "forecasts":
+        key = ("rep_id", "period_start", "period_end", "category", "submitted_at")
+        lookup = "rep_id"
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        values = row.values
+        if options.kind == "leads" and "first_response_at" in values:
+            values["status"] = LeadStatus.RESPONDED
+        groups.setdefault(tuple(values), []).append(values)
+    now = options.now or utcnow()
+    stage_changes: list[dict[str, Any]] = []
+    for group in groups.values():
+        plan = bulk.plan_upsert(session, table, group, key=key, lookup_column=lookup)
+        new = plan.new
+        if options.kind == "leads":
+            new = [
+                {"first_response_at": None, "responded_by_id": None, "status": LeadStatus.OPEN, **v}
+                for v in new
+            ]
+        bulk.insert_rows(session, table, new, progress=progress)
+        for group in plan.updates():
+            bulk.update_rows(session, table, group, progress=progress)
+        if options.kind == "deals":
+            ids = bulk.lookup_ids(session, table, "external_id", (v["external_id"] for v in new))
+            stage_changes += [
+                {
+                    "deal_id": ids[v["external_id"]],
+                    "stage": v["stage"],
+                    "entered_at": v["created_at"],
+                }
+                for v in new
+            ]
+            stage_changes += [
+                {"deal_id": pk, "stage": v["stage"], "entered_at": now}
+                for pk, v, old in plan.changed
+                if old["stage"] != v["stage"]
+            ]
+        result.created += len(plan.new)
+        result.updated += len(plan.changed)
+        result.unchanged += plan.unchanged
+    bulk.insert_rows(session, DealStageChange.__table__, stage_changes)
+    result.stage_changes = len(stage_changes)
+
+
+def write_rejected(result: ImportResult, path: Path) -> Path:
+    """Write the rejected rows (original columns + line + reason) as CSV to `path`."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*result.header, "line", "reason"])
+        for line, raw, reason in result.rejected:
+            writer.writerow([*(raw.get(c, "") for c in result.header), line, reason])
+    return path

@@ -1,0 +1,245 @@
+"""Row converters: one CSV row (field -> text) to the values of one table row, or errors.
+
+Owners and linked deals/leads stay as the file's text here; the loader resolves them in
+bulk. Each converter returns the row's values and its upsert key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from salesops_core.importers import parsing
+from salesops_core.importers.csvfile import ColumnPlan
+from salesops_core.importers.formats import FormatSpec
+from salesops_core.importers.stagemap import StageMap
+from salesops_core.models import ActivityType, Outcome
+
+ACTIVITY_TYPE_WORDS = {
+    "call": ActivityType.CALL, "phone": ActivityType.CALL, "phone call": ActivityType.CALL,
+    "log a call": ActivityType.CALL, "email": ActivityType.EMAIL, "e-mail": ActivityType.EMAIL,
+    "list email": ActivityType.EMAIL, "listemail": ActivityType.EMAIL,
+    "send letter": ActivityType.EMAIL, "send quote": ActivityType.EMAIL,
+    "meeting": ActivityType.MEETING, "event": ActivityType.MEETING,
+    "demo": ActivityType.DEMO, "demonstration": ActivityType.DEMO,
+    "admin": ActivityType.ADMIN, "prep": ActivityType.ADMIN,
+    "preparation": ActivityType.ADMIN, "internal": ActivityType.ADMIN,
+    "training": ActivityType.TRAINING, "other": ActivityType.OTHER, "task": ActivityType.OTHER,
+    "to-do": ActivityType.OTHER, "todo": ActivityType.OTHER,
+}  # fmt: skip
+OUTCOME_WORDS = {
+    "open": Outcome.OPEN, "won": Outcome.WON, "lost": Outcome.LOST,
+    "closed won": Outcome.WON, "closed lost": Outcome.LOST, "closedwon": Outcome.WON,
+    "closedlost": Outcome.LOST,
+}  # fmt: skip
+
+
+@dataclass
+class Converted:
+    """One converted row: its line, values, upsert key and errors (column, reason)."""
+
+    line: int
+    values: dict[str, Any] = field(default_factory=dict)
+    key: Any = None
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Cells:
+    """Typed access to one row's cells; parse failures are recorded as (column, reason)."""
+
+    def __init__(self, line: int, raw: dict[str, str], plan: ColumnPlan, tz: ZoneInfo) -> None:
+        self.out = Converted(line)
+        self.raw = raw
+        self.plan = plan
+        self.tz = tz
+
+    def column(self, name: str) -> str:
+        """The file's header name for a field (for messages)."""
+        return self.plan.label.get(name, name)
+
+    def fail(self, name: str, reason: str) -> None:
+        """Record a problem with a field's cell."""
+        self.out.errors.append((self.column(name), reason))
+
+    def text(self, name: str, *, required: bool = False) -> str | None:
+        """The cell's text, None when empty; an empty required cell is an error."""
+        value = self.raw.get(name) or None
+        if value is None and required:
+            self.fail(name, f"{name} is required but empty")
+        return value
+
+    def timestamp(self, name: str, *, required: bool = False) -> datetime | None:
+        """An aware UTC time stamp (a date alone is midnight in the org time zone)."""
+        value = self.text(name, required=required)
+        if value is None:
+            return None
+        try:
+            return parsing.parse_timestamp(value, self.tz)[0]
+        except ValueError as exc:
+            self.fail(name, str(exc))
+            return None
+
+    def amount(self, name: str, *, required: bool = False) -> tuple[float | None, str | None]:
+        """A non-negative amount and the currency its symbol implies."""
+        value = self.text(name, required=required)
+        if value is None:
+            return None, None
+        try:
+            amount, currency = parsing.parse_amount(value)
+        except ValueError as exc:
+            self.fail(name, str(exc))
+            return None, None
+        if amount < 0:
+            self.fail(name, f"negative amount {value}; amounts must be 0 or more")
+            return None, None
+        return round(amount, 2), currency
+
+    def parsed(self, name: str, parser: Any, **kwargs: Any) -> Any:
+        """The cell parsed by one of `parsing`'s functions, None when empty or bad."""
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            return parser(value, **kwargs)
+        except ValueError as exc:
+            self.fail(name, str(exc))
+            return None
+
+
+def convert_deal(cells: Cells, spec: FormatSpec, stages: StageMap) -> Converted:
+    """A deal row: outcome from outcome, else IsClosed/IsWon, else the stage map."""
+    plan, out, values = cells.plan, cells.out, cells.out.values
+    out.key = values["external_id"] = cells.text("external_id", required=True)
+    values["owner_id"] = cells.text("owner", required=True)
+    stage_text = cells.text("stage", required=True)
+    values["created_at"] = cells.timestamp("created_at", required=True)
+    for name in ("name", "account", "product"):
+        if plan.has(name):
+            values[name] = cells.text(name)
+    if plan.has("amount") or plan.has("currency"):
+        values["amount"], symbol_currency = cells.amount("amount")
+        currency = (cells.text("currency") or symbol_currency or "").upper() or None
+        if currency and (len(currency) != 3 or not currency.isalpha()):
+            cells.fail("currency", f"not a currency code: {currency!r}; use ISO codes like USD")
+        values["currency"] = currency
+    if plan.has("probability"):
+        values["probability"] = cells.parsed(
+            "probability", parsing.parse_probability, percent=spec.probability_percent
+        )
+    if plan.has("forecast_category"):
+        category = cells.text("forecast_category")
+        values["forecast_category"] = parsing.normalize_label(category) if category else None
+    outcome = _explicit_outcome(cells)
+    stage = stages.get(stage_text) if stage_text else None
+    if stage_text and stage is None and outcome is None:
+        cells.fail(
+            "stage",
+            f"unknown stage {stage_text!r}: it is not in the stage map and the row has no "
+            "outcome; add it to a --stage-map file (columns stage,order,probability,outcome) "
+            "or give an outcome column (open/won/lost)",
+        )
+    values["stage"] = stage.name if stage else stage_text
+    values["outcome"] = outcome = outcome or (stage.outcome if stage else Outcome.OPEN)
+    close_date = cells.timestamp("close_date")
+    closed_at = cells.timestamp("closed_at")
+    if plan.has("expected_close") or plan.has("close_date"):
+        values["expected_close"] = cells.timestamp("expected_close") or (
+            close_date if outcome == Outcome.OPEN else None
+        )
+    if outcome == Outcome.OPEN:
+        values["closed_at"] = None
+    else:
+        values["closed_at"] = closed_at or close_date
+        if values["closed_at"] is None and not out.errors:
+            cells.fail("closed_at", f"a {outcome.value} deal needs closed_at (or close_date)")
+    return out
+
+
+def _explicit_outcome(cells: Cells) -> Outcome | None:
+    text = cells.text("outcome")
+    if text is not None:
+        outcome = OUTCOME_WORDS.get(text.lower())
+        if outcome is None:
+            cells.fail("outcome", f"unknown outcome {text!r}; use open, won or lost")
+        return outcome
+    if not cells.plan.has("is_closed"):
+        return None
+    closed = cells.parsed("is_closed", parsing.parse_bool)
+    won = cells.parsed("is_won", parsing.parse_bool)
+    if won:
+        return Outcome.WON
+    return Outcome.LOST if closed else Outcome.OPEN
+
+
+def convert_lead(cells: Cells) -> Converted:
+    """A lead row; a first response marks it responded (by `responded_by`, else the owner)."""
+    out, values = cells.out, cells.out.values
+    out.key = values["external_id"] = cells.text("external_id", required=True)
+    values["created_at"] = created = cells.timestamp("created_at", required=True)
+    for name in ("source", "company"):
+        if cells.plan.has(name):
+            values[name] = cells.text(name)
+    if cells.plan.has("owner"):
+        values["owner_id"] = cells.text("owner")
+    responded = cells.timestamp("first_response_at")
+    if responded is not None:
+        if created is not None and responded < created:
+            cells.fail("first_response_at", "first_response_at is before created_at")
+        values["first_response_at"] = responded
+        values["responded_by_id"] = cells.text("responded_by") or values.get("owner_id")
+    return out
+
+
+def convert_activity(cells: Cells) -> Converted:
+    """An activity row; `duration_seconds` fills `minutes` when minutes are not given."""
+    out, values = cells.out, cells.out.values
+    out.key = values["external_id"] = cells.text("external_id", required=True)
+    values["rep_id"] = cells.text("owner", required=True)
+    type_text = cells.text("type", required=True)
+    if type_text is not None:
+        values["type"] = ACTIVITY_TYPE_WORDS.get(" ".join(type_text.lower().split()))
+        if values["type"] is None:
+            allowed = ", ".join(t.value for t in ActivityType)
+            cells.fail("type", f"unknown activity type {type_text!r}; use one of {allowed}")
+    values["started_at"] = cells.timestamp("started_at", required=True)
+    if cells.plan.has("minutes") or cells.plan.has("duration_seconds"):
+        minutes = cells.parsed("minutes", parsing.parse_number)
+        seconds = cells.parsed("duration_seconds", parsing.parse_number)
+        values["minutes"] = (
+            minutes
+            if minutes is not None
+            else (round(seconds / 60, 2) if seconds is not None else None)
+        )
+    for name, target in (("deal_external_id", "deal_id"), ("lead_external_id", "lead_id")):
+        if cells.plan.has(name):
+            values[target] = cells.text(name)
+    if cells.plan.has("external_attendee"):
+        values["external_attendee"] = bool(cells.parsed("external_attendee", parsing.parse_bool))
+    return out
+
+
+def convert_quota(cells: Cells, *, forecast: bool = False) -> Converted:
+    """A quota (or forecast) row, keyed on owner + period (+ category + submitted_at)."""
+    out, values = cells.out, cells.out.values
+    values["rep_id"] = cells.text("owner", required=True)
+    values["period_start"] = start = cells.timestamp("period_start", required=True)
+    end_text = cells.text("period_end", required=True)
+    end = None
+    if end_text is not None:
+        try:
+            end = parsing.parse_period_end(end_text, cells.tz)
+        except ValueError as exc:
+            cells.fail("period_end", str(exc))
+    values["period_end"] = end
+    if start is not None and end is not None and end <= start:
+        cells.fail("period_end", "period_end is not after period_start")
+    values["amount"] = cells.amount("amount", required=True)[0]
+    out.key = (values["rep_id"], start, end)
+    if forecast:
+        category = cells.text("category")
+        values["category"] = parsing.normalize_label(category) if category else "commit"
+        values["submitted_at"] = cells.timestamp("submitted_at", required=True)
+        out.key = (*out.key, values["category"], values["submitted_at"])
+    return out
