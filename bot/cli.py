@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bot import cli_data, cli_demo, cli_import, cli_kpi, cli_leads, cli_slack
 from salesops_core.errors import SalesopsError
@@ -42,5 +43,5 @@ def main() -> None:
     except SalesopsError as exc:
         if debug:
             raise
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)

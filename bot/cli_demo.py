@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.context import build_deps
+from bot.showcase import showcase
 from salesops_core.demo import DemoSummary, demo_summary, load_demo
 from salesops_core.errors import SalesopsError
 from salesops_core.timeutil import as_utc, utcnow
@@ -52,6 +53,8 @@ def demo_command(
     with deps.sessions() as session:
         summary = demo_summary(session, url)
     print_summary(summary, time.monotonic() - started)
+    console.rule("What the bot answers in Slack")
+    console.print(showcase(deps), highlight=False, markup=False)
 
 
 def _parse_now(text: str) -> datetime:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.context import build_deps
@@ -90,7 +91,9 @@ def import_command(
             else:
                 session.commit()
     except ImportFailed as exc:
-        err_console.print(f"[bold red]error:[/] {exc.describe()}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(exc.describe())}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
     _print_result(result, file, dry_run)
 
@@ -126,15 +129,15 @@ class _progress:
 
 def _print_result(result: ImportResult, file: Path, dry_run: bool) -> None:
     prefix = "dry run, nothing written: " if dry_run else ""
-    console.print(prefix + result.summary(), highlight=False, soft_wrap=True)
+    console.print(escape(prefix + result.summary()), highlight=False, soft_wrap=True)
     for warning in result.warnings:
-        console.print(f"[yellow]note:[/] {warning}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]note:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if result.rejected:
         writable = os.access(file.resolve().parent, os.W_OK)
         path = write_rejected(result, rejected_path(file, writable_dir=writable))
         console.print(
             f"[yellow]{len(result.rejected)} row(s) rejected[/], written with their reasons "
-            f"to {path}",
+            f"to {escape(str(path))}",
             highlight=False,
             soft_wrap=True,
         )

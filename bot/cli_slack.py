@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from pathlib import Path
 
 import typer
@@ -70,8 +69,6 @@ def serve_command(
 
 
 def _start_scheduler(deps: Deps):  # type: ignore[no-untyped-def]
-    if importlib.util.find_spec("bot.scheduler") is None:
-        raise ConfigError("--with-scheduler: this installation has no scheduler (bot.scheduler).")
     from bot.scheduler import start_background_scheduler
 
     return start_background_scheduler(deps)

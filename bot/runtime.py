@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.metrics import Metrics
 
 log = logging.getLogger("salesops.bot")
+T = TypeVar("T")
+
+
+def default_workers() -> int:
+    """Worker threads for blocking work: one per CPU (at least 2).
+
+    More threads than CPUs do not answer faster (the work is CPU-bound and holds the GIL most
+    of the time) but they take the GIL from the event loop, which then acks late.
+    """
+    return max(2, os.cpu_count() or 2)
 
 
 class BackgroundWork:
@@ -56,6 +73,86 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     background: BackgroundWork = field(default_factory=BackgroundWork)
     charts: bool = True  # False: answer commands without rendering or uploading charts
+    workers: int = field(default_factory=default_workers)
 
     def __post_init__(self) -> None:
         self.metrics.background_tasks.set_function(lambda: len(self.background))
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="salesops-work")
+
+    async def run_blocking(self, func: Callable[..., T], *args: object) -> T:
+        """Run blocking work (SQL, pandas, matplotlib) on the bounded worker pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(func, *args))
+
+    def close(self) -> None:
+        """Stop the worker threads (after the background work has drained)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+# Set per Slack request by AckFirstMiddleware; Bolt's lazy-listener tasks inherit a copy of
+# the request's context, so they can wait until the acks are on the wire before starting work.
+@dataclass(frozen=True)
+class _AckGate:
+    sent: asyncio.Event  # this request's response has been sent
+    all_sent: asyncio.Event  # no Slack request is waiting for its ack
+
+
+_ack_gate: ContextVar[_AckGate | None] = ContextVar("salesops_ack_gate", default=None)
+ACK_WAIT_LIMIT_SECONDS = 3.0
+SLACK_PATH = "/slack/events"
+
+
+async def after_ack() -> None:
+    """Wait until this request's ack, and every other pending ack, has been sent.
+
+    Acks first: work that starts at once takes the GIL (and a CPU) from the event loop that
+    is still writing acks, which Slack wants within 3 s. Waiting is capped at
+    ACK_WAIT_LIMIT_SECONDS so a steady stream of requests cannot starve the answers.
+    In Socket Mode (no HTTP request) this returns at once.
+    """
+    gate = _ack_gate.get()
+    if gate is None:
+        return
+    with suppress(TimeoutError):
+        async with asyncio.timeout(ACK_WAIT_LIMIT_SECONDS):
+            await gate.sent.wait()
+            await gate.all_sent.wait()
+
+
+class AckFirstMiddleware:
+    """Pure ASGI middleware: tracks which Slack requests still wait for their ack."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._pending = 0
+        self._all_sent: asyncio.Event | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != SLACK_PATH:
+            await self.app(scope, receive, send)
+            return
+        if self._all_sent is None:
+            self._all_sent = asyncio.Event()
+        all_sent = self._all_sent
+        self._pending += 1
+        all_sent.clear()
+        sent = asyncio.Event()
+
+        def mark_sent() -> None:
+            if not sent.is_set():
+                sent.set()
+                self._pending -= 1
+                if self._pending == 0:
+                    all_sent.set()
+
+        async def send_and_mark(message: Message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                mark_sent()
+
+        token = _ack_gate.set(_AckGate(sent, all_sent))
+        try:
+            await self.app(scope, receive, send_and_mark)
+        finally:
+            mark_sent()
+            _ack_gate.reset(token)

@@ -1,15 +1,13 @@
 """The HTTP process: one ASGI app with Slack's endpoint, health, metrics and the ingest API.
 
 Bolt runs as an AsyncApp behind its async Starlette handler, so an ack never waits behind
-blocking work (that runs in worker threads). The ingest API (`bot.api`) and any module that
-contributes metrics (`register_metrics(metrics, deps)`, e.g. `bot.delivery`) are mounted here.
+blocking work (that runs in worker threads). The ingest API (`bot.api`) is mounted here, and
+`bot.delivery` adds its outbox gauges to /metrics (`register_metrics(metrics, deps)`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,23 +18,18 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import Engine, text
 
+from bot import delivery
+from bot.api import build_ingest_router
 from bot.app import build_app
 from bot.context import Deps
 from bot.metrics import CONTENT_TYPE_LATEST, RequestMetricsMiddleware
-from bot.runtime import Runtime
+from bot.runtime import AckFirstMiddleware, Runtime
 
 log = logging.getLogger("salesops.server")
 
 API_PREFIX = "/api/v1"
-# Modules that may add collectors to /metrics through `register_metrics(metrics, deps)`.
-METRICS_CONTRIBUTORS = ("bot.delivery",)
 # On shutdown, answers being computed get this long to reach the user (Kubernetes gives 30 s).
 SHUTDOWN_GRACE_SECONDS = 25.0
-
-
-def _optional_module(name: str):  # type: ignore[no-untyped-def]
-    """The module if it is part of this installation, else None (parts land independently)."""
-    return importlib.import_module(name) if importlib.util.find_spec(name) is not None else None
 
 
 def database_answers(engine: Engine) -> bool:
@@ -69,6 +62,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await runtime.background.drain(SHUTDOWN_GRACE_SECONDS)
+        runtime.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -78,6 +72,7 @@ def create_app(
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
     )
+    app.add_middleware(AckFirstMiddleware)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
 
     @app.post("/slack/events", include_in_schema=False)
@@ -97,11 +92,6 @@ def create_app(
         body = await asyncio.to_thread(metrics.render)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    ingest = _optional_module("bot.api")
-    if ingest is not None:
-        app.include_router(ingest.build_ingest_router(deps), prefix=API_PREFIX)
-    for name in METRICS_CONTRIBUTORS:
-        module = _optional_module(name)
-        if module is not None and hasattr(module, "register_metrics"):
-            module.register_metrics(metrics, deps)
+    app.include_router(build_ingest_router(deps), prefix=API_PREFIX)
+    delivery.register_metrics(metrics, deps)  # outbox gauges
     return app

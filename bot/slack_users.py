@@ -8,9 +8,8 @@ the next request takes the fast path.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -28,6 +27,7 @@ from salesops_core.identity import (
 
 T = TypeVar("T")
 Work = Callable[[Session, Viewer], T]
+RunBlocking = Callable[..., Awaitable[Any]]
 
 
 async def slack_email(client: AsyncWebClient, slack_user_id: str) -> str | None:
@@ -61,16 +61,21 @@ def _run_as_linked(deps: Deps, slack_user_id: str, work: Work[T]) -> T:
 
 
 async def run_as_slack_user(
-    deps: Deps, client: AsyncWebClient, slack_user_id: str, work: Work[T]
+    deps: Deps,
+    client: AsyncWebClient,
+    slack_user_id: str,
+    work: Work[T],
+    run_blocking: RunBlocking,
 ) -> T:
     """Call `work(session, viewer)` in a worker thread as the rep behind `slack_user_id`.
 
+    `run_blocking(func, *args)` runs a blocking call off the event loop (Runtime.run_blocking).
     Raises UnknownSlackUser (a friendly SalesopsError) when no active rep matches.
     """
     try:
-        return await asyncio.to_thread(_run_as_linked, deps, slack_user_id, work)
+        return await run_blocking(_run_as_linked, deps, slack_user_id, work)
     except UnknownSlackUser:
         email = await slack_email(client, slack_user_id)
-        if not email or not await asyncio.to_thread(_link_by_email, deps, slack_user_id, email):
+        if not email or not await run_blocking(_link_by_email, deps, slack_user_id, email):
             raise UnknownSlackUser(email) from None
-    return await asyncio.to_thread(_run_as_linked, deps, slack_user_id, work)
+    return await run_blocking(_run_as_linked, deps, slack_user_id, work)

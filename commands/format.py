@@ -36,14 +36,18 @@ def money(value: float | int | None) -> str:
 
 
 def pct(value: float | int | None) -> str:
-    """A fraction as a percentage: 0.873 -> `87%`, 0.045 -> `4.5%`."""
+    """A fraction as a percentage: 0.873 -> `87%`, 0.045 -> `4.5%`.
+
+    Whole percents are truncated, never rounded up, so 99.7% of quota never reads "100%"
+    (the charts label bars the same way).
+    """
     if not _defined(value):
         return NA
     assert value is not None
     percent = float(value) * 100
     if percent != 0 and abs(percent) < 10:
         return f"{percent:.1f}%"
-    return f"{percent:.0f}%"
+    return f"{math.trunc(percent)}%"
 
 
 def count(value: float | int | None) -> str:

@@ -49,10 +49,14 @@ def pace_of(row: dict[str, Any], quota: float | None, expected: float) -> Pace:
     return Pace(row.get("quota_attainment"), expected, quota, float(row.get("won_amount") or 0))
 
 
-def pace_text(pace: Pace) -> str:
-    """ "Behind pace: 31% won, 58% expected by now" and the like."""
+def pace_text(pace: Pace, *, closed: bool = False) -> str:
+    """ "Behind pace: 31% won, 58% expected by now", or how a closed period ended."""
     if pace.behind is None:
         return "No quota for this period."
+    if closed:
+        if pace.behind:
+            return f"⚠️ Quota missed: the period ended at {f.pct(pace.attainment)} of quota."
+        return f"✅ Quota reached: the period ended at {f.pct(pace.attainment)} of quota."
     verb = "Behind pace" if pace.behind else "On pace"
     return (
         f"{'⚠️ ' if pace.behind else '✅ '}{verb}: {f.pct(pace.attainment)} of quota won, "
@@ -82,7 +86,8 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
         f"*Projected at this pace*\n{f.pct(pace.projected)}",
     ]
     blocks += field_sections(fields)
-    blocks.append(section(pace_text(pace)))
+    closed = args.period.end <= now
+    blocks.append(section(pace_text(pace, closed=closed)))
     if rows:
         behind = [
             r
@@ -95,6 +100,8 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
             blocks.append(section(f"*Behind pace ({len(behind)})*: {names}{more}"))
     blocks.append(footer(args.period, now, "Pace: attainment expected by now = share elapsed."))
     fallback = f"{heading}: {f.pct(pace.attainment)} of {f.money(quota)}, gap {f.money(pace.gap)}"
-    if pace.behind is not None:
+    if pace.behind is not None and closed:
+        fallback += ", quota missed" if pace.behind else ", quota reached"
+    elif pace.behind is not None:
         fallback += ", behind pace" if pace.behind else ", on pace"
     return Reply(fallback, blocks, in_channel=args.share)

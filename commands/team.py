@@ -25,7 +25,8 @@ NAME_WIDTH = 20
 
 
 def leaderboard_lines(rows: list[dict[str, Any]], expected: float) -> list[str]:
-    """The leaderboard as monospace lines; `!` marks a rep behind pace."""
+    """The leaderboard as monospace lines; `!` marks a rep behind pace (below quota once the
+    period has ended: `expected` is then 1)."""
     lines = [
         f"{'#':>3} {'Rep':<{NAME_WIDTH}} {'Won':>8} {'Attain':>6} {'Win%':>5} {'Pipeline':>8}",
     ]
@@ -84,20 +85,22 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     )
     if rows:
         blocks += code_sections(leaderboard_lines(rows, expected), max_sections=4)
+    closed = args.period.end <= now
+    lagging = "below quota" if closed else "behind pace"
     if behind:
         names = ", ".join(f"{r['rep']} ({f.pct(r['quota_attainment'])})" for r in behind)
+        expectation = "" if closed else f", {f.pct(expected)} expected by now"
         blocks.append(
             section(
-                f"*Behind pace ({len(behind)} of {len(rows)})*, "
-                f"{f.pct(expected)} expected by now: {names}"
+                f"*{lagging.capitalize()} ({len(behind)} of {len(rows)})*{expectation}: {names}"
             )
         )
     elif rows:
-        blocks.append(section("Nobody with a quota is behind pace."))
-    blocks.append(footer(args.period, now, "`!` behind pace · sorted by won amount"))
+        blocks.append(section(f"Nobody with a quota is {lagging}."))
+    blocks.append(footer(args.period, now, f"`!` {lagging} · sorted by won amount"))
     fallback = (
         f"{heading}: won {f.money(kpis['won_amount'])}, attainment "
-        f"{f.pct(kpis['quota_attainment'])}, {len(behind)} of {len(rows)} reps behind pace"
+        f"{f.pct(kpis['quota_attainment'])}, {len(behind)} of {len(rows)} reps {lagging}"
     )
     chart_list = []
     rated = [r for r in rows if r["quota_attainment"] is not None]

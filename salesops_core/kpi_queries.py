@@ -133,9 +133,11 @@ def open_pipeline(
     due = and_(
         Deal.expected_close >= at_time(period.start), Deal.expected_close < at_time(period.end)
     )
-    # Open at T = never closed, or closed at/after T: two disjoint index ranges on closed_at
-    # (one OR would make SQLite scan every deal), added up per owner.
-    for closed in (Deal.closed_at.is_(None), Deal.closed_at >= at_time(at)):
+    # Open at T = never closed, or closed at/after T. For many reps: two disjoint index ranges
+    # on closed_at added up per owner (one OR makes SQLite walk every deal); for one rep the
+    # (owner_id, closed_at) index answers the OR directly.
+    not_closed = (Deal.closed_at.is_(None), Deal.closed_at >= at_time(at))
+    for closed in [or_(*not_closed)] if scope.kind == "rep" else not_closed:
         query = (
             select(
                 Deal.owner_id.label("owner"),
@@ -336,8 +338,12 @@ def lead_numbers(
         )
         .order_by(Lead.owner_id)  # the (owner_id, created_at) index: no sort, fewer page hops
     )
-    rows = session.connection().execute(query)  # plain tuples: frames from Rows are slow
-    frame = pd.DataFrame(list(map(tuple, rows)), columns=["owner", "seconds", "answered", "due"])
+    result = session.connection().execute(query)
+    try:  # raw DBAPI tuples (no result processing is needed for these columns): 2x faster
+        raw = result.cursor.fetchall()
+    finally:
+        result.close()
+    frame = pd.DataFrame(raw, columns=["owner", "seconds", "answered", "due"])
     if frame.empty:
         return {"median": None, "p90": None}, {}
     frame["owner"] = frame["owner"].astype("float64").fillna(-1).astype("int64")  # -1: none

@@ -66,7 +66,7 @@ def test_leads_response_times_sla_and_waiting_leads(session: Session, org: Org) 
 def test_quota_gap_and_pace(session: Session, org: Org) -> None:
     reply, text = ask(session, org.jane, "/quota")
     assert "Quota: $100,000" in text and "Gap to quota: $60,000" in text
-    assert "Behind pace: 40% of quota won, 51% expected by now" in text
+    assert "Behind pace: 40% of quota won, 50% expected by now" in text
     assert reply.text.endswith("behind pace")
 
 
@@ -97,3 +97,9 @@ def test_undefined_numbers_show_a_dash_and_true_zeros_stay_zero(session: Session
     assert "Lead response (median): — · — vs last quarter" in text  # Eve has no leads
     assert "Selling time: — · — vs last quarter" in text  # and logged no activity
     assert "Pipeline coverage: 0.0x" in text  # quota left 40,000, nothing open: a real 0
+
+
+def test_quota_of_a_closed_period_says_how_it_ended(session: Session, org: Org) -> None:
+    reply, text = ask(session, org.jane, "/quota last-quarter")
+    assert "Quota missed: the period ended at 20% of quota." in text
+    assert reply.text.endswith("quota missed")

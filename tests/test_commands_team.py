@@ -29,7 +29,7 @@ def test_manager_gets_the_team_leaderboard_and_who_is_behind(session: Session, o
     assert "West · this-quarter (2026-Q4)" in text
     assert "  1 Bob Stone            $120,000   120%  100%       $0" in text
     assert "  2 Jane Doe              $40,000    40%   50%  $60,000 !" in text
-    assert "Behind pace (1 of 3), 51% expected by now: Jane Doe (40%)" in text
+    assert "Behind pace (1 of 3), 50% expected by now: Jane Doe (40%)" in text
 
 
 def test_manager_sees_a_rep_of_the_team(session: Session, org: Org) -> None:
@@ -108,7 +108,7 @@ def test_home_is_my_dashboard_with_nudges_within_100_blocks(session: Session, or
     assert "Hi Jane: this-quarter (2026-Q4)" in text
     assert "Won: $40,000 of $100,000" in text
     assert "Open leads waiting for you: 1" in text and "• Acme (web)" in text
-    assert "You are behind pace: 40% of quota won, 51% expected by now." in text
+    assert "You are behind pace: 40% of quota won, 50% expected by now." in text
     assert "1 open deal(s) are stale" in text
 
 
@@ -145,3 +145,8 @@ def test_team_query_count_does_not_grow_with_the_number_of_reps(session: Session
     assert after == before, (before, after)
     assert before <= 15
     assert team is not None
+
+
+def test_team_of_a_closed_period_lists_who_ended_below_quota(session: Session, org: Org) -> None:
+    text = text_of(session, org.manager, "/team last-quarter")
+    assert "Below quota (1 of 3): Jane Doe (20%)" in text

@@ -149,3 +149,17 @@ def test_an_export_with_other_column_names_imports_with_map_alone(
         Outcome.WON,
         datetime(2026, 2, 20, tzinfo=UTC),
     )
+
+
+def test_salesforce_users_become_reps_with_crm_ids_managers_and_inactive_flags(
+    sessions: sessionmaker[Session],
+) -> None:
+    result = run_import(sessions, FIXTURES / "sf_users.csv", "reps", **SF)
+    assert (result.created, result.warnings) == (3, ["1 team(s) created"])
+    again = run_import(sessions, FIXTURES / "sf_users.csv", "reps", **SF)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    with sessions() as session:
+        reps = {r.crm_user_id: r for r in session.scalars(select(Rep))}
+    assert reps["005B"].manager_id == reps["005A"].id
+    assert reps["005A"].role == "manager"
+    assert [reps[k].active for k in ("005A", "005B", "005C")] == [True, True, False]

@@ -243,3 +243,25 @@ def test_reps_file_errors_name_line_and_column_and_write_nothing(
         "reps.csv line 4, column manager: unknown manager 'Pierre Curie'; list them in this "
         "file or import them first",
     ]
+
+
+def test_reimport_keeps_a_routed_owner_and_a_recorded_response_of_a_lead(
+    sessions: sessionmaker[Session],
+) -> None:
+    load_reps(sessions)
+    run_import(sessions, FIXTURES / "leads.csv", "leads")
+    answered = datetime(2026, 3, 3, 9, 30, tzinfo=UTC)
+    with sessions.begin() as session:
+        grace = session.scalars(select(Rep).where(Rep.email == "grace@example.com")).one()
+        lead = session.scalars(select(Lead).where(Lead.external_id == "L-3")).one()
+        lead.owner_id, lead.first_response_at = grace.id, answered
+        lead.responded_by_id, lead.status = grace.id, LeadStatus.RESPONDED
+    again = run_import(sessions, FIXTURES / "leads.csv", "leads")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    with sessions() as session:
+        lead = session.scalars(select(Lead).where(Lead.external_id == "L-3")).one()
+    assert (lead.owner_id, lead.first_response_at, lead.status) == (
+        grace.id,
+        answered,
+        LeadStatus.RESPONDED,
+    )

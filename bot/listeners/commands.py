@@ -112,7 +112,7 @@ def register(app: AsyncApp, deps: Deps, runtime: Runtime) -> None:
             return lambda session, viewer: run_command(session, viewer, name, text, ctx)
 
         reply = await run_as_slack_user(
-            deps, client, user_id, run(command_context(deps, charts=False))
+            deps, client, user_id, run(command_context(deps, charts=False)), runtime.run_blocking
         )
         await respond(
             text=reply.text,
@@ -123,7 +123,9 @@ def register(app: AsyncApp, deps: Deps, runtime: Runtime) -> None:
         metrics.command_seconds.labels(name).observe(time.perf_counter() - started)
         if not (runtime.charts and name in CHART_COMMANDS):
             return
-        charted = await run_as_slack_user(deps, client, user_id, run(command_context(deps)))
+        charted = await run_as_slack_user(
+            deps, client, user_id, run(command_context(deps)), runtime.run_blocking
+        )
         if charted.charts:
             await upload_charts(
                 client,

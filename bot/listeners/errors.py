@@ -21,7 +21,7 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bot.context import Deps
 from bot.metrics import Metrics
-from bot.runtime import BackgroundWork, Runtime
+from bot.runtime import BackgroundWork, Runtime, after_ack
 from salesops_core.errors import SalesopsError
 from salesops_core.identity import UnknownSlackUser
 
@@ -73,7 +73,8 @@ def guarded(
     """Wrap a (lazy) listener so any failure still tells the user, through `present`.
 
     The wrapper takes Bolt's `args` and passes `func` the arguments it names, like Bolt does;
-    while it runs it counts as the runtime's background work (a shutdown waits for it).
+    it starts once the ack is sent (`after_ack`), and while it runs it counts as the runtime's
+    background work (a shutdown waits for it).
     Without a runtime, no metrics are kept and a shutdown does not wait.
     """
     background = runtime.background if runtime else BackgroundWork()
@@ -83,6 +84,7 @@ def guarded(
 
     async def run_guarded(args: AsyncArgs) -> None:
         with background.tracking():
+            await after_ack()
             failure: Exception | None = None
             try:
                 await func(**{name: getattr(args, name) for name in wanted})

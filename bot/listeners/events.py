@@ -96,7 +96,11 @@ def register(app: AsyncApp, deps: Deps, runtime: Runtime, seen: SeenEvents | Non
             return
         context = command_context(deps)
         view = await run_as_slack_user(
-            deps, client, event["user"], lambda session, viewer: home_view(session, viewer, context)
+            deps,
+            client,
+            event["user"],
+            lambda session, viewer: home_view(session, viewer, context),
+            runtime.run_blocking,
         )
         await client.views_publish(user_id=event["user"], view=view)
 

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, String, Table, any_, bindparam, insert, se
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-CHUNK = 2000
+CHUNK = 5000
 BATCH = 5000
 
 Progress = Callable[[str, int, int], None]

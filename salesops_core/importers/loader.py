@@ -17,10 +17,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from salesops_core.importers import bulk, records
-from salesops_core.importers.csvfile import CsvTable, plan_columns, read_csv
-from salesops_core.importers.formats import FIELDS, FORMATS, KINDS, REQUIRED, format_spec
+from salesops_core.importers.csvfile import ColumnPlan, CsvTable, plan_columns, read_csv
+from salesops_core.importers.formats import (
+    FIELDS,
+    FORMATS,
+    KINDS,
+    REQUIRED,
+    FormatSpec,
+    format_spec,
+)
 from salesops_core.importers.owners import OwnerResolver, PendingRep
 from salesops_core.importers.report import ImportFailed, ImportResult, RowError
+from salesops_core.importers.reps import import_reps
 from salesops_core.importers.stagemap import (
     StageMap,
     build_stage_map,
@@ -77,32 +85,15 @@ def import_file(
 ) -> ImportResult:
     """Import one CSV file into the session (not committed). Raises ImportFailed when the
     file is unusable, or when any row is bad and `skip_invalid` is off."""
-    if options.kind not in KINDS:
-        raise ImportFailed(
-            [
-                RowError(
-                    path.name,
-                    None,
-                    None,
-                    f"unknown kind {options.kind!r}; use one of {', '.join(KINDS)}",
-                )
-            ]
-        )
-    if options.format not in FORMATS:
-        raise ImportFailed(
-            [
-                RowError(
-                    path.name,
-                    None,
-                    None,
-                    f"unknown format {options.format!r}; use one of {', '.join(FORMATS)}",
-                )
-            ]
-        )
+    for what, value, choices in (
+        ("kind", options.kind, KINDS),
+        ("format", options.format, FORMATS),
+    ):
+        if value not in choices:
+            reason = f"unknown {what} {value!r}; use one of {', '.join(choices)}"
+            raise ImportFailed([RowError(path.name, None, None, reason)])
     table = read_csv(path)
     if options.kind == "reps":
-        from salesops_core.importers.reps import import_reps
-
         return import_reps(session, table, options, format_spec(options.format, "reps"))
     spec = format_spec(options.format, options.kind)
     plan = plan_columns(
@@ -162,8 +153,8 @@ def import_file(
 
 def _convert_all(
     table: CsvTable,
-    plan: Any,
-    spec: Any,
+    plan: ColumnPlan,
+    spec: FormatSpec,
     stages: StageMap,
     options: ImportOptions,
     progress: Progress | None,
@@ -267,7 +258,13 @@ def _write(
         new = plan.new
         if options.kind == "leads":
             new = [
-                {"first_response_at": None, "responded_by_id": None, "status": LeadStatus.OPEN, **v}
+                {
+                    "owner_id": None,
+                    "first_response_at": None,
+                    "responded_by_id": None,
+                    "status": LeadStatus.OPEN,
+                    **v,
+                }
                 for v in new
             ]
         bulk.insert_rows(session, table, new, progress=progress)

@@ -174,15 +174,19 @@ def _explicit_outcome(cells: Cells) -> Outcome | None:
 
 
 def convert_lead(cells: Cells) -> Converted:
-    """A lead row; a first response marks it responded (by `responded_by`, else the owner)."""
+    """A lead row; a first response marks it responded (by `responded_by`, else the owner).
+
+    Empty owner and first-response cells leave what is stored alone (the bot routes leads
+    and records responses itself)."""
     out, values = cells.out, cells.out.values
     out.key = values["external_id"] = cells.text("external_id", required=True)
     values["created_at"] = created = cells.timestamp("created_at", required=True)
     for name in ("source", "company"):
         if cells.plan.has(name):
             values[name] = cells.text(name)
-    if cells.plan.has("owner"):
-        values["owner_id"] = cells.text("owner")
+    owner = cells.text("owner")
+    if owner is not None:  # an empty owner never unassigns a lead routed since
+        values["owner_id"] = owner
     responded = cells.timestamp("first_response_at")
     if responded is not None:
         if created is not None and responded < created:
