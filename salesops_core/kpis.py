@@ -41,6 +41,7 @@ from salesops_core import kpi_queries as q
 from salesops_core.config import OrgConfig, SlaPolicy
 from salesops_core.forecast import forecast_vs_actual
 from salesops_core.kpi_details import lead_response_minutes, pipeline_by_stage, stage_conversion
+from salesops_core.models import Role
 from salesops_core.periods import Period
 from salesops_core.scopes import (
     ORG_SCOPE,
@@ -255,8 +256,15 @@ def scope_kpis(session: Session, scope: Scope, numbers: PeriodNumbers) -> Kpis:
     )
 
 
+def _on_leaderboard(rep: Any, numbers: PeriodNumbers) -> bool:
+    """Reps who are active or have numbers; managers and admins only when they carry a quota."""
+    if rep.role != Role.REP:
+        return bool(numbers.partials.get(rep.id, {}).get("quota"))
+    return bool(rep.active) or rep.id in numbers.partials
+
+
 def leaderboard_rows(reps: Iterable[Any], numbers: PeriodNumbers) -> list[dict[str, Any]]:
-    """One row per rep (active, or with numbers in the period), best won amount first."""
+    """One row per rep on the leaderboard (see `_on_leaderboard`), best won amount first."""
     rows = [
         {
             "rep_id": r.id,
@@ -266,7 +274,7 @@ def leaderboard_rows(reps: Iterable[Any], numbers: PeriodNumbers) -> list[dict[s
             **_rep_kpis(numbers, r.id),
         }
         for r in reps
-        if r.active or r.id in numbers.partials
+        if _on_leaderboard(r, numbers)
     ]
     rows.sort(key=lambda row: (-(row["won_amount"] or 0), row["rep"]))
     return rows

@@ -141,7 +141,7 @@ def in_scope(owner_column: Any, scope: Scope) -> ColumnElement[bool]:
 
 def reps_in_scope(scope: Scope) -> Select[Any]:
     """Rep rows in the scope with their team name (for leaderboards)."""
-    query = select(Rep.id, Rep.name, Rep.email, Rep.active, Team.name.label("team")).outerjoin(
-        Team, Rep.team_id == Team.id
-    )
+    query = select(
+        Rep.id, Rep.name, Rep.email, Rep.active, Rep.role, Team.name.label("team")
+    ).outerjoin(Team, Rep.team_id == Team.id)
     return query.where(in_scope(Rep.id, scope))

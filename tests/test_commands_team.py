@@ -29,7 +29,7 @@ def test_manager_gets_the_team_leaderboard_and_who_is_behind(session: Session, o
     assert "West · this-quarter (2026-Q4)" in text
     assert "  1 Bob Stone            $120,000   120%  100%       $0" in text
     assert "  2 Jane Doe              $40,000    40%   50%  $60,000 !" in text
-    assert "Behind pace (1 of 3), 50% expected by now: Jane Doe (40%)" in text
+    assert "Behind pace (1 of 2), 50% expected by now: Jane Doe (40%)" in text
 
 
 def test_manager_sees_a_rep_of_the_team(session: Session, org: Org) -> None:
@@ -114,7 +114,7 @@ def test_home_is_my_dashboard_with_nudges_within_100_blocks(session: Session, or
 
 def test_home_of_a_manager_adds_the_team_line(session: Session, org: Org) -> None:
     text = blocks_as_text(home_view(session, org.manager, context())["blocks"])
-    assert "Your team, West: 80% of quota, $160,000 won, 1 of 3 reps behind pace." in text
+    assert "Your team, West: 80% of quota, $160,000 won, 1 of 2 reps behind pace." in text
 
 
 def test_team_query_count_does_not_grow_with_the_number_of_reps(session: Session, org: Org) -> None:
@@ -149,4 +149,4 @@ def test_team_query_count_does_not_grow_with_the_number_of_reps(session: Session
 
 def test_team_of_a_closed_period_lists_who_ended_below_quota(session: Session, org: Org) -> None:
     text = text_of(session, org.manager, "/team last-quarter")
-    assert "Below quota (1 of 3): Jane Doe (20%)" in text
+    assert "Below quota (1 of 2): Jane Doe (20%)" in text
