@@ -14,7 +14,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = ROOT.parent / "shared" / "slack" / "manifest-schema" / "manifest.schema.1.0.0.json"
+SCHEMA = ROOT / "tests" / "fixtures" / "slack-manifest-schema" / "manifest.schema.1.0.0.json"
+SHARED_SCHEMA = ROOT.parent / "shared" / "slack" / "manifest-schema" / SCHEMA.name
 
 # Every Web API method the code may call -> the bot scopes it needs (empty: no scope needed).
 # A call to a method missing here fails `test_every_web_api_method_called_has_its_scopes`.
@@ -80,6 +81,11 @@ def test_manifest_is_valid_against_slacks_published_schema(manifest: dict[str, A
     validator = Draft7Validator(json.loads(SCHEMA.read_text()))
     errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(manifest)]
     assert errors == []
+
+
+@pytest.mark.skipif(not SHARED_SCHEMA.is_file(), reason="no ../shared beside this clone")
+def test_the_schema_copy_in_tests_equals_the_published_one_in_shared() -> None:
+    assert json.loads(SCHEMA.read_text()) == json.loads(SHARED_SCHEMA.read_text())
 
 
 def test_manifest_commands_are_exactly_the_registered_slash_commands(
