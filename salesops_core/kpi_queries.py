@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import (
     ColumnElement,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.orm import Session
 
@@ -64,13 +66,15 @@ def _to_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _merge(target: Partials, rows: Sequence[Any]) -> None:
+def _merge(target: Partials, result: Any) -> None:
     """Add each row's sums into the owner's partials (sums from several queries add up)."""
-    for row in rows:
-        values = row._asdict()
-        owner = values.pop("owner")
-        partial = target.setdefault(owner, {})
-        for key, value in values.items():
+    keys = list(result.keys())
+    owner_at = keys.index("owner")
+    fields = [(i, key) for i, key in enumerate(keys) if i != owner_at]
+    for row in result:
+        partial = target.setdefault(row[owner_at], {})
+        for i, key in fields:
+            value = row[i]
             if key == "submitted_at":
                 partial[key] = value
             elif value is None:
@@ -99,7 +103,7 @@ def closed_deals(session: Session, scope: Scope, period: Period, partials: Parti
         )  # no outcome filter here: SQLite would then walk the outcome index (all closed deals)
         .group_by(Deal.owner_id)
     )
-    _merge(partials, session.execute(query).all())
+    _merge(partials, session.execute(query))
 
 
 def open_at(at: datetime) -> ColumnElement[bool]:
@@ -153,7 +157,7 @@ def open_pipeline(
             .where(Deal.created_at < at_time(at), closed, in_scope(Deal.owner_id, scope))
             .group_by(Deal.owner_id)
         )
-        _merge(partials, session.execute(query).all())
+        _merge(partials, session.execute(query))
 
 
 def quotas(session: Session, scope: Scope, period: Period, partials: Partials) -> None:
@@ -167,7 +171,7 @@ def quotas(session: Session, scope: Scope, period: Period, partials: Partials) -
         )
         .group_by(Quota.rep_id)
     )
-    _merge(partials, session.execute(query).all())
+    _merge(partials, session.execute(query))
 
 
 def latest_forecasts(
@@ -217,7 +221,7 @@ def forecasts(
         .where(ranked.c.rank == 1)
         .group_by(ranked.c.rep_id)
     )
-    _merge(partials, session.execute(query).all())
+    _merge(partials, session.execute(query))
 
 
 def sla_deadline_seconds(session: Session, sla: Sequence[SlaPolicy]) -> ColumnElement[float]:
@@ -244,64 +248,55 @@ def leads(
     sla: Sequence[SlaPolicy],
     now: datetime,
     partials: Partials,
-) -> None:
-    """Leads created in the period: counts, answered, unanswered, SLA met / decided."""
+) -> tuple[dict[str, float | None], Partials]:
+    """Postgres: leads created in the period in ONE scan, per owner and for the whole scope.
+
+    Counts (leads, answered, unanswered, SLA met / decided) go into `partials`; the response
+    percentiles (median of answered leads, p90 with unanswered ones counted at now) come back
+    for the scope (the empty grouping set) and per owner.
+    """
     answered = Lead.first_response_at.is_not(None)
     deadline = sla_deadline_seconds(session, sla)
     waited = seconds_between(session, Lead.first_response_at, Lead.created_at)
     waiting = seconds_between(session, at_time(now), Lead.created_at)
-    met = and_(answered, waited <= deadline)
-    decided = or_(answered, waiting > deadline)
+    minutes = response_minutes_expr(session, now)
     query = (
         select(
             Lead.owner_id.label("owner"),
+            func.grouping(Lead.owner_id).label("whole_scope"),
             func.count().label("leads"),
             func.count(Lead.first_response_at).label("leads_answered"),
             func.sum(case((not_(answered), 1), else_=0)).label("leads_unanswered"),
-            func.sum(case((met, 1), else_=0)).label("sla_met"),
-            func.sum(case((decided, 1), else_=0)).label("sla_decided"),
+            func.sum(case((and_(answered, waited <= deadline), 1), else_=0)).label("sla_met"),
+            func.sum(case((or_(answered, waiting > deadline), 1), else_=0)).label("sla_decided"),
+            func.percentile_cont(0.5).within_group(minutes).filter(answered).label("median"),
+            func.percentile_cont(0.9).within_group(minutes).label("p90"),
         )
         .where(
             Lead.created_at >= at_time(period.start),
             Lead.created_at < at_time(period.end),
             in_scope(Lead.owner_id, scope),
         )
-        .group_by(Lead.owner_id)
+        .group_by(func.grouping_sets(Lead.owner_id, tuple_()))
     )
-    _merge(partials, session.execute(query).all())
+    total: dict[str, float | None] = {"median": None, "p90": None}
+    per_owner: Partials = {}
+    for row in session.execute(query):
+        values = {"median": _to_float(row.median), "p90": _to_float(row.p90)}
+        if row.whole_scope:
+            total = values
+            continue
+        per_owner[row.owner] = values
+        partial = partials.setdefault(row.owner, {})
+        for key in ("leads", "leads_answered", "leads_unanswered", "sla_met", "sla_decided"):
+            partial[key] = (partial.get(key) or 0.0) + float(getattr(row, key))
+    return total, per_owner
 
 
 def response_minutes_expr(session: Session, now: datetime) -> ColumnElement[float]:
     """Minutes from creation to first response; unanswered leads count up to `now`."""
     responded = func.coalesce(Lead.first_response_at, at_time(now))
     return seconds_between(session, responded, Lead.created_at) / 60.0
-
-
-def response_percentiles(
-    session: Session, scope: Scope, period: Period, now: datetime
-) -> tuple[dict[str, float | None], Partials]:
-    """Median (answered leads) and p90 (unanswered counted at now): scope total and per owner.
-
-    Postgres only (percentile_cont); SQLite goes through `lead_numbers`.
-    """
-    minutes = response_minutes_expr(session, now)
-    answered = Lead.first_response_at.is_not(None)
-    where = (
-        Lead.created_at >= at_time(period.start),
-        Lead.created_at < at_time(period.end),
-        in_scope(Lead.owner_id, scope),
-    )
-    median = func.percentile_cont(0.5).within_group(minutes).filter(answered)
-    p90 = func.percentile_cont(0.9).within_group(minutes)
-    columns = (median.label("median"), p90.label("p90"))
-    total = session.execute(select(*columns).where(*where)).one()
-    rows = session.execute(
-        select(Lead.owner_id.label("owner"), *columns).where(*where).group_by(Lead.owner_id)
-    ).all()
-    per_owner: Partials = {
-        r.owner: {"median": _to_float(r.median), "p90": _to_float(r.p90)} for r in rows
-    }
-    return {"median": _to_float(total.median), "p90": _to_float(total.p90)}, per_owner
 
 
 def lead_numbers(
@@ -319,14 +314,13 @@ def lead_numbers(
     pandas computes the counts and the same linear-interpolation percentiles.
     """
     if is_postgres(session):
-        leads(session, scope, period, sla, now, partials)
-        return response_percentiles(session, scope, period, now)
+        return leads(session, scope, period, sla, now, partials)
     waited = seconds_between(
         session, func.coalesce(Lead.first_response_at, at_time(now)), Lead.created_at
     )
     query = (
         select(
-            Lead.owner_id,
+            func.coalesce(Lead.owner_id, -1),  # -1: no owner
             waited,
             Lead.first_response_at.is_not(None),
             sla_deadline_seconds(session, sla),
@@ -343,12 +337,18 @@ def lead_numbers(
         raw = result.cursor.fetchall()
     finally:
         result.close()
-    frame = pd.DataFrame(raw, columns=["owner", "seconds", "answered", "due"])
-    if frame.empty:
+    if not raw:
         return {"median": None, "p90": None}, {}
-    frame["owner"] = frame["owner"].astype("float64").fillna(-1).astype("int64")  # -1: none
-    frame["answered"] = frame["answered"].astype(bool)
-    frame["minutes"] = frame["seconds"].astype(float) / 60.0
+    values = np.array(raw, dtype="float64")  # all numeric: one C conversion, no per-cell objects
+    frame = pd.DataFrame(
+        {
+            "owner": values[:, 0].astype("int64"),
+            "seconds": values[:, 1],
+            "answered": values[:, 2] != 0,
+            "due": values[:, 3],
+        }
+    )
+    frame["minutes"] = frame["seconds"] / 60.0
     frame["leads"] = 1
     frame["leads_answered"] = frame["answered"].astype(int)
     frame["leads_unanswered"] = 1 - frame["leads_answered"]
@@ -402,4 +402,4 @@ def activities(
         )
         .group_by(Activity.rep_id)
     )
-    _merge(partials, session.execute(query).all())
+    _merge(partials, session.execute(query))

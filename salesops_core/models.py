@@ -151,6 +151,14 @@ class Lead(Base):
     __table_args__ = (
         Index("ix_lead_owner_created", "owner_id", "created_at"),
         Index("ix_lead_status_created", "status", "created_at"),
+        Index(  # KPI lead numbers read from the index alone
+            "ix_lead_owner_created_cover",
+            "owner_id",
+            "created_at",
+            "first_response_at",
+            "sla_due_at",
+            "source",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -182,6 +190,9 @@ class Deal(Base):
         Index("ix_deal_closed_outcome", "closed_at", "outcome"),
         Index("ix_deal_outcome_owner", "outcome", "owner_id"),
         Index("ix_deal_created", "created_at"),
+        Index(  # KPI closed-deal sums read from the index alone
+            "ix_deal_owner_closed_cover", "owner_id", "closed_at", "outcome", "amount", "created_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -219,6 +230,14 @@ class Activity(Base):
         Index("ix_activity_rep_started", "rep_id", "started_at"),
         Index("ix_activity_deal_started", "deal_id", "started_at"),
         Index("ix_activity_started", "started_at"),
+        Index(  # KPI activity sums read from the index alone
+            "ix_activity_rep_started_cover",
+            "rep_id",
+            "started_at",
+            "type",
+            "minutes",
+            "external_attendee",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
