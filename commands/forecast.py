@@ -14,10 +14,9 @@ from commands.blocks import field_sections, header, section
 from commands.common import footer, quota_total, scope_numbers, title
 from commands.reply import CommandContext, Reply
 from salesops_core.access import Viewer
-from salesops_core.kpi_queries import DEFAULT_FORECAST_CATEGORY, at_time
-from salesops_core.models import Forecast
+from salesops_core.kpi_queries import DEFAULT_FORECAST_CATEGORY, latest_forecasts
 from salesops_core.periods import Period
-from salesops_core.scopes import Scope, in_scope
+from salesops_core.scopes import Scope
 from salesops_core.timeutil import as_utc
 
 
@@ -31,27 +30,7 @@ def latest_submitted(
     """The scope's forecast as submitted so far: each rep's latest row (by `now`) for forecast
     periods inside the period, summed. Returns (amount, last submission time, reps forecasting).
     """
-    ranked = (
-        select(
-            Forecast.rep_id,
-            Forecast.amount,
-            Forecast.submitted_at,
-            func.row_number()
-            .over(
-                partition_by=(Forecast.rep_id, Forecast.period_start, Forecast.period_end),
-                order_by=(Forecast.submitted_at.desc(), Forecast.id.desc()),
-            )
-            .label("rank"),
-        )
-        .where(
-            Forecast.category == category,
-            Forecast.period_start >= at_time(period.start),
-            Forecast.period_end <= at_time(period.end),
-            Forecast.submitted_at <= at_time(now),
-            in_scope(Forecast.rep_id, scope),
-        )
-        .subquery()
-    )
+    ranked = latest_forecasts(session, scope, period, category, submitted_before=now)
     row = session.execute(
         select(
             func.sum(ranked.c.amount),

@@ -175,9 +175,14 @@ def quotas(session: Session, scope: Scope, period: Period, partials: Partials) -
 
 
 def latest_forecasts(
-    session: Session, scope: Scope, period: Period, category: str = DEFAULT_FORECAST_CATEGORY
+    session: Session,
+    scope: Scope,
+    period: Period,
+    category: str = DEFAULT_FORECAST_CATEGORY,
+    submitted_before: datetime | None = None,
 ) -> Any:
-    """Per rep and forecast period inside the report period: the last row submitted before start."""
+    """Per rep and forecast period inside the report period: the last row submitted before
+    `submitted_before` (default: the period start, as forecast accuracy uses it), ranked 1."""
     ranked = (
         select(
             Forecast.id,
@@ -195,7 +200,7 @@ def latest_forecasts(
             Forecast.category == category,
             Forecast.period_start >= at_time(period.start),
             Forecast.period_end <= at_time(period.end),
-            Forecast.submitted_at < at_time(period.start),
+            Forecast.submitted_at < at_time(submitted_before or period.start),
             in_scope(Forecast.rep_id, scope),
         )
         .subquery()
