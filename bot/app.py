@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -28,6 +29,14 @@ RATE_LIMIT_RETRIES = 2
 SERVER_ERROR_RETRIES = 2
 
 
+class _SameTokenNotice(logging.Filter):
+    """Drop Bolt's start-up warning that our client's token wins over SLACK_BOT_TOKEN: Bolt
+    reads that variable itself, and our client was built from the very same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
 def make_web_client(settings: Settings) -> AsyncWebClient:
     """The Web API client: SLACK_API_URL, and retries for 429 (Retry-After), 5xx and resets."""
     if not settings.slack_bot_token:
@@ -44,6 +53,13 @@ def make_web_client(settings: Settings) -> AsyncWebClient:
     )
 
 
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("salesops.bolt")
+    if not any(isinstance(f, _SameTokenNotice) for f in logger.filters):
+        logger.addFilter(_SameTokenNotice())
+    return logger
+
+
 def build_app(
     deps: Deps,
     *,
@@ -56,7 +72,7 @@ def build_app(
         name="salesops",
         client=client or make_web_client(settings),
         signing_secret=settings.slack_signing_secret or "",
-        logger=logging.getLogger("salesops.bolt"),
+        logger=_bolt_logger(),
     )
     register_all(app, deps, runtime or Runtime())
     return app
