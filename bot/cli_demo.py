@@ -11,8 +11,10 @@ from rich.table import Table
 
 from bot.context import build_deps
 from bot.showcase import showcase
+from salesops_core.db import transaction
 from salesops_core.demo import DemoSummary, demo_summary, load_demo
 from salesops_core.errors import SalesopsError
+from salesops_core.lead_deadlines import fill_sla_deadlines
 from salesops_core.timeutil import as_utc, utcnow
 
 console = Console()
@@ -50,6 +52,8 @@ def demo_command(
             fiscal_year_start_month=deps.settings.org.fiscal_year_start_month,
             fresh=fresh,
         )
+    with transaction(deps.sessions) as session:
+        fill_sla_deadlines(session, deps.settings.org, deps.settings.sla)
     with deps.sessions() as session:
         summary = demo_summary(session, url)
     print_summary(summary, time.monotonic() - started)

@@ -22,6 +22,7 @@ from salesops_core.importers import (
     rejected_path,
     write_rejected,
 )
+from salesops_core.lead_deadlines import fill_sla_deadlines
 
 console = Console()
 err_console = Console(stderr=True)
@@ -86,6 +87,8 @@ def import_command(
     try:
         with _progress(show_bar) as report, deps.sessions() as session:
             result = import_file(session, file, options, progress=report)
+            if kind == "leads":
+                fill_sla_deadlines(session, deps.settings.org, deps.settings.sla)
             if dry_run:
                 session.rollback()
             else:

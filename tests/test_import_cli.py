@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from bot.cli import app
-from salesops_core.models import Deal
+from salesops_core.models import Deal, Lead
 from tests.import_helpers import FIXTURES, SALESFORCE
 
 
@@ -116,3 +116,16 @@ def test_cli_dry_run_counts_but_writes_nothing(cli, sessions: sessionmaker[Sessi
     assert code == 0
     assert out.startswith("dry run, nothing written: deals: 4 created, 0 updated, 0 unchanged")
     assert deal_count(sessions) == 0
+
+
+def test_imported_leads_get_their_business_hours_sla_deadline(
+    cli, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "salesops.toml").write_text('[[sla]]\nsource = "*"\nfirst_response_minutes = 5\n')
+    assert cli("import", str(FIXTURES / "reps.csv"), "--kind", "reps")[0] == 0
+    code, output = cli("import", str(FIXTURES / "leads.csv"), "--kind", "leads")
+    assert code == 0, output
+    with sessions() as session:
+        leads = session.scalars(select(Lead)).all()
+    assert leads and all(lead.sla_due_at is not None for lead in leads)
+    assert all(lead.sla_due_at > lead.created_at for lead in leads)
