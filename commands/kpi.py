@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -156,8 +157,8 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     if ctx.charts and (any(won) or any(a is not None for a in attainment)):
         who = args.scope.name
         chart_title = f"{who}: won amount and quota attainment, last {len(periods)} periods"
-        png = charts.kpi_trend(
-            [_short_label(p) for p in periods], won, attainment, title=chart_title
+        render = partial(
+            charts.kpi_trend, [_short_label(p) for p in periods], won, attainment, title=chart_title
         )
-        chart_list.append(Chart("kpi-trend.png", chart_title, png))
+        chart_list.append(Chart("kpi-trend.png", chart_title, render))
     return Reply(text_fallback, blocks, chart_list, in_channel=args.share)

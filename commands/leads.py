@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -143,7 +144,8 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
         edges, inside, late = response_histogram_counts(session, args.scope, args.period, ctx)
         if any(inside) or any(late):
             chart_title = f"{args.scope.name}: time to first response, {args.period.label}"
-            png = charts.response_histogram(
+            render = partial(
+                charts.response_histogram,
                 edges,
                 inside,
                 late,
@@ -151,5 +153,5 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
                 unanswered=int(kpis["leads_unanswered"] or 0),
                 title=chart_title,
             )
-            chart_list.append(Chart("lead-response.png", chart_title, png))
+            chart_list.append(Chart("lead-response.png", chart_title, render))
     return Reply(fallback, blocks, chart_list, in_channel=args.share)

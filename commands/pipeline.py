@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -68,11 +69,12 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     chart_list = []
     if ctx.charts and rows:
         chart_title = f"{args.scope.name}: open pipeline by stage, {args.period.label}"
-        png = charts.pipeline_by_stage(
+        render = partial(
+            charts.pipeline_by_stage,
             [r["stage"] for r in rows],
             [r["amount"] for r in rows],
             [r["weighted_amount"] for r in rows],
             title=chart_title,
         )
-        chart_list.append(Chart("pipeline-by-stage.png", chart_title, png))
+        chart_list.append(Chart("pipeline-by-stage.png", chart_title, render))
     return Reply(fallback, blocks, chart_list, in_channel=args.share)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -16,11 +17,20 @@ from salesops_core.timeutil import utcnow
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart to upload next to the message."""
+    """A chart to upload next to the message.
+
+    The command gathers the chart's data with its numbers; drawing it (the slow part) waits
+    until `png` is first read, so the text answer can go out before any chart is drawn.
+    """
 
     filename: str  # "kpi-trend.png"
     title: str  # the file title and alt text
-    png: bytes
+    render: Callable[[], bytes] = field(repr=False, compare=False)
+
+    @cached_property
+    def png(self) -> bytes:
+        """The PNG bytes, drawn once on first use."""
+        return self.render()
 
 
 @dataclass

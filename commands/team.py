@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -106,8 +107,11 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     rated = [r for r in rows if r["quota_attainment"] is not None]
     if ctx.charts and rated:
         chart_title = f"{args.scope.name}: quota attainment by rep, {args.period.label}"
-        png = charts.team_attainment(
-            [r["rep"] for r in rated], [r["quota_attainment"] for r in rated], title=chart_title
+        render = partial(
+            charts.team_attainment,
+            [r["rep"] for r in rated],
+            [r["quota_attainment"] for r in rated],
+            title=chart_title,
         )
-        chart_list.append(Chart("team-attainment.png", chart_title, png))
+        chart_list.append(Chart("team-attainment.png", chart_title, render))
     return Reply(fallback, blocks, chart_list, in_channel=args.share)

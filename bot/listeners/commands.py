@@ -1,10 +1,10 @@
 """Slash commands: ack at once, answer in the background through response_url.
 
 The ack does nothing but ack (no database, no parsing), so it is as fast as Bolt itself.
-A lazy listener then resolves the Slack user to a rep, runs the command in a worker thread
-(one transaction there) without charts and answers through response_url; then, for the
-commands that draw charts, a second pass renders them and uploads them, so charts never delay
-the text (rendering a chart takes longer than computing the numbers).
+A lazy listener then resolves the Slack user to a rep, runs the command once in a worker
+thread (one transaction there) and answers through response_url; only then are the reply's
+charts drawn (`Chart.png` draws on first read) and uploaded, so charts never delay the text
+(drawing a chart takes longer than computing the numbers).
 
 Charts and ephemeral answers: a file shared nowhere is visible to its uploader only, so an
 ephemeral message cannot show it (an image block with `slack_file` fails for the viewer), and
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -36,9 +35,6 @@ from salesops_core.access import Viewer
 
 log = logging.getLogger("salesops.bot")
 
-# The commands that draw charts (only these get the second pass).
-# tests/test_bot_chart_commands.py checks that the other commands never return charts.
-CHART_COMMANDS = frozenset({"/kpi", "/pipeline", "/leads", "/team"})
 # completeUploadExternal errors that mean "this channel will not take the file": use the DM.
 CHANNEL_REFUSED = {"not_in_channel", "channel_not_found", "is_archived", "access_denied"}
 
@@ -107,13 +103,12 @@ def register(app: AsyncApp, deps: Deps, runtime: Runtime) -> None:
             (command.get("text") or "").strip(),
             command["user_id"],
         )
+        context = command_context(deps, charts=runtime.charts)
 
-        def run(ctx: CommandContext) -> Callable[[Session, Viewer], Reply]:
-            return lambda session, viewer: run_command(session, viewer, name, text, ctx)
+        def run(session: Session, viewer: Viewer) -> Reply:
+            return run_command(session, viewer, name, text, context)
 
-        reply = await run_as_slack_user(
-            deps, client, user_id, run(command_context(deps, charts=False)), runtime.run_blocking
-        )
+        reply = await run_as_slack_user(deps, client, user_id, run, runtime.run_blocking)
         await respond(
             text=reply.text,
             blocks=reply.blocks_json(),
@@ -121,17 +116,14 @@ def register(app: AsyncApp, deps: Deps, runtime: Runtime) -> None:
             replace_original=False,
         )
         metrics.command_seconds.labels(name).observe(time.perf_counter() - started)
-        if not (runtime.charts and name in CHART_COMMANDS):
-            return
-        charted = await run_as_slack_user(
-            deps, client, user_id, run(command_context(deps)), runtime.run_blocking
-        )
-        if charted.charts:
+        if reply.charts:
+            # Drawn only now, after the text answer is out; the numbers are not computed again.
+            await runtime.run_blocking(lambda: [chart.png for chart in reply.charts])
             await upload_charts(
                 client,
-                charted.charts,
+                reply.charts,
                 user_id=user_id,
-                channel_id=command.get("channel_id") if charted.in_channel else None,
+                channel_id=command.get("channel_id") if reply.in_channel else None,
                 comment=f"`{f'{name} {text}'.strip()}`",
             )
 
