@@ -10,8 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bot.context import build_deps
-from salesops_core.db import require_migrated
+from bot.context import build_ready_deps
 from salesops_core.importers import (
     FORMATS,
     KINDS,
@@ -71,8 +70,7 @@ def import_command(
         raise typer.BadParameter(f"use one of {', '.join(KINDS)}", param_hint="--kind")
     if fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
-    deps = build_deps()
-    require_migrated(deps.engine)
+    deps = build_ready_deps()
     options = ImportOptions(
         kind=kind,
         format=fmt,

@@ -12,8 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.context import build_deps
-from salesops_core.db import require_migrated
+from bot.context import build_ready_deps
 from salesops_core.errors import SalesopsError
 from salesops_core.explain import EXPLAINABLE, explain
 from salesops_core.kpi_format import KPI_LABELS, delta, format_value, is_improvement
@@ -57,8 +56,7 @@ def kpi_command(
     """KPIs for a rep, team, region or the org (default) over a period (default this-quarter)."""
     if output_format not in ("table", "json"):
         raise SalesopsError(f"unknown format {output_format!r}; use table or json")
-    deps = build_deps()
-    require_migrated(deps.engine)
+    deps = build_ready_deps()
     org = deps.settings.org
     with deps.sessions() as session:
         scope = resolve_scope(session, rep=rep, team=team, region=region)
@@ -130,8 +128,7 @@ def explain_command(
     """The formula, definition choices, counts and the records behind one KPI."""
     if kpi not in EXPLAINABLE:
         raise SalesopsError(f"unknown KPI {kpi!r}; one of: {', '.join(EXPLAINABLE)}")
-    deps = build_deps()
-    require_migrated(deps.engine)
+    deps = build_ready_deps()
     org = deps.settings.org
     with deps.sessions() as session:
         scope = resolve_scope(session, rep=rep, team=team, region=region)

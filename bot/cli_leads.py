@@ -10,10 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.context import Deps, build_deps
+from bot.context import build_ready_deps
 from salesops_core import outbox
 from salesops_core.business_hours import business_minutes_between, calendar_for
-from salesops_core.db import require_migrated, transaction
+from salesops_core.db import transaction
 from salesops_core.errors import ConfigError
 from salesops_core.leads import LeadRules, breaches_between, ladder, open_leads
 from salesops_core.models import OutboxStatus
@@ -29,12 +29,6 @@ def register(app: typer.Typer) -> None:
     app.command("scheduler")(scheduler_command)
 
 
-def _ready() -> Deps:
-    deps = build_deps()
-    require_migrated(deps.engine)
-    return deps
-
-
 def _short(moment: datetime | None) -> str:
     return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S}"
 
@@ -43,7 +37,7 @@ def leads_command(
     limit: int = typer.Option(50, "--limit", help="Show at most this many open leads."),
 ) -> None:
     """Open leads with their response clock and ladder step, then today's SLA breaches (UTC)."""
-    deps = _ready()
+    deps = build_ready_deps()
     rules = LeadRules(org=deps.settings.org, policies=list(deps.settings.sla))
     now = utcnow()
     with deps.sessions() as session:
@@ -93,7 +87,7 @@ def outbox_command(
     ),
 ) -> None:
     """Outbox counts and the newest rows (pending, sent and dead with the reason)."""
-    deps = _ready()
+    deps = build_ready_deps()
     wanted = None
     if status:
         try:
@@ -136,7 +130,7 @@ def scheduler_command(
     """Run the lead sweep and the outbox dispatchers until interrupted (one per deployment)."""
     from bot.scheduler import start_background
 
-    deps = _ready()
+    deps = build_ready_deps()
     background = start_background(deps, sweep_seconds=sweep_seconds, dispatchers=dispatchers)
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from bot.context import Deps, build_deps
-from salesops_core.db import require_migrated, transaction
+from bot.context import Deps, build_ready_deps
+from salesops_core.db import transaction
 from salesops_core.errors import ConfigError
 
 console = Console()
@@ -21,12 +21,6 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve_command)
     app.command("socket")(socket_command)
     app.command("ask")(ask_command)
-
-
-def _ready_deps() -> Deps:
-    deps = build_deps()
-    require_migrated(deps.engine)
-    return deps
 
 
 def _require(value: str | None, variable: str, what: str) -> None:
@@ -51,7 +45,7 @@ def serve_command(
     from bot.runtime import Runtime
     from bot.server import create_app
 
-    deps = _ready_deps()
+    deps = build_ready_deps()
     _require(deps.settings.slack_bot_token, "SLACK_BOT_TOKEN", "the bot token, xoxb-...")
     _require(
         deps.settings.slack_signing_secret,
@@ -76,7 +70,7 @@ def _start_scheduler(deps: Deps):  # type: ignore[no-untyped-def]
 
 def socket_command() -> None:
     """Connect to Slack over Socket Mode (no public URL needed; needs SLACK_APP_TOKEN)."""
-    deps = _ready_deps()
+    deps = build_ready_deps()
     _require(deps.settings.slack_bot_token, "SLACK_BOT_TOKEN", "the bot token, xoxb-...")
     _require(
         deps.settings.slack_app_token,
@@ -120,7 +114,7 @@ def ask_command(
 
     name, _, text = command_line.strip().partition(" ")
     name = name if name.startswith("/") else f"/{name}"
-    deps = _ready_deps()
+    deps = build_ready_deps()
     context = CommandContext(
         org=deps.settings.org, sla=tuple(deps.settings.sla), charts=not no_charts
     )

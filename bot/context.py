@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings, load_settings
-from salesops_core.db import make_engine, make_session_factory
+from salesops_core.db import make_engine, make_session_factory, require_migrated
 
 
 @dataclass(frozen=True)
@@ -25,3 +25,10 @@ def build_deps(settings: Settings | None = None) -> Deps:
     settings = settings or load_settings()
     engine = make_engine(settings.database_url)
     return Deps(settings=settings, engine=engine, sessions=make_session_factory(engine))
+
+
+def build_ready_deps() -> Deps:
+    """`build_deps()` for commands that need the schema: refuses an unmigrated database."""
+    deps = build_deps()
+    require_migrated(deps.engine)
+    return deps
