@@ -34,10 +34,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from salesops_core.db import make_engine, require_migrated  # noqa: E402
-from salesops_core.models import Rep, Role  # noqa: E402
-from tests.bot_harness import SIGNING_SECRET, sign, slash_command_body  # noqa: E402
-from tests.slack_server import FakeSlack  # noqa: E402
+from salesops_core.db.engine import make_engine, require_migrated  # noqa: E402
+from salesops_core.db.models import Rep, Role  # noqa: E402
+from tests.support.bot_harness import SIGNING_SECRET, sign, slash_command_body  # noqa: E402
+from tests.support.slack_server import FakeSlack  # noqa: E402
 
 TARGET_ACK_RATIO = 1.2
 TARGET_ANSWER_S = {"text": 0.5, "chart": 1.5}
@@ -239,7 +239,7 @@ def main() -> int:
         serve_bare(args.serve_bare)
         return 0
     if args.serve_bot:  # exactly `salesops serve --no-charts? --log-level warning`
-        from bot.cli_slack import serve_command
+        from bot.cli.slack import serve_command
 
         serve_command(
             host="127.0.0.1",

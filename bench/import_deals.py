@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from salesops_core.db import make_engine, make_session_factory, migrate
+from salesops_core.db.engine import make_engine, make_session_factory, migrate
+from salesops_core.db.models import Deal, DealStageChange, Outcome, Rep, Stage
 from salesops_core.importers import ImportOptions, ImportResult, import_file
-from salesops_core.models import Deal, DealStageChange, Outcome, Rep, Stage
 
 REPS = 40
 STAGES = ("Prospecting", "Qualification", "Negotiation", "Closed Won", "Closed Lost")

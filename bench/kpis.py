@@ -28,13 +28,13 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from salesops_core.config import OrgConfig
-from salesops_core.db import make_engine, make_session_factory
+from salesops_core.db.engine import make_engine, make_session_factory
+from salesops_core.db.models import Deal, Lead, Rep
 from salesops_core.demo import load_demo
-from salesops_core.kpi_details import stage_conversion
-from salesops_core.kpis import compute_report
-from salesops_core.models import Deal, Lead, Rep
+from salesops_core.kpi.details import stage_conversion
+from salesops_core.kpi.engine import compute_report
+from salesops_core.org.scopes import ORG_SCOPE, Scope
 from salesops_core.periods import parse_period
-from salesops_core.scopes import ORG_SCOPE, Scope
 
 # The numbers compared with both references, per rep and for the org.
 CHECKED = (

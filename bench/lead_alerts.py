@@ -2,7 +2,7 @@
 
 Leads are POSTed through the real HTTP server (ingest API) at a steady rate under a zero SLA
 (wall clock: the reminder is due the moment the lead exists). The scheduler's sweep and the
-outbox dispatchers deliver to the local Slack-compatible server (tests/slack_server.py).
+outbox dispatchers deliver to the local Slack-compatible server (tests/support/slack_server.py).
 Measured per scenario: latency from the reminder falling due to Slack accepting the DM
 (p50/p99), the same for the first lead DM, duplicates and losses.
 
@@ -32,14 +32,14 @@ from sqlalchemy import delete, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.delivery import Dispatcher, make_sync_client
-from bot.scheduler import start_background
+from bot.jobs.delivery import Dispatcher, make_sync_client
+from bot.jobs.scheduler import start_background
 from salesops_core.config import SlaPolicy
-from salesops_core.db import make_engine, make_session_factory, migrate
-from salesops_core.models import Base, Lead, Rep, Role
-from tests.bot_harness import start_bot
-from tests.lead_helpers import track_deliveries
-from tests.slack_server import FakeSlack
+from salesops_core.db.engine import make_engine, make_session_factory, migrate
+from salesops_core.db.models import Base, Lead, Rep, Role
+from tests.support.bot_harness import start_bot
+from tests.support.lead_helpers import track_deliveries
+from tests.support.slack_server import FakeSlack
 
 TOKEN = "bench-token"
 P99_TARGET_SECONDS = 5.0

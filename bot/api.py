@@ -19,10 +19,11 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 
-from bot.context import Deps
-from salesops_core.db import transaction
-from salesops_core.ingest import IngestError, owner_rep, upsert_activity, upsert_deal
-from salesops_core.leads import (
+from bot.deps import Deps
+from salesops_core.db.engine import transaction
+from salesops_core.db.models import ActivityType, Lead
+from salesops_core.importers.ingest import IngestError, owner_rep, upsert_activity, upsert_deal
+from salesops_core.leads.engine import (
     LeadRules,
     create_lead,
     find_lead,
@@ -30,7 +31,6 @@ from salesops_core.leads import (
     record_response,
     update_lead_dm,
 )
-from salesops_core.models import ActivityType, Lead
 from salesops_core.timeutil import utcnow
 
 Text = Annotated[str, Field(min_length=1, max_length=300)]

@@ -17,7 +17,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.context import Deps
+from bot.deps import Deps
 from bot.listeners import register_all
 from bot.runtime import Runtime
 from bot.settings import Settings

@@ -2,7 +2,7 @@
 
 Bolt runs as an AsyncApp behind its async Starlette handler, so an ack never waits behind
 blocking work (that runs in worker threads). The ingest API (`bot.api`) is mounted here, and
-`bot.delivery` adds its outbox gauges to /metrics (`register_metrics(metrics, deps)`).
+`bot.jobs.delivery` adds its outbox gauges to /metrics (`register_metrics(metrics, deps)`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import Engine, text
 
-from bot import delivery
 from bot.api import build_ingest_router
 from bot.app import build_app
-from bot.context import Deps
+from bot.deps import Deps
+from bot.jobs import delivery
 from bot.metrics import CONTENT_TYPE_LATEST, RequestMetricsMiddleware
 from bot.runtime import AckFirstMiddleware, Runtime
 

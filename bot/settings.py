@@ -11,7 +11,7 @@ from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from salesops_core.config import DigestConfig, OrgConfig, SlaPolicy
-from salesops_core.db import DEFAULT_DATABASE_URL
+from salesops_core.db.engine import DEFAULT_DATABASE_URL
 from salesops_core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "salesops.toml"

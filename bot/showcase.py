@@ -10,12 +10,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from bot.context import Deps
+from bot.deps import Deps
 from commands.base import CommandContext, run_command
-from commands.text import reply_as_text
-from salesops_core.access import viewer_for_rep
-from salesops_core.db import transaction
-from salesops_core.models import Rep, Role
+from commands.kit.text import reply_as_text
+from salesops_core.db.engine import transaction
+from salesops_core.db.models import Rep, Role
+from salesops_core.org.access import viewer_for_rep
 
 REP_COMMANDS = ("/kpi", "/pipeline")
 MANAGER_COMMANDS = ("/team",)

@@ -15,10 +15,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.orm import Session
 
-from bot.context import Deps
-from salesops_core.access import Viewer, viewer_for_rep
-from salesops_core.db import transaction
-from salesops_core.identity import (
+from bot.deps import Deps
+from salesops_core.db.engine import transaction
+from salesops_core.org.access import Viewer, viewer_for_rep
+from salesops_core.org.identity import (
     UnknownSlackUser,
     link_slack_user,
     rep_by_email,

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from commands import forecast, kpi, leads, meetings, pipeline, quota, salesops, team
-from commands.args import bad, tokenize
-from commands.blocks import header, section
-from commands.help import USAGES, usage_text
-from commands.reply import Chart, CommandContext, Reply
-from salesops_core.access import Viewer
+from commands.kit.args import bad, tokenize
+from commands.kit.blocks import header, section
+from commands.kit.help import USAGES, usage_text
+from commands.kit.reply import Chart, CommandContext, Reply
+from salesops_core.org.access import Viewer
 
 __all__ = ["COMMANDS", "Chart", "CommandContext", "Handler", "Reply", "run_command", "usage_reply"]
 

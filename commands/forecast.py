@@ -8,15 +8,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from commands import format as f
-from commands.args import parse_and_check
-from commands.blocks import field_sections, header, section
-from commands.common import footer, quota_total, scope_numbers, title
-from commands.reply import CommandContext, Reply
-from salesops_core.access import Viewer
-from salesops_core.kpi_queries import DEFAULT_FORECAST_CATEGORY, latest_forecasts
+from commands.kit import format as f
+from commands.kit.args import parse_and_check
+from commands.kit.blocks import field_sections, header, section
+from commands.kit.common import footer, quota_total, scope_numbers, title
+from commands.kit.reply import CommandContext, Reply
+from salesops_core.kpi.queries import DEFAULT_FORECAST_CATEGORY, latest_forecasts
+from salesops_core.org.access import Viewer
+from salesops_core.org.scopes import Scope
 from salesops_core.periods import Period
-from salesops_core.scopes import Scope
 from salesops_core.timeutil import as_utc
 
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from commands import format as f
-from commands.blocks import (
+from commands.kit import format as f
+from commands.kit.blocks import (
     MAX_VIEW_BLOCKS,
     context,
     divider,
@@ -18,13 +18,13 @@ from commands.blocks import (
     header,
     section,
 )
-from commands.common import elapsed_share, partial_sum, quota_total, scope_numbers
-from commands.reply import CommandContext
-from salesops_core.access import Viewer
-from salesops_core.kpis import leaderboard_rows
-from salesops_core.models import Lead, LeadStatus, Team
+from commands.kit.common import elapsed_share, partial_sum, quota_total, scope_numbers
+from commands.kit.reply import CommandContext
+from salesops_core.db.models import Lead, LeadStatus, Team
+from salesops_core.kpi.engine import leaderboard_rows
+from salesops_core.org.access import Viewer
+from salesops_core.org.scopes import Scope, reps_in_scope, team_scope
 from salesops_core.periods import parse_period
-from salesops_core.scopes import Scope, reps_in_scope, team_scope
 from salesops_core.timeutil import as_utc
 
 LEADS_SHOWN = 5

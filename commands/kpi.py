@@ -9,18 +9,18 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from commands import format as f
-from commands.args import parse_and_check
-from commands.blocks import field_sections, header, section
-from commands.common import footer, metric, title
-from commands.reply import Chart, CommandContext, Reply
+from commands.kit import format as f
+from commands.kit.args import parse_and_check
+from commands.kit.blocks import field_sections, header, section
+from commands.kit.common import footer, metric, title
+from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
-from salesops_core.access import Viewer
-from salesops_core.kpi_queries import at_time
-from salesops_core.kpis import compute_report
-from salesops_core.models import Deal, Outcome, Quota
+from salesops_core.db.models import Deal, Outcome, Quota
+from salesops_core.kpi.engine import compute_report
+from salesops_core.kpi.queries import at_time
+from salesops_core.org.access import Viewer
+from salesops_core.org.scopes import Scope, in_scope
 from salesops_core.periods import Period
-from salesops_core.scopes import Scope, in_scope
 
 TREND_PERIODS = 6
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -9,23 +9,23 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from commands import format as f
-from commands.args import parse_and_check
-from commands.blocks import field_sections, header, section
-from commands.common import footer, metric, partial_sum, scope_numbers, title
-from commands.reply import Chart, CommandContext, Reply
+from commands.kit import format as f
+from commands.kit.args import parse_and_check
+from commands.kit.blocks import field_sections, header, section
+from commands.kit.common import footer, metric, partial_sum, scope_numbers, title
+from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
-from salesops_core.access import Viewer
 from salesops_core.config import policy_for
-from salesops_core.kpi_queries import (
+from salesops_core.db.models import Lead, LeadStatus, Rep
+from salesops_core.kpi.queries import (
     at_time,
     response_minutes_expr,
     seconds_between,
     sla_deadline_seconds,
 )
-from salesops_core.models import Lead, LeadStatus, Rep
+from salesops_core.org.access import Viewer
+from salesops_core.org.scopes import Scope, in_scope
 from salesops_core.periods import Period
-from salesops_core.scopes import Scope, in_scope
 from salesops_core.timeutil import as_utc
 
 OPEN_LEADS_SHOWN = 5

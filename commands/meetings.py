@@ -6,15 +6,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from commands import format as f
-from commands.args import parse_and_check
-from commands.blocks import code_sections, field_sections, header
-from commands.common import footer, partial_sum, scope_numbers, title
-from commands.reply import CommandContext, Reply
-from salesops_core.access import Viewer
-from salesops_core.kpis import leaderboard_rows
-from salesops_core.models import Rep, Team
-from salesops_core.scopes import reps_in_scope, team_scope
+from commands.kit import format as f
+from commands.kit.args import parse_and_check
+from commands.kit.blocks import code_sections, field_sections, header
+from commands.kit.common import footer, partial_sum, scope_numbers, title
+from commands.kit.reply import CommandContext, Reply
+from salesops_core.db.models import Rep, Team
+from salesops_core.kpi.engine import leaderboard_rows
+from salesops_core.org.access import Viewer
+from salesops_core.org.scopes import reps_in_scope, team_scope
 
 SHOWN_REPS = 40
 

@@ -7,14 +7,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from commands import format as f
-from commands.args import parse_and_check
-from commands.blocks import code_sections, field_sections, header
-from commands.common import footer, metric, partial_sum, scope_numbers, title
-from commands.reply import Chart, CommandContext, Reply
+from commands.kit import format as f
+from commands.kit.args import parse_and_check
+from commands.kit.blocks import code_sections, field_sections, header
+from commands.kit.common import footer, metric, partial_sum, scope_numbers, title
+from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
-from salesops_core.access import Viewer
-from salesops_core.kpis import pipeline_by_stage
+from salesops_core.kpi.engine import pipeline_by_stage
+from salesops_core.org.access import Viewer
 
 
 def stage_table(rows: list[dict[str, Any]]) -> list[str]:

@@ -7,14 +7,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from commands import format as f
-from commands.args import parse_and_check
-from commands.blocks import field_sections, header, section
-from commands.common import elapsed_share, footer, quota_total, scope_numbers, title
-from commands.reply import CommandContext, Reply
-from salesops_core.access import Viewer
-from salesops_core.kpis import leaderboard_rows
-from salesops_core.scopes import reps_in_scope
+from commands.kit import format as f
+from commands.kit.args import parse_and_check
+from commands.kit.blocks import field_sections, header, section
+from commands.kit.common import elapsed_share, footer, quota_total, scope_numbers, title
+from commands.kit.reply import CommandContext, Reply
+from salesops_core.kpi.engine import leaderboard_rows
+from salesops_core.org.access import Viewer
+from salesops_core.org.scopes import reps_in_scope
 
 
 @dataclass(frozen=True)

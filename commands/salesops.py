@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from commands import format as f
-from commands.args import bad, tokenize
-from commands.blocks import code_sections, context, field_sections, header, section
-from commands.help import USAGES
-from commands.reply import CommandContext, Reply
-from salesops_core.access import Viewer
+from commands.kit import format as f
+from commands.kit.args import bad, tokenize
+from commands.kit.blocks import code_sections, context, field_sections, header, section
+from commands.kit.help import USAGES
+from commands.kit.reply import CommandContext, Reply
+from salesops_core.db.models import Rep, Team
 from salesops_core.errors import NotAllowed
-from salesops_core.models import Rep, Team
+from salesops_core.org.access import Viewer
 
 log = logging.getLogger(__name__)
 

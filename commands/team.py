@@ -9,17 +9,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from commands import format as f
-from commands.args import bad, parse_args
-from commands.blocks import code_sections, field_sections, header, section
-from commands.common import elapsed_share, footer, scope_numbers
-from commands.reply import Chart, CommandContext, Reply
+from commands.kit import format as f
+from commands.kit.args import bad, parse_args
+from commands.kit.blocks import code_sections, field_sections, header, section
+from commands.kit.common import elapsed_share, footer, scope_numbers
+from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
-from salesops_core.access import Viewer, require_view
+from salesops_core.db.models import Team
 from salesops_core.errors import NotAllowed
-from salesops_core.kpis import leaderboard_rows
-from salesops_core.models import Team
-from salesops_core.scopes import ORG_SCOPE, Scope, reps_in_scope, team_scope
+from salesops_core.kpi.engine import leaderboard_rows
+from salesops_core.org.access import Viewer, require_view
+from salesops_core.org.scopes import ORG_SCOPE, Scope, reps_in_scope, team_scope
 
 log = logging.getLogger(__name__)
 NAME_WIDTH = 20

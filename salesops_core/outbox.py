@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from salesops_core.models import Outbox, OutboxStatus
+from salesops_core.db.models import Outbox, OutboxStatus
 from salesops_core.timeutil import utcnow
 
 DEFAULT_LEASE_SECONDS = 60.0

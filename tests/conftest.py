@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from salesops_core.db import make_engine, make_session_factory, migrate
-from salesops_core.models import Base
-from tests.slack_server import FakeSlack
+from salesops_core.db.engine import make_engine, make_session_factory, migrate
+from salesops_core.db.models import Base
+from tests.support.slack_server import FakeSlack
 
 POSTGRES_URL = os.environ.get("SALESOPS_TEST_POSTGRES_URL")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.context import Deps
+from bot.deps import Deps
 from bot.listeners import commands, errors, events, lead_actions
 from bot.runtime import Runtime
 

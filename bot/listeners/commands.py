@@ -26,12 +26,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.orm import Session
 
-from bot.context import Deps
+from bot.deps import Deps
 from bot.listeners.errors import guarded
 from bot.runtime import Runtime
 from bot.slack_users import run_as_slack_user
 from commands.base import COMMANDS, Chart, CommandContext, Reply, run_command
-from salesops_core.access import Viewer
+from salesops_core.org.access import Viewer
 
 log = logging.getLogger("salesops.bot")
 

@@ -19,11 +19,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
-from bot.context import Deps
+from bot.deps import Deps
 from bot.metrics import Metrics
 from bot.runtime import BackgroundWork, Runtime, after_ack
 from salesops_core.errors import SalesopsError
-from salesops_core.identity import UnknownSlackUser
+from salesops_core.org.identity import UnknownSlackUser
 
 log = logging.getLogger("salesops.bot")
 

@@ -22,7 +22,7 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.context import Deps
+from bot.deps import Deps
 from bot.listeners.commands import command_context
 from bot.listeners.errors import guarded
 from bot.metrics import Metrics

@@ -15,13 +15,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.context import Deps
+from bot.deps import Deps
 from bot.listeners.errors import guarded
-from salesops_core import lead_messages
-from salesops_core.db import transaction
-from salesops_core.identity import rep_by_slack_id
-from salesops_core.leads import LeadRules, lock_lead, reassign, record_response, snooze
-from salesops_core.models import Lead, LeadStatus
+from salesops_core.db.engine import transaction
+from salesops_core.db.models import Lead, LeadStatus
+from salesops_core.leads.engine import LeadRules, lock_lead, reassign, record_response, snooze
+from salesops_core.leads import messages as lead_messages
+from salesops_core.org.identity import rep_by_slack_id
 from salesops_core.timeutil import utcnow
 
 

@@ -8,7 +8,18 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import Connection, Engine, insert
 
-from salesops_core.db import migrate
+from salesops_core.db.engine import migrate
+from salesops_core.db.models import (
+    Activity,
+    Deal,
+    DealStageChange,
+    Forecast,
+    Lead,
+    Quota,
+    Rep,
+    Stage,
+    Team,
+)
 from salesops_core.demo import clock
 from salesops_core.demo.deals import generate_deals
 from salesops_core.demo.leads import generate_leads, routine_activities
@@ -22,17 +33,6 @@ from salesops_core.demo.store import (
     reset_sequences,
 )
 from salesops_core.errors import SalesopsError
-from salesops_core.models import (
-    Activity,
-    Deal,
-    DealStageChange,
-    Forecast,
-    Lead,
-    Quota,
-    Rep,
-    Stage,
-    Team,
-)
 from salesops_core.timeutil import as_utc
 
 SELLERS_PER_CHUNK = 96

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Boolean, Connection, Index, Table, inspect, select
 
+from salesops_core.db.models import Activity, Base, Deal, Lead, Rep
 from salesops_core.demo.clock import NEVER
-from salesops_core.models import Activity, Base, Deal, Lead, Rep
 from salesops_core.timeutil import UtcDateTime
 
 DEMO_PREFIX = "DEMO-"

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from salesops_core.models import (
+from salesops_core.db.models import (
     Activity,
     Deal,
     DealStageChange,

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from salesops_core.db.models import Outcome
 from salesops_core.importers import parsing, records
 from salesops_core.importers.csvfile import ColumnPlan, CsvTable
 from salesops_core.importers.formats import FormatSpec
 from salesops_core.importers.stagemap import StageMap
-from salesops_core.models import Outcome
 
 _BAD = object()  # a cell the fast path cannot take: the row goes to the row converter
 

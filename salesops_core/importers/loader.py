@@ -17,6 +17,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from salesops_core.db.models import (
+    Activity,
+    Deal,
+    DealStageChange,
+    Forecast,
+    Lead,
+    LeadStatus,
+    Quota,
+)
 from salesops_core.importers import bulk, columns, records
 from salesops_core.importers.csvfile import ColumnPlan, CsvTable, plan_columns, read_csv
 from salesops_core.importers.formats import (
@@ -35,15 +44,6 @@ from salesops_core.importers.stagemap import (
     build_stage_map,
     read_stage_map_file,
     save_stages,
-)
-from salesops_core.models import (
-    Activity,
-    Deal,
-    DealStageChange,
-    Forecast,
-    Lead,
-    LeadStatus,
-    Quota,
 )
 from salesops_core.timeutil import utcnow
 

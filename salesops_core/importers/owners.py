@@ -14,9 +14,9 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from salesops_core.db.models import Rep, Role
 from salesops_core.importers.csvfile import plan_columns, read_csv
 from salesops_core.importers.report import ImportFailed, RowError
-from salesops_core.models import Rep, Role
 
 _CRM_ID = re.compile(r"^(?=.*\d)[A-Za-z0-9_-]{6,64}$")
 

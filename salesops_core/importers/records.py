@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from salesops_core.db.models import ActivityType, Outcome
 from salesops_core.importers import parsing
 from salesops_core.importers.csvfile import ColumnPlan
 from salesops_core.importers.formats import FormatSpec
 from salesops_core.importers.stagemap import StageMap
-from salesops_core.models import ActivityType, Outcome
 
 ACTIVITY_TYPE_WORDS = {
     "call": ActivityType.CALL, "phone": ActivityType.CALL, "phone call": ActivityType.CALL,

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from salesops_core.db.models import Rep, Role, Team
 from salesops_core.importers import bulk, parsing
 from salesops_core.importers.csvfile import CsvTable, plan_columns
 from salesops_core.importers.formats import FIELDS, REQUIRED, FormatSpec
 from salesops_core.importers.report import ImportFailed, ImportResult, RowError
-from salesops_core.models import Rep, Role, Team
 
 if TYPE_CHECKING:
     from salesops_core.importers.loader import ImportOptions

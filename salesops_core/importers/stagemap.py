@@ -13,10 +13,10 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from salesops_core.db.models import Outcome, Stage
 from salesops_core.importers.csvfile import plan_columns, read_csv
 from salesops_core.importers.parsing import parse_probability
 from salesops_core.importers.report import ImportFailed, RowError
-from salesops_core.models import Outcome, Stage
 
 
 @dataclass(frozen=True)

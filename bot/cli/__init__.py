@@ -1,0 +1,1 @@
+"""The `salesops` command line."""

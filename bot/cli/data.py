@@ -1,0 +1,73 @@
+"""CLI commands for the database itself: migrate, doctor."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from sqlalchemy import text
+
+from bot.deps import build_deps
+from salesops_core.db.engine import migrate, schema_status
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the data commands to the CLI."""
+    app.command("migrate")(migrate_command)
+    app.command("doctor")(doctor_command)
+
+
+def migrate_command() -> None:
+    """Create or upgrade the database schema (DATABASE_URL, default ./salesops.db)."""
+    deps = build_deps()
+    migrate(deps.engine)
+    current, _ = schema_status(deps.engine)
+    url = deps.engine.url.render_as_string(hide_password=True)
+    console.print(f"Database {url} is at revision {current}.")
+
+
+def doctor_command() -> None:
+    """Check the configuration, the database, migrations and (when set) the Slack token."""
+    problems = 0
+
+    def report(ok: bool, what: str, detail: str) -> None:
+        nonlocal problems
+        problems += 0 if ok else 1
+        mark = "[green]ok[/]  " if ok else "[red]FAIL[/]"
+        console.print(f"{mark} {what}: {detail}", highlight=False)
+
+    deps = build_deps()
+    source = deps.settings.config_file or "defaults (no salesops.toml)"
+    report(True, "config", f"{source}; org time zone {deps.settings.org.timezone}")
+    url = deps.engine.url.render_as_string(hide_password=True)
+    try:
+        with deps.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        report(True, "database", url)
+        current, head = schema_status(deps.engine)
+        report(
+            current == head,
+            "migrations",
+            f"at {current}, code needs {head}"
+            + ("" if current == head else " (run `salesops migrate`)"),
+        )
+    except Exception as exc:
+        report(False, "database", f"{url}: {exc.__class__.__name__}: {exc}".splitlines()[0])
+    token = deps.settings.slack_bot_token
+    if token:
+        from slack_sdk import WebClient
+        from slack_sdk.errors import SlackApiError
+
+        client = WebClient(token=token, base_url=deps.settings.slack_api_url)
+        try:
+            auth = client.auth_test()
+            report(True, "slack", f"token valid for team {auth['team']} as {auth['user']}")
+        except SlackApiError as exc:
+            report(False, "slack", f"auth.test said {exc.response['error']}")
+        except OSError as exc:
+            report(False, "slack", f"cannot reach {deps.settings.slack_api_url}: {exc}")
+    else:
+        console.print("skip slack: SLACK_BOT_TOKEN not set")
+    if problems:
+        raise typer.Exit(1)

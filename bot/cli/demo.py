@@ -1,0 +1,96 @@
+"""`salesops demo`: fill the database with a realistic synthetic sales org and describe it."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.deps import build_deps
+from bot.showcase import showcase
+from salesops_core.db.engine import transaction
+from salesops_core.demo import DemoSummary, demo_summary, load_demo
+from salesops_core.errors import SalesopsError
+from salesops_core.leads.deadlines import fill_sla_deadlines
+from salesops_core.timeutil import as_utc, utcnow
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    """Add `demo` to the CLI."""
+    app.command("demo")(demo_command)
+
+
+def demo_command(
+    scale: float = typer.Option(
+        1.0, "--scale", help="1 = 3 teams, 24 reps, ~10k deals; 100 = ~1M deals, 5M activities."
+    ),
+    seed: int = typer.Option(42, "--seed", help="Same seed and time give the same data."),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Delete everything first, even data that is not from the demo."
+    ),
+    now: str | None = typer.Option(
+        None, "--now", help="Pretend it is this ISO time (the history ends here). Default: now."
+    ),
+) -> None:
+    """Fill DATABASE_URL (default ./salesops.db) with a demo sales org: two years to now."""
+    deps = build_deps()
+    moment = _parse_now(now) if now else utcnow()
+    started = time.monotonic()
+    url = deps.engine.url.render_as_string(hide_password=True)
+    with console.status(f"Building the demo org (scale {scale:g}) in {url} ..."):
+        load_demo(
+            deps.engine,
+            now=moment,
+            scale=scale,
+            seed=seed,
+            timezone=deps.settings.org.timezone,
+            fiscal_year_start_month=deps.settings.org.fiscal_year_start_month,
+            fresh=fresh,
+        )
+    with transaction(deps.sessions) as session:
+        fill_sla_deadlines(session, deps.settings.org, deps.settings.sla)
+    with deps.sessions() as session:
+        summary = demo_summary(session, url)
+    print_summary(summary, time.monotonic() - started)
+    console.rule("What the bot answers in Slack")
+    console.print(showcase(deps), highlight=False, markup=False)
+
+
+def _parse_now(text: str) -> datetime:
+    try:
+        return as_utc(datetime.fromisoformat(text))
+    except ValueError:
+        raise SalesopsError(f"--now: {text!r} is not an ISO time like 2026-06-30T12:00") from None
+
+
+def print_summary(summary: DemoSummary, seconds: float) -> None:
+    """Print the summary: counts, time span, teams, people to try, where the data is."""
+    counts = Table(title="Demo org", show_header=True, header_style="bold")
+    counts.add_column("table")
+    counts.add_column("rows", justify="right")
+    for name, count in summary.counts.items():
+        counts.add_row(name, f"{count:,}")
+    console.print(counts)
+    if summary.first and summary.last:
+        console.print(
+            f"History: {summary.first:%Y-%m-%d} .. {summary.last:%Y-%m-%d %H:%M} UTC; "
+            f"{summary.team_total} teams in {len(summary.regions)} regions "
+            f"({', '.join(summary.regions)})"
+        )
+    for team in summary.teams:
+        console.print(f"  {team.name} ({team.region}): manager {team.manager}, {team.reps} reps")
+    if summary.team_total > len(summary.teams):
+        console.print(f"  ... and {summary.team_total - len(summary.teams)} more teams")
+    console.print("Try it as:")
+    for person in summary.people:
+        team = f", {person.team}" if person.team else ""
+        console.print(
+            f"  {person.role:<8}{person.name} <{person.email}> slack {person.slack_user_id}{team}",
+            highlight=False,
+        )
+    console.print(f"Database: {summary.database}  ({seconds:.1f} s)", highlight=False)

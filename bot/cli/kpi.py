@@ -1,0 +1,190 @@
+"""CLI: `salesops kpi` (numbers for a scope and period) and `salesops explain` (what is behind)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.deps import build_ready_deps
+from salesops_core.errors import SalesopsError
+from salesops_core.kpi.engine import KPI_KEYS, KpiReport, compute_report
+from salesops_core.kpi.explain import EXPLAINABLE, explain
+from salesops_core.kpi.format import KPI_LABELS, delta, format_value, is_improvement
+from salesops_core.org.scopes import resolve_scope
+from salesops_core.periods import parse_period
+
+console = Console()
+
+RepOption = typer.Option(None, "--rep", help="A rep's email, name or Slack id.")
+TeamOption = typer.Option(None, "--team", help="A team name.")
+RegionOption = typer.Option(None, "--region", help="A region name.")
+PeriodOption = typer.Option(
+    "this-quarter",
+    "--period",
+    help="this-/last-week|month|quarter|year, 2026-Q3, 2026-05, 2026, YYYY-MM-DD..YYYY-MM-DD.",
+)
+LEADERBOARD_KEYS = (
+    "won_amount",
+    "quota_attainment",
+    "win_rate",
+    "open_pipeline_value",
+    "lead_response_minutes_median",
+    "meetings_per_rep_per_week",
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `kpi` and `explain` to the CLI."""
+    app.command("kpi")(kpi_command)
+    app.command("explain")(explain_command)
+
+
+def kpi_command(
+    rep: str | None = RepOption,
+    team: str | None = TeamOption,
+    region: str | None = RegionOption,
+    period: str = PeriodOption,
+    output_format: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """KPIs for a rep, team, region or the org (default) over a period (default this-quarter)."""
+    if output_format not in ("table", "json"):
+        raise SalesopsError(f"unknown format {output_format!r}; use table or json")
+    deps = build_ready_deps()
+    org = deps.settings.org
+    with deps.sessions() as session:
+        scope = resolve_scope(session, rep=rep, team=team, region=region)
+        span = parse_period(period, tz=org.tz, fiscal_year_start_month=org.fiscal_year_start_month)
+        report = compute_report(session, scope, span, org, deps.settings.sla)
+    if output_format == "json":
+        sys.stdout.write(json.dumps(report.to_json(), allow_nan=False, indent=2) + "\n")
+        return
+    print_report(report, console)
+
+
+def print_report(report: KpiReport, out: Console) -> None:
+    """The report as aligned tables: KPIs with deltas, leaderboard, funnel."""
+    period = report.period
+    title = (
+        f"{report.scope.name} ({report.scope.kind}) · {period.label} · "
+        f"{period.start:%Y-%m-%d} to {period.end:%Y-%m-%d} (end exclusive, {period.start.tzname()})"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    table.add_column("previous", justify="right")
+    table.add_column("change", justify="right")
+    for key in KPI_KEYS:
+        now_value, before = report.kpis[key], report.previous[key]
+        change = delta(key, now_value, before)
+        if change and change != "=":
+            colour = "green" if is_improvement(key, now_value, before) else "red"
+            change = f"[{colour}]{change}[/]"
+        table.add_row(
+            KPI_LABELS[key], format_value(key, now_value), format_value(key, before), change
+        )
+    out.print(table)
+    if report.leaderboard:
+        board = Table(title="Leaderboard", title_justify="left")
+        board.add_column("#", justify="right")
+        board.add_column("rep")
+        board.add_column("team")
+        for key in LEADERBOARD_KEYS:
+            board.add_column(KPI_LABELS[key], justify="right")
+        for rank, row in enumerate(report.leaderboard, 1):
+            board.add_row(
+                str(rank),
+                row["rep"],
+                row["team"] or "",
+                *(format_value(k, row[k]) for k in LEADERBOARD_KEYS),
+            )
+        out.print(board)
+    if report.stage_conversion:
+        funnel = Table(title="Stage conversion (deals created in period)", title_justify="left")
+        for name in ("stage", "reached", "advanced", "rate"):
+            funnel.add_column(name, justify="left" if name == "stage" else "right")
+        for row in report.stage_conversion:
+            rate = "—" if row["rate"] is None else f"{row['rate'] * 100:.1f}%"
+            advanced = "—" if row["advanced"] is None else f"{row['advanced']:,}"
+            funnel.add_row(row["stage"], f"{row['reached']:,}", advanced, rate)
+        out.print(funnel)
+
+
+def explain_command(
+    kpi: str = typer.Argument(..., help="A KPI key, e.g. win_rate, or stage_conversion."),
+    rep: str | None = RepOption,
+    team: str | None = TeamOption,
+    region: str | None = RegionOption,
+    period: str = PeriodOption,
+    csv_file: Path | None = typer.Option(None, "--csv", help="Write the records to this CSV."),
+    limit: int = typer.Option(50, "--limit", help="Records to print before suggesting --csv."),
+) -> None:
+    """The formula, definition choices, counts and the records behind one KPI."""
+    if kpi not in EXPLAINABLE:
+        raise SalesopsError(f"unknown KPI {kpi!r}; one of: {', '.join(EXPLAINABLE)}")
+    deps = build_ready_deps()
+    org = deps.settings.org
+    with deps.sessions() as session:
+        scope = resolve_scope(session, rep=rep, team=team, region=region)
+        span = parse_period(period, tz=org.tz, fiscal_year_start_month=org.fiscal_year_start_month)
+        result = explain(session, kpi, scope, span, org, deps.settings.sla)
+    out = Console(record=False)
+    head = [
+        f"[bold]{KPI_LABELS.get(kpi, kpi)}[/] ({kpi}) for {scope.name} ({scope.kind}), "
+        f"{span.label}: [bold]{_value_text(kpi, result.value)}[/]",
+        f"formula: {result.formula}",
+        *(f"  - {choice}" for choice in result.choices),
+        "counts: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()),
+    ]
+    if csv_file is not None:
+        _write_csv(csv_file, result.records)
+        for line in head:
+            out.print(line, highlight=False)
+        out.print(f"{len(result.records)} records written to {csv_file}")
+        return
+    table = _records_table(result.records[:limit])
+    if out.is_terminal and len(result.records) > 20:
+        with out.pager(styles=True):
+            _print_all(out, head, table, result.records, limit)
+    else:
+        _print_all(out, head, table, result.records, limit)
+
+
+def _value_text(kpi: str, value: Any) -> str:
+    if isinstance(value, list):
+        return f"{len(value)} stages"
+    return format_value(kpi, value)
+
+
+def _print_all(
+    out: Console, head: list[str], table: Table, records: list[dict], limit: int
+) -> None:
+    for line in head:
+        out.print(line, highlight=False)
+    out.print(table)
+    if len(records) > limit:
+        out.print(f"... {len(records) - limit} more records: use --csv FILE to get them all")
+
+
+def _records_table(records: list[dict[str, Any]]) -> Table:
+    table = Table(title="Records", title_justify="left")
+    columns = list(records[0]) if records else ["status", "reason"]
+    for name in columns:
+        table.add_column(name)
+    for record in records:
+        table.add_row(*("" if record.get(c) is None else str(record.get(c)) for c in columns))
+    return table
+
+
+def _write_csv(path: Path, records: list[dict[str, Any]]) -> None:
+    columns = list(records[0]) if records else ["status", "reason"]
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(records)

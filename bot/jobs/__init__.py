@@ -1,0 +1,1 @@
+"""Work the bot does on its own: the scheduler and the outbox dispatcher."""

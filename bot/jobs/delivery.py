@@ -1,0 +1,308 @@
+"""The outbox dispatcher: claims due rows, sends them through the Web API, records the outcome.
+
+- Claims are leases (`salesops_core.outbox.claim`): any number of dispatchers may run; each
+  row is sent by the one that holds its lease. A dispatcher that dies leaves its rows to be
+  taken over when the lease expires.
+- HTTP 429: the row waits for `Retry-After` (not counted as a failed attempt) and the rest of
+  the batch is handed back with the same wait, so a rate-limited dispatcher stops hammering.
+- HTTP 5xx, timeouts and connection errors: retried with exponential backoff, dead after
+  `MAX_ATTEMPTS`. Permanent errors (`channel_not_found`, ...) are dead-lettered at once.
+- Delivery is at-least-once in one narrow window: if the process dies after Slack accepted a
+  message and before its row is marked sent (one short UPDATE), the row is sent again when its
+  lease expires. Every message carries its dedupe key in Slack message metadata, so such a
+  duplicate can be recognised. Outside that window a message is sent exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.error import URLError
+
+from prometheus_client.core import GaugeMetricFamily
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.deps import Deps
+from bot.settings import Settings
+from salesops_core import outbox
+from salesops_core.db.engine import transaction
+from salesops_core.errors import ConfigError
+from salesops_core.leads.engine import remember_lead_dm
+from salesops_core.outbox import ClaimedMessage
+from salesops_core.timeutil import utcnow
+
+log = logging.getLogger("salesops.delivery")
+
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "account_inactive",
+        "invalid_auth",
+        "token_revoked",
+        "user_not_found",
+        "is_archived",
+        "cannot_dm_bot",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+    }
+)
+NO_RECIPIENT = "no_recipient: no Slack user id (a rep without slack_user_id, or no manager)"
+HTTP_TIMEOUT_SECONDS = 10
+LEASE_SECONDS = 60.0  # well above the HTTP timeout: a live sender never loses its lease
+
+
+def make_sync_client(settings: Settings, *, timeout: int = HTTP_TIMEOUT_SECONDS) -> WebClient:
+    """A Web API client at SLACK_API_URL without built-in retries (the outbox retries)."""
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-...).")
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=timeout,
+        retry_handlers=[],
+        logger=logging.getLogger("salesops.slack"),
+    )
+
+
+def worker_name() -> str:
+    """A claim token unique to this dispatcher: host, process and a random suffix."""
+    return f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class DispatchStats:
+    """What one pass of the dispatcher did."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    rate_limited: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+class Dispatcher:
+    """Sends outbox rows; one per thread or process, as many as wanted."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        client: WebClient,
+        *,
+        worker: str | None = None,
+        batch_size: int = 20,
+        lease_seconds: float = LEASE_SECONDS,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.client = client
+        self.worker = worker or worker_name()
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.clock = clock or utcnow
+
+    def claim(self, now: datetime | None = None) -> list[ClaimedMessage]:
+        """Lease a batch of due rows (committed before anything is sent)."""
+        with transaction(self.sessions) as session:
+            return outbox.claim(
+                session,
+                self.worker,
+                limit=self.batch_size,
+                lease_seconds=self.lease_seconds,
+                now=now or self.clock(),
+            )
+
+    def run_once(self, now: datetime | None = None) -> DispatchStats:
+        """Claim one batch and deliver it; returns what happened."""
+        messages = self.claim(now)
+        stats = DispatchStats(claimed=len(messages))
+        for index, message in enumerate(messages):
+            retry_after = self.deliver(message, stats)
+            if retry_after is not None:
+                self._hand_back(messages[index + 1 :], retry_after)
+                break
+        return stats
+
+    def drain(self, max_batches: int = 50) -> DispatchStats:
+        """Run batches until nothing is due (or rate limited); returns the totals."""
+        total = DispatchStats()
+        for _ in range(max_batches):
+            stats = self.run_once()
+            for name in ("claimed", "sent", "retried", "dead"):
+                setattr(total, name, getattr(total, name) + getattr(stats, name))
+            total.errors += stats.errors
+            if stats.rate_limited or stats.claimed < self.batch_size:
+                total.rate_limited = stats.rate_limited
+                break
+        return total
+
+    def run_forever(self, stop: threading.Event, idle_seconds: float = 0.2) -> None:
+        """Deliver until `stop` is set, polling every `idle_seconds` when idle."""
+        while not stop.is_set():
+            try:
+                stats = self.drain()
+            except Exception:
+                log.exception("dispatcher %s: pass failed; trying again", self.worker)
+                stop.wait(1.0)
+                continue
+            if stats.claimed == 0 or stats.rate_limited:
+                stop.wait(idle_seconds)
+
+    def deliver(self, message: ClaimedMessage, stats: DispatchStats) -> float | None:
+        """Send one claimed message and record the outcome; a 429's wait, else None."""
+        if not message.channel:
+            self._finish(message, stats, dead=NO_RECIPIENT)
+            return None
+        try:
+            response = self.send(message)
+        except SlackApiError as exc:
+            return self._failed(message, exc, stats)
+        except (TimeoutError, URLError, ConnectionError, OSError) as exc:
+            self._finish(message, stats, retry=f"network: {exc.__class__.__name__}: {exc}")
+            return None
+        self._finish(message, stats, response=response)
+        return None
+
+    def send(self, message: ClaimedMessage) -> dict[str, Any]:
+        """The Web API call: chat.postMessage to a channel or user id (a user id opens the DM),
+        or chat.update of an earlier message when the payload says so."""
+        payload = message.payload
+        if payload.get("method") == "chat.update":
+            updated = self.client.chat_update(
+                channel=str(message.channel),
+                ts=str(payload["ts"]),
+                text=payload.get("text", ""),
+                blocks=payload.get("blocks") or [],
+            )
+            return dict(updated.data) if isinstance(updated.data, dict) else {}
+        response = self.client.chat_postMessage(
+            channel=str(message.channel),
+            text=payload.get("text", ""),
+            blocks=payload.get("blocks"),
+            metadata={
+                "event_type": "salesops_outbox",
+                "event_payload": {"dedupe_key": message.dedupe_key},
+            },
+            unfurl_links=False,
+        )
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _failed(
+        self, message: ClaimedMessage, exc: SlackApiError, stats: DispatchStats
+    ) -> float | None:
+        status = exc.response.status_code
+        error = str(exc.response.get("error") or f"http_{status}")
+        if status == 429:
+            wait = _retry_after(exc.response.headers)
+            self._finish(message, stats, retry=f"rate limited ({wait:g}s)", delay=wait, free=True)
+            stats.rate_limited = True
+            return wait
+        if error in PERMANENT_ERRORS:
+            self._finish(message, stats, dead=error)
+        else:
+            self._finish(message, stats, retry=f"{error} (HTTP {status})")
+        return None
+
+    def _finish(
+        self,
+        message: ClaimedMessage,
+        stats: DispatchStats,
+        *,
+        response: dict[str, Any] | None = None,
+        retry: str | None = None,
+        dead: str | None = None,
+        delay: float | None = None,
+        free: bool = False,
+    ) -> None:
+        with transaction(self.sessions) as session:
+            if response is not None:
+                channel, ts = response.get("channel"), response.get("ts")
+                if outbox.mark_sent(session, message, slack_ts=ts, slack_channel=channel):
+                    stats.sent += 1
+                    if message.kind == "lead_dm" and message.lead_id and channel and ts:
+                        remember_lead_dm(session, message.lead_id, channel=channel, ts=ts)
+                else:
+                    log.warning("outbox %s: lease lost before it was marked sent", message.id)
+            elif dead is not None:
+                log.warning("outbox %s (%s) dead: %s", message.id, message.dedupe_key, dead)
+                outbox.mark_dead(session, message, error=dead)
+                stats.dead += 1
+                stats.errors.append(dead)
+            else:
+                wait = delay if delay is not None else outbox.backoff_seconds(message.attempts)
+                new = outbox.mark_retry(
+                    session,
+                    message,
+                    error=str(retry),
+                    delay_seconds=wait,
+                    counts_as_attempt=not free,
+                )
+                stats.errors.append(str(retry))
+                if new == outbox.OutboxStatus.DEAD:
+                    stats.dead += 1
+                else:
+                    stats.retried += 1
+
+    def _hand_back(self, messages: list[ClaimedMessage], wait: float) -> None:
+        if not messages:
+            return
+        with transaction(self.sessions) as session:
+            for message in messages:
+                outbox.mark_retry(
+                    session,
+                    message,
+                    error="held back: rate limited",
+                    delay_seconds=wait,
+                    counts_as_attempt=False,
+                )
+
+
+def _retry_after(headers: dict[str, Any]) -> float:
+    for name in ("Retry-After", "retry-after"):
+        value = headers.get(name)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value is not None:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                break
+    return 1.0
+
+
+class _OutboxCollector:
+    """Outbox rows per status, read from the database at scrape time."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        gauge = GaugeMetricFamily(
+            "salesops_outbox_messages", "Outbox rows by delivery status.", labels=["status"]
+        )
+        with self.deps.sessions() as session:
+            for status, count in outbox.outbox_counts(session).items():
+                gauge.add_metric([status], count)
+        yield gauge
+
+    def describe(self):  # type: ignore[no-untyped-def]
+        return []
+
+
+def register_metrics(metrics: Any, deps: Deps) -> None:
+    """Expose the outbox counts on /metrics (called by bot.server.create_app)."""
+    metrics.add_collector(_OutboxCollector(deps))

@@ -1,0 +1,1 @@
+"""What every slash command shares: argument parsing, Block Kit helpers, reply types."""

@@ -1,0 +1,1 @@
+"""Storage: engine and sessions, the typed ORM model, Alembic migrations."""

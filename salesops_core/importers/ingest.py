@@ -1,0 +1,150 @@
+"""Upserts behind the ingest API: one deal or activity at a time, idempotent on external_id.
+
+Values arrive validated and typed (the API's pydantic models); this module resolves
+references (owner, stage, deal, lead) and writes. Unknown references raise `IngestError`
+naming the field, so the caller can answer 422 without writing anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from salesops_core.db.models import (
+    Activity,
+    ActivityType,
+    Deal,
+    DealStageChange,
+    Lead,
+    Outcome,
+    Stage,
+)
+from salesops_core.errors import SalesopsError, UnknownRep
+from salesops_core.leads.routing import find_rep
+from salesops_core.timeutil import utcnow
+
+
+class IngestError(SalesopsError):
+    """A value that passed validation but names something that does not exist."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """The row written and whether it was new."""
+
+    id: int
+    external_id: str
+    created: bool
+    changed: bool
+
+
+def owner_rep(session: Session, who: str, field: str = "owner") -> Any:
+    """The rep named by email / Slack id / name, or IngestError on `field`."""
+    try:
+        return find_rep(session, who)
+    except UnknownRep as exc:
+        raise IngestError(field, str(exc)) from None
+
+
+def _apply(row: Any, values: dict[str, Any]) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def upsert_deal(
+    session: Session, fields: dict[str, Any], *, now: datetime | None = None
+) -> Upserted:
+    """Create or update a deal by external_id; a stage change is recorded in its history."""
+    now = now or utcnow()
+    owner = owner_rep(session, fields["owner"])
+    stage = session.scalars(select(Stage).where(Stage.name == fields["stage"])).one_or_none()
+    outcome = fields.get("outcome") or (stage.outcome if stage else Outcome.OPEN)
+    probability = fields.get("probability")
+    if probability is not None and probability > 1:
+        probability = probability / 100.0
+    values = {
+        "name": fields.get("name"),
+        "account": fields.get("account"),
+        "owner_id": owner.id,
+        "amount": fields.get("amount"),
+        "currency": fields.get("currency"),
+        "stage": fields["stage"],
+        "probability": probability,
+        "created_at": fields["created_at"],
+        "expected_close": fields.get("expected_close"),
+        "closed_at": fields.get("closed_at"),
+        "outcome": Outcome(outcome),
+        "product": fields.get("product"),
+        "forecast_category": fields.get("forecast_category"),
+    }
+    deal = session.scalars(
+        select(Deal).where(Deal.external_id == fields["external_id"])
+    ).one_or_none()
+    created = deal is None
+    if deal is None:
+        deal = Deal(external_id=fields["external_id"], **values)
+        session.add(deal)
+        session.flush()
+        entered = fields["created_at"]
+        changed = True
+    else:
+        old_stage = deal.stage
+        changed = _apply(deal, values)
+        entered = now if old_stage != deal.stage else None
+    if entered is not None:
+        session.add(DealStageChange(deal_id=deal.id, stage=deal.stage, entered_at=entered))
+    session.flush()
+    return Upserted(deal.id, deal.external_id, created, changed)
+
+
+def upsert_activity(
+    session: Session, fields: dict[str, Any], *, now: datetime | None = None
+) -> Upserted:
+    """Create or update an activity by external_id, linking its deal and lead if named."""
+    rep = owner_rep(session, fields["owner"])
+    deal_id = lead_id = None
+    if fields.get("deal_external_id"):
+        deal_id = session.scalar(
+            select(Deal.id).where(Deal.external_id == fields["deal_external_id"])
+        )
+        if deal_id is None:
+            raise IngestError("deal_external_id", f"no deal {fields['deal_external_id']!r}")
+    if fields.get("lead_external_id"):
+        lead_id = session.scalar(
+            select(Lead.id).where(Lead.external_id == fields["lead_external_id"])
+        )
+        if lead_id is None:
+            raise IngestError("lead_external_id", f"no lead {fields['lead_external_id']!r}")
+    values = {
+        "rep_id": rep.id,
+        "type": ActivityType(fields["type"]),
+        "started_at": fields["started_at"],
+        "minutes": fields.get("minutes"),
+        "deal_id": deal_id,
+        "lead_id": lead_id,
+        "external_attendee": bool(fields.get("external_attendee") or False),
+    }
+    activity = session.scalars(
+        select(Activity).where(Activity.external_id == fields["external_id"])
+    ).one_or_none()
+    if activity is None:
+        activity = Activity(external_id=fields["external_id"], **values)
+        session.add(activity)
+        session.flush()
+        return Upserted(activity.id, activity.external_id, True, True)
+    changed = _apply(activity, values)
+    session.flush()
+    return Upserted(activity.id, activity.external_id, False, changed)

@@ -1,0 +1,1 @@
+"""The numbers: the KPI registry, grouped queries, the engine, read views, explain, format."""

@@ -1,0 +1,165 @@
+"""KPI building blocks the slash commands show in detail: funnel, pipeline by stage, leads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, union_all
+from sqlalchemy.orm import Session
+
+from salesops_core.config import OrgConfig, SlaPolicy
+from salesops_core.db.models import Deal, DealStageChange, Lead, Outcome, Stage
+from salesops_core.kpi.queries import (
+    at_time,
+    deal_probability,
+    open_at,
+    response_minutes_expr,
+    seconds_between,
+    sla_deadline_seconds,
+)
+from salesops_core.org.scopes import Scope, in_scope
+from salesops_core.periods import Period
+from salesops_core.timeutil import utcnow
+
+
+def stage_conversion(session: Session, scope: Scope, period: Period) -> list[dict[str, Any]]:
+    """Funnel of deals CREATED in the period: per stage, deals that reached it and the next.
+
+    A deal reached stage k when its stage history (or its current stage) shows stage k or any
+    later stage in the stage map order. Lost stages are not part of the funnel; stages missing
+    from the stage map are ignored. The last stage has no next stage: advanced and rate null.
+    """
+    funnel = session.execute(
+        select(Stage.name, Stage.sort_order)
+        .where(Stage.outcome != Outcome.LOST)
+        .order_by(Stage.sort_order, Stage.name)
+    ).all()
+    if not funnel:
+        return []
+    created = (
+        Deal.created_at >= at_time(period.start),
+        Deal.created_at < at_time(period.end),
+        in_scope(Deal.owner_id, scope),
+    )
+    touched = union_all(
+        select(DealStageChange.deal_id.label("deal_id"), DealStageChange.stage.label("stage"))
+        .join(Deal, Deal.id == DealStageChange.deal_id)
+        .where(*created),
+        select(Deal.id.label("deal_id"), Deal.stage.label("stage")).where(*created),
+    ).subquery()
+    furthest = (
+        select(touched.c.deal_id, func.max(Stage.sort_order).label("furthest"))
+        .join(Stage, Stage.name == touched.c.stage)
+        .where(Stage.outcome != Outcome.LOST)
+        .group_by(touched.c.deal_id)
+        .subquery()
+    )
+    counts = dict(
+        session.execute(
+            select(furthest.c.furthest, func.count()).group_by(furthest.c.furthest)
+        ).all()
+    )
+    rows = []
+    for index, (name, order) in enumerate(funnel):
+        reached = sum(n for furthest_order, n in counts.items() if furthest_order >= order)
+        if index + 1 < len(funnel):
+            next_order = funnel[index + 1][1]
+            advanced = sum(n for f, n in counts.items() if f >= next_order)
+            rate = advanced / reached if reached else None
+        else:
+            advanced, rate = None, None
+        rows.append(
+            {"stage": name, "order": order, "reached": reached, "advanced": advanced, "rate": rate}
+        )
+    return rows
+
+
+def pipeline_by_stage(
+    session: Session, scope: Scope, org: OrgConfig, *, at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Deals open at `at` (default now) per stage, in stage order; unmapped stages last."""
+    at = at or utcnow()
+    rows = session.execute(
+        select(
+            Deal.stage,
+            Stage.sort_order,
+            func.count().label("count"),
+            func.coalesce(func.sum(Deal.amount), 0).label("amount"),
+            func.coalesce(func.sum(Deal.amount * deal_probability()), 0).label("weighted"),
+        )
+        .outerjoin(Stage, Stage.name == Deal.stage)
+        .where(open_at(at), in_scope(Deal.owner_id, scope))
+        .group_by(Deal.stage, Stage.sort_order)
+    ).all()
+    result = [
+        {
+            "stage": r.stage,
+            "order": r.sort_order,
+            "count": int(r.count),
+            "amount": float(r.amount),
+            "weighted_amount": float(r.weighted),
+        }
+        for r in rows
+    ]
+    big = 1 << 30
+    return sorted(result, key=lambda r: (big if r["order"] is None else r["order"], r["stage"]))
+
+
+def lead_response_minutes(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    org: OrgConfig,
+    sla: Sequence[SlaPolicy] = (),
+    *,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """One row per lead created in the period, oldest first, with its response time and SLA."""
+    now = now or utcnow()
+    answered = Lead.first_response_at.is_not(None)
+    deadline = sla_deadline_seconds(session, sla)
+    minutes = response_minutes_expr(session, now)
+    waited = seconds_between(session, Lead.first_response_at, Lead.created_at)
+    waiting = seconds_between(session, at_time(now), Lead.created_at)
+    rows = session.execute(
+        select(
+            Lead.external_id,
+            Lead.created_at,
+            Lead.source,
+            Lead.owner_id,
+            answered.label("answered"),
+            minutes.label("minutes"),
+            (deadline / 60.0).label("sla_minutes"),
+            (waited <= deadline).label("met"),
+            (waiting > deadline).label("overdue"),
+            (Lead.sla_due_at.is_not(None)).label("has_due"),
+        )
+        .where(
+            Lead.created_at >= at_time(period.start),
+            Lead.created_at < at_time(period.end),
+            in_scope(Lead.owner_id, scope),
+        )
+        .order_by(Lead.created_at, Lead.id)
+    ).all()
+    result = []
+    for r in rows:
+        if r.answered:
+            met: bool | None = bool(r.met)
+        else:
+            met = False if r.overdue else None  # None: still inside its SLA, not decided yet
+        result.append(
+            {
+                "external_id": r.external_id,
+                "created_at": r.created_at,
+                "source": r.source,
+                "owner_id": r.owner_id,
+                "minutes": float(r.minutes) if r.answered else None,
+                "waiting_minutes": None if r.answered else float(r.minutes),
+                "sla_minutes": float(r.sla_minutes),
+                "sla_from": "lead deadline" if r.has_due else "policy (wall clock)",
+                "met_sla": met,
+            }
+        )
+    return result

@@ -1,0 +1,334 @@
+"""The KPI engine: every number of DESIGN.md section 4 for a rep, team, region or the org.
+
+Definition choices (also in README "Definitions" and `salesops explain`):
+- won / lost in the period: close time in [start, end); a deal closing exactly at `end` belongs
+  to the next period. Every closed deal counts in win_rate, whatever its amount (0 or none).
+- won_amount sums the amounts of won deals (no amount = nothing added); avg_deal_size is the mean
+  over won deals that HAVE an amount. Amounts are summed as stored: one org currency assumed.
+- quota: quota rows whose [period_start, period_end) lies inside the report period are summed;
+  rows reaching outside it are not pro-rated (a month report of quarterly quotas: null).
+  A quota of 0 means no quota. quota_attainment = scope won_amount / scope quota.
+- open at T: created before T and not closed before T; T = period end, or now while current.
+  Weighted values use the deal's probability, else its stage's (current values, even for T in
+  the past). pipeline_coverage = open deals expected to close in the period / (quota - won);
+  null without quota or once won >= quota.
+- stale: open at T and (no activity on the deal in the `stale_deal_days` before T - a deal with
+  no activity at all is dated from its creation - or expected close before T).
+- leads: created in the period. Median over answered leads; p90 counts unanswered leads at
+  their wait so far (now). SLA share: answered by their deadline / leads decided (answered,
+  or unanswered past the deadline); leads still inside their SLA are not yet counted.
+- selling_time_share: minutes of call/email/meeting/demo over all logged minutes (activities
+  without minutes add nothing), started in [start, T).
+- meetings: meetings and demos with an external attendee, started in [start, T); reps = people
+  in scope who are active or logged an activity in the period; weeks = elapsed days / 7.
+- forecast_accuracy: per rep the last "commit" forecast submitted before the period started,
+  for forecast periods inside the report period; compared with the won amount of the reps that
+  have such a forecast: 1 - |F - A| / A (null when A = 0; negative when F > 2A).
+- Team and region numbers use current team membership.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from salesops_core.config import OrgConfig, SlaPolicy
+from salesops_core.db.models import Role
+from salesops_core.kpi import queries as q
+from salesops_core.kpi.details import lead_response_minutes, pipeline_by_stage, stage_conversion
+from salesops_core.kpi.forecast import forecast_vs_actual
+from salesops_core.org.scopes import (
+    ORG_SCOPE,
+    Scope,
+    rep_scope,
+    reps_in_scope,
+    resolve_scope,
+    team_scope,
+)
+from salesops_core.periods import Period
+from salesops_core.timeutil import utcnow
+
+__all__ = [
+    "KPI_KEYS",
+    "KpiReport",
+    "Scope",
+    "compute_report",
+    "forecast_vs_actual",
+    "lead_response_minutes",
+    "pipeline_by_stage",
+    "rep_scope",
+    "resolve_scope",
+    "stage_conversion",
+    "team_leaderboards",
+    "team_scope",
+]
+
+KPI_KEYS: tuple[str, ...] = (
+    "quota_attainment",
+    "quota_attainment_rate",
+    "win_rate",
+    "avg_deal_size",
+    "avg_sales_cycle_days",
+    "won_amount",
+    "won_count",
+    "lost_count",
+    "open_pipeline_value",
+    "weighted_pipeline_value",
+    "pipeline_coverage",
+    "pipeline_velocity_per_day",
+    "stale_deal_share",
+    "lead_response_minutes_median",
+    "lead_response_minutes_p90",
+    "lead_sla_met_share",
+    "leads_unanswered",
+    "selling_time_share",
+    "meetings_per_rep_per_week",
+    "forecast_accuracy",
+)
+
+Kpis = dict[str, float | int | None]
+
+
+@dataclass
+class KpiReport:
+    """Numbers for one scope and period, the previous period's, leaderboard and funnel."""
+
+    scope: Scope
+    period: Period
+    kpis: Kpis
+    previous: Kpis
+    leaderboard: list[dict[str, Any]] = field(default_factory=list)
+    stage_conversion: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The `salesops kpi --format json` object (finite numbers or null only)."""
+        return {
+            "scope": self.scope.to_json(),
+            "period": {
+                "start": self.period.start.isoformat(),
+                "end": self.period.end.isoformat(),
+                "label": self.period.label,
+            },
+            "kpis": _finite(self.kpis),
+            "previous": _finite(self.previous),
+            "leaderboard": [_finite(row) for row in self.leaderboard],
+            "stage_conversion": [_finite(row) for row in self.stage_conversion],
+        }
+
+
+def _finite(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()
+    }
+
+
+@dataclass
+class PeriodNumbers:
+    """The per-rep partial sums of one scope and period, plus what is not additive."""
+
+    partials: q.Partials
+    percentiles: dict[str, float | None]
+    owner_percentiles: q.Partials
+    weeks: float
+
+
+def gather(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    org: OrgConfig,
+    sla: Sequence[SlaPolicy],
+    now: datetime,
+    *,
+    forecast_category: str = q.DEFAULT_FORECAST_CATEGORY,
+) -> PeriodNumbers:
+    """Run the grouped queries for a scope and period (about eight queries in all)."""
+    until = period.effective_end(now)
+    partials: q.Partials = {}
+    q.closed_deals(session, scope, period, partials)
+    q.open_pipeline(session, scope, period, until, org, partials)
+    q.quotas(session, scope, period, partials)
+    q.forecasts(session, scope, period, partials, forecast_category)
+    total, per_owner = q.lead_numbers(session, scope, period, sla, now, partials)
+    q.activities(session, scope, period, until, partials)
+    return PeriodNumbers(partials, total, per_owner, period.days(now) / 7.0)
+
+
+def _sum(rows: Sequence[dict[str, Any]], key: str) -> float:
+    return float(sum(row.get(key) or 0 for row in rows))
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def combine(
+    rows: Sequence[dict[str, Any]],
+    *,
+    rep_rows: Sequence[dict[str, Any]],
+    rep_count: int,
+    weeks: float,
+    percentiles: dict[str, float | None],
+) -> Kpis:
+    """KPIs from partial sums: `rows` every owner's (org: also unowned), `rep_rows` per rep."""
+    won = _sum(rows, "won_count")
+    lost = _sum(rows, "lost_count")
+    won_amount = _sum(rows, "won_amount")
+    with_quota = [r for r in rep_rows if (r.get("quota") or 0) > 0]
+    quota = _sum(with_quota, "quota") if with_quota else None
+    win_rate = _ratio(won, won + lost)
+    avg_deal = _ratio(won_amount, _sum(rows, "won_with_amount"))
+    cycle = _ratio(_sum(rows, "cycle_days_sum"), won)
+    open_count = _sum(rows, "open_count")
+    forecasters = [r for r in rep_rows if r.get("forecast") is not None]
+    forecast = _sum(forecasters, "forecast")
+    actual = _sum(forecasters, "won_amount")
+    velocity = None
+    if win_rate is not None and avg_deal is not None and cycle:
+        velocity = open_count * win_rate * avg_deal / cycle
+    coverage = None
+    if quota is not None and quota - won_amount > 0:
+        coverage = _sum(rows, "due_amount") / (quota - won_amount)
+    hit = sum(1 for r in with_quota if (r.get("won_amount") or 0) >= r["quota"])
+    return {
+        "quota_attainment": won_amount / quota if quota else None,
+        "quota_attainment_rate": _ratio(hit, len(with_quota)),
+        "win_rate": win_rate,
+        "avg_deal_size": avg_deal,
+        "avg_sales_cycle_days": cycle,
+        "won_amount": won_amount,
+        "won_count": int(won),
+        "lost_count": int(lost),
+        "open_pipeline_value": _sum(rows, "open_amount"),
+        "weighted_pipeline_value": _sum(rows, "weighted_amount"),
+        "pipeline_coverage": coverage,
+        "pipeline_velocity_per_day": velocity,
+        "stale_deal_share": _ratio(_sum(rows, "stale_count"), open_count),
+        "lead_response_minutes_median": percentiles.get("median"),
+        "lead_response_minutes_p90": percentiles.get("p90"),
+        "lead_sla_met_share": _ratio(_sum(rows, "sla_met"), _sum(rows, "sla_decided")),
+        "leads_unanswered": int(_sum(rows, "leads_unanswered")),
+        "selling_time_share": _ratio(_sum(rows, "selling_minutes"), _sum(rows, "logged_minutes")),
+        "meetings_per_rep_per_week": (
+            _sum(rows, "meetings") / rep_count / weeks if rep_count and weeks > 0 else None
+        ),
+        "forecast_accuracy": 1 - abs(forecast - actual) / actual
+        if forecasters and actual
+        else None,
+    }
+
+
+def _counted_reps(reps: Iterable[Any], partials: q.Partials) -> int:
+    return sum(
+        1 for r in reps if r.active or (partials.get(r.id) or {}).get("activity_count", 0) > 0
+    )
+
+
+def _rep_kpis(numbers: PeriodNumbers, rep_id: int) -> Kpis:
+    row = numbers.partials.get(rep_id, {})
+    return combine(
+        [row],
+        rep_rows=[row],
+        rep_count=1,
+        weeks=numbers.weeks,
+        percentiles=numbers.owner_percentiles.get(rep_id, {}),
+    )
+
+
+def scope_kpis(session: Session, scope: Scope, numbers: PeriodNumbers) -> Kpis:
+    """The scope's KPIs from its gathered numbers."""
+    if scope.kind == "rep":
+        assert isinstance(scope.key, int)
+        return _rep_kpis(numbers, scope.key)
+    reps = session.execute(reps_in_scope(scope)).all()
+    rep_ids = {r.id for r in reps}
+    return combine(
+        list(numbers.partials.values()),
+        rep_rows=[numbers.partials.get(i, {}) for i in rep_ids],
+        rep_count=_counted_reps(reps, numbers.partials),
+        weeks=numbers.weeks,
+        percentiles=numbers.percentiles,
+    )
+
+
+def _on_leaderboard(rep: Any, numbers: PeriodNumbers) -> bool:
+    """Reps who are active or have numbers; managers and admins only when they carry a quota."""
+    if rep.role != Role.REP:
+        return bool(numbers.partials.get(rep.id, {}).get("quota"))
+    return bool(rep.active) or rep.id in numbers.partials
+
+
+def leaderboard_rows(reps: Iterable[Any], numbers: PeriodNumbers) -> list[dict[str, Any]]:
+    """One row per rep on the leaderboard (see `_on_leaderboard`), best won amount first."""
+    rows = [
+        {
+            "rep_id": r.id,
+            "rep": r.name,
+            "email": r.email,
+            "team": r.team,
+            **_rep_kpis(numbers, r.id),
+        }
+        for r in reps
+        if _on_leaderboard(r, numbers)
+    ]
+    rows.sort(key=lambda row: (-(row["won_amount"] or 0), row["rep"]))
+    return rows
+
+
+def compute_report(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    org: OrgConfig,
+    sla: Sequence[SlaPolicy] = (),
+    *,
+    now: datetime | None = None,
+    leaderboard: bool = True,
+    funnel: bool = True,
+    forecast_category: str = q.DEFAULT_FORECAST_CATEGORY,
+) -> KpiReport:
+    """Every KPI for the scope and period, the previous period, leaderboard and funnel.
+
+    `funnel=False` skips stage_conversion, the one part that reads the stage history of every
+    deal created in the period (the slowest query at scale; the digest may not need it).
+    """
+    now = now or utcnow()
+    numbers = gather(session, scope, period, org, sla, now, forecast_category=forecast_category)
+    previous = gather(
+        session, scope, period.previous(), org, sla, now, forecast_category=forecast_category
+    )
+    rows: list[dict[str, Any]] = []
+    if leaderboard and scope.kind != "rep":
+        rows = leaderboard_rows(session.execute(reps_in_scope(scope)).all(), numbers)
+    return KpiReport(
+        scope=scope,
+        period=period,
+        kpis=scope_kpis(session, scope, numbers),
+        previous=scope_kpis(session, scope, previous),
+        leaderboard=rows,
+        stage_conversion=stage_conversion(session, scope, period) if funnel else [],
+    )
+
+
+def team_leaderboards(
+    session: Session,
+    period: Period,
+    org: OrgConfig,
+    sla: Sequence[SlaPolicy] = (),
+    *,
+    now: datetime | None = None,
+    numbers: PeriodNumbers | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Every team's leaderboard from ONE org-wide pass (pass `numbers` to reuse a gather)."""
+    now = now or utcnow()
+    numbers = numbers or gather(session, ORG_SCOPE, period, org, sla, now)
+    boards: dict[str, list[dict[str, Any]]] = {}
+    for row in leaderboard_rows(session.execute(reps_in_scope(ORG_SCOPE)).all(), numbers):
+        if row["team"] is not None:
+            boards.setdefault(row["team"], []).append(row)
+    return boards

@@ -1,0 +1,357 @@
+"""`explain`: the formula, the definition choices, the counts and the records behind a KPI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from salesops_core.config import OrgConfig, SlaPolicy
+from salesops_core.db.models import Activity, Deal, Forecast, Outcome, Quota, Rep, Stage
+from salesops_core.kpi import queries as q
+from salesops_core.kpi.details import lead_response_minutes, stage_conversion
+from salesops_core.kpi.engine import gather, scope_kpis
+from salesops_core.kpi.registry import (
+    CHOICES,
+    COMMON_CHOICES,
+    EXPLAINABLE,
+    FAMILY,
+    FORMULAS,
+)
+from salesops_core.org.scopes import Scope, in_scope
+from salesops_core.periods import Period
+from salesops_core.timeutil import as_utc, utcnow
+
+__all__ = ["EXPLAINABLE", "Explanation", "explain"]
+
+
+@dataclass
+class Explanation:
+    """What `salesops explain` shows."""
+
+    key: str
+    value: Any
+    formula: str
+    choices: list[str]
+    counts: dict[str, Any] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+def explain(
+    session: Session,
+    key: str,
+    scope: Scope,
+    period: Period,
+    org: OrgConfig,
+    sla: Sequence[SlaPolicy] = (),
+    *,
+    now: datetime | None = None,
+) -> Explanation:
+    """Explain one KPI (or stage_conversion) for a scope and period."""
+    now = now or utcnow()
+    family = FAMILY[key]
+    kpis = scope_kpis(session, scope, gather(session, scope, period, org, sla, now))
+    result = Explanation(
+        key=key,
+        value=stage_conversion(session, scope, period) if key == "stage_conversion" else kpis[key],
+        formula=FORMULAS[key],
+        choices=[*CHOICES[family], *COMMON_CHOICES],
+    )
+    until = period.effective_end(now)
+    if family == "deals" or key == "quota_attainment":
+        result.records += _closed_deal_records(session, key, scope, period)
+    if family == "quota":
+        result.records += _quota_records(session, scope, period)
+    if family == "open":
+        result.records += _open_deal_records(session, key, scope, period, until, org)
+    if family == "leads":
+        result.records += _lead_records(session, key, scope, period, org, sla, now)
+    if family == "activities":
+        result.records += _activity_records(session, key, scope, period, until)
+    if family == "forecast":
+        result.records += _forecast_records(session, scope, period)
+        result.records += _closed_deal_records(session, "won_amount", scope, period)
+    if family == "funnel":
+        result.records = [dict(row) for row in result.value]
+    counted = sum(1 for r in result.records if r.get("status") == "counted")
+    result.counts = {"counted": counted, "left out": len(result.records) - counted}
+    if key == "pipeline_velocity_per_day":
+        result.counts.update(
+            {k: kpis[k] for k in ("win_rate", "avg_deal_size", "avg_sales_cycle_days")}
+        )
+    return result
+
+
+def _record(status: bool, reason: str, **fields: Any) -> dict[str, Any]:
+    return {"status": "counted" if status else "left out", "reason": reason, **fields}
+
+
+def _closed_deal_records(
+    session: Session, key: str, scope: Scope, period: Period
+) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Deal.external_id, Deal.name, Rep.name.label("owner"), Deal.amount, Deal.outcome)
+        .add_columns(Deal.created_at, Deal.closed_at)
+        .join(Rep, Rep.id == Deal.owner_id)
+        .where(
+            Deal.closed_at >= q.at_time(period.start),
+            Deal.closed_at <= q.at_time(period.end),
+            Deal.outcome.in_([Outcome.WON, Outcome.LOST]),
+            in_scope(Deal.owner_id, scope),
+        )
+        .order_by(Deal.closed_at, Deal.id)
+    ).all()
+    records = []
+    for r in rows:
+        won = r.outcome == Outcome.WON
+        if r.closed_at >= period.end:
+            ok, why = False, "closed exactly at period end: belongs to the next period"
+        elif key == "lost_count":
+            ok, why = not won, "lost" if not won else "won, not lost"
+        elif key in ("win_rate",):
+            ok, why = True, r.outcome.value
+        elif not won:
+            ok, why = False, "lost"
+        elif key == "avg_deal_size" and r.amount is None:
+            ok, why = False, "won without an amount"
+        else:
+            ok, why = True, "won" + (" (no amount: adds 0)" if r.amount is None else "")
+        cycle = (r.closed_at - r.created_at).total_seconds() / 86400
+        records.append(
+            _record(
+                ok,
+                why,
+                kind="deal",
+                id=r.external_id,
+                name=r.name,
+                owner=r.owner,
+                amount=r.amount,
+                closed_at=r.closed_at.isoformat(),
+                cycle_days=round(cycle, 2),
+            )
+        )
+    return records
+
+
+def _quota_records(session: Session, scope: Scope, period: Period) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Quota.period_start, Quota.period_end, Quota.amount, Rep.name.label("owner"))
+        .join(Rep, Rep.id == Quota.rep_id)
+        .where(
+            Quota.period_start < q.at_time(period.end),
+            Quota.period_end > q.at_time(period.start),
+            in_scope(Quota.rep_id, scope),
+        )
+        .order_by(Rep.name, Quota.period_start)
+    ).all()
+    records = []
+    for r in rows:
+        inside = r.period_start >= period.start and r.period_end <= period.end
+        reason = "inside the period" if inside else "reaches outside the period (not pro-rated)"
+        if inside and not r.amount:
+            reason = "inside the period, amount 0 (no quota)"
+        records.append(
+            _record(
+                inside and bool(r.amount),
+                reason,
+                kind="quota",
+                owner=r.owner,
+                start=r.period_start.isoformat(),
+                end=r.period_end.isoformat(),
+                amount=r.amount,
+            )
+        )
+    return records
+
+
+def _open_deal_records(
+    session: Session, key: str, scope: Scope, period: Period, at: datetime, org: OrgConfig
+) -> list[dict[str, Any]]:
+    last_touch = (
+        select(func.max(Activity.started_at))
+        .where(Activity.deal_id == Deal.id, Activity.started_at < q.at_time(at))
+        .correlate(Deal)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            Deal.external_id,
+            Deal.name,
+            Rep.name.label("owner"),
+            Deal.amount,
+            Deal.stage,
+            Deal.probability,
+            Stage.probability.label("stage_probability"),
+            Deal.created_at,
+            Deal.expected_close,
+            last_touch.label("last_activity"),
+        )
+        .join(Rep, Rep.id == Deal.owner_id)
+        .outerjoin(Stage, Stage.name == Deal.stage)
+        .where(q.open_at(at), in_scope(Deal.owner_id, scope))
+        .order_by(Deal.expected_close, Deal.id)
+    ).all()
+    stale_before = at - timedelta(days=org.stale_deal_days)
+    records = []
+    for r in rows:
+        probability = r.probability if r.probability is not None else r.stage_probability
+        touched = q_time(r.last_activity) or r.created_at
+        stale = touched < stale_before or (r.expected_close is not None and r.expected_close < at)
+        due = r.expected_close is not None and period.start <= r.expected_close < period.end
+        if key == "stale_deal_share":
+            ok, why = True, "stale" if stale else "active"
+        elif key == "pipeline_coverage":
+            ok = due
+            why = "expected to close in period" if due else "expected close outside period"
+        elif r.amount is None:
+            ok, why = False, "no amount: adds 0"
+        else:
+            ok, why = True, "open at " + at.isoformat(timespec="minutes")
+        records.append(
+            _record(
+                ok,
+                why,
+                kind="deal",
+                id=r.external_id,
+                name=r.name,
+                owner=r.owner,
+                amount=r.amount,
+                stage=r.stage,
+                probability=probability,
+                expected_close=r.expected_close.isoformat() if r.expected_close else None,
+                last_activity=touched.isoformat(),
+            )
+        )
+    return records
+
+
+def q_time(value: Any) -> datetime | None:
+    """A MAX() over a time-stamp column comes back as text on SQLite: make it aware UTC."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return as_utc(datetime.fromisoformat(str(value)))
+
+
+def _lead_records(
+    session: Session,
+    key: str,
+    scope: Scope,
+    period: Period,
+    org: OrgConfig,
+    sla: Sequence[SlaPolicy],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    records = []
+    for lead in lead_response_minutes(session, scope, period, org, sla, now=now):
+        answered = lead["minutes"] is not None
+        if key == "lead_response_minutes_median":
+            ok, why = answered, "answered" if answered else "unanswered (reported separately)"
+        elif key == "lead_response_minutes_p90":
+            ok, why = True, "answered" if answered else "unanswered: counted at its wait so far"
+        elif key == "leads_unanswered":
+            ok, why = not answered, "unanswered" if not answered else "answered"
+        elif lead["met_sla"] is None:
+            ok, why = False, "unanswered, still inside its SLA"
+        else:
+            ok, why = True, "met SLA" if lead["met_sla"] else "missed SLA"
+        created = lead["created_at"].isoformat()
+        records.append(_record(ok, why, kind="lead", **{**lead, "created_at": created}))
+    return records
+
+
+def _activity_records(
+    session: Session, key: str, scope: Scope, period: Period, until: datetime
+) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(
+            Activity.external_id,
+            Rep.name.label("owner"),
+            Activity.type,
+            Activity.started_at,
+            Activity.minutes,
+            Activity.external_attendee,
+        )
+        .join(Rep, Rep.id == Activity.rep_id)
+        .where(
+            Activity.started_at >= q.at_time(period.start),
+            Activity.started_at < q.at_time(until),
+            in_scope(Activity.rep_id, scope),
+        )
+        .order_by(Activity.started_at, Activity.id)
+    ).all()
+    records = []
+    for r in rows:
+        if key == "meetings_per_rep_per_week":
+            is_meeting = r.type in q.MEETING_TYPES
+            ok = is_meeting and r.external_attendee
+            why = (
+                "prospect meeting"
+                if ok
+                else ("no external attendee" if is_meeting else f"{r.type.value}, not a meeting")
+            )
+        elif r.minutes is None:
+            ok, why = False, "no minutes logged"
+        else:
+            ok = True
+            why = "selling" if r.type.value in ("call", "email", "meeting", "demo") else "other"
+        records.append(
+            _record(
+                ok,
+                why,
+                kind="activity",
+                id=r.external_id,
+                owner=r.owner,
+                type=r.type.value,
+                started_at=r.started_at.isoformat(),
+                minutes=r.minutes,
+                external_attendee=r.external_attendee,
+            )
+        )
+    return records
+
+
+def _forecast_records(session: Session, scope: Scope, period: Period) -> list[dict[str, Any]]:
+    ranked = q.latest_forecasts(session, scope, period)
+    chosen = set(session.scalars(select(ranked.c.id).where(ranked.c.rank == 1)))
+    rows = session.execute(
+        select(Forecast, Rep.name.label("owner"))
+        .join(Rep, Rep.id == Forecast.rep_id)
+        .where(
+            and_(
+                Forecast.period_start < q.at_time(period.end),
+                Forecast.period_end > q.at_time(period.start),
+            ),
+            or_(in_scope(Forecast.rep_id, scope)),
+        )
+        .order_by(Rep.name, Forecast.submitted_at)
+    ).all()
+    records = []
+    for forecast, owner in rows:
+        if forecast.id in chosen:
+            why = "latest commit submitted before the period started"
+        elif forecast.category != q.DEFAULT_FORECAST_CATEGORY:
+            why = f"category {forecast.category}, not commit"
+        elif forecast.submitted_at >= period.start:
+            why = "submitted after the period started"
+        elif forecast.period_start < period.start or forecast.period_end > period.end:
+            why = "forecast period reaches outside the report period"
+        else:
+            why = "superseded by a later forecast"
+        records.append(
+            _record(
+                forecast.id in chosen,
+                why,
+                kind="forecast",
+                owner=owner,
+                amount=forecast.amount,
+                category=forecast.category,
+                submitted_at=forecast.submitted_at.isoformat(),
+                start=forecast.period_start.isoformat(),
+                end=forecast.period_end.isoformat(),
+            )
+        )
+    return records

@@ -1,0 +1,142 @@
+"""Lead routing: weighted round-robin over available reps, with every assignment logged.
+
+Fairness uses stride scheduling: each rep has a *pass* value that grows by 1/weight per
+lead; the rep with the lowest pass gets the next lead. The org's virtual time V is the pass
+of the latest pick, recovered as max(pass - 1/weight). A rep who joins (or comes back from
+away) starts at V, so adding or removing a rep neither resets anybody's count nor lets a
+newcomer take a burst of leads. The state rows survive reps leaving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from salesops_core.db.models import Lead, LeadAssignment, Rep, Role, RoundRobinState
+from salesops_core.errors import UnknownRep
+from salesops_core.timeutil import utcnow
+
+
+def find_rep(session: Session, who: str) -> Rep:
+    """The rep with this email, Slack user id or full name (case-insensitive)."""
+    key = who.strip()
+    if not key:
+        raise UnknownRep("no rep given")
+    rep = session.scalars(
+        select(Rep)
+        .where(
+            or_(
+                func.lower(Rep.email) == key.lower(),
+                Rep.slack_user_id == key,
+                func.lower(Rep.name) == key.lower(),
+            )
+        )
+        .order_by(Rep.id)
+        .limit(2)
+    ).all()
+    if len(rep) != 1:
+        reason = "no rep matches" if not rep else "more than one rep matches"
+        raise UnknownRep(f"{reason} {who!r}; use the rep's email")
+    return rep[0]
+
+
+def eligible_reps(session: Session, *, exclude: Iterable[int] = ()) -> list[Rep]:
+    """Reps who can take a lead now: active, not away, positive weight, not a manager/admin."""
+    stmt = (
+        select(Rep)
+        .where(
+            Rep.active.is_(True),
+            Rep.away.is_(False),
+            Rep.round_robin_weight > 0,
+            Rep.role == Role.REP,
+        )
+        .order_by(Rep.id)
+    )
+    excluded = list(exclude)
+    if excluded:
+        stmt = stmt.where(Rep.id.not_in(excluded))
+    return list(session.scalars(stmt))
+
+
+def _virtual_time(session: Session) -> float:
+    stmt = select(func.max(RoundRobinState.pass_value - 1.0 / Rep.round_robin_weight)).join(
+        Rep, Rep.id == RoundRobinState.rep_id
+    )
+    stmt = stmt.where(Rep.round_robin_weight > 0, RoundRobinState.assigned_count > 0)
+    return float(session.scalar(stmt) or 0.0)
+
+
+def pick_round_robin(
+    session: Session, *, exclude: Iterable[int] = (), now: datetime | None = None
+) -> Rep | None:
+    """Choose (and count) the next rep by weighted round-robin; None when nobody is available."""
+    candidates = eligible_reps(session, exclude=exclude)
+    if not candidates:
+        return None
+    ids = [rep.id for rep in candidates]
+    dialect = session.get_bind().dialect.name
+    builder = pg_insert if dialect == "postgresql" else sqlite_insert
+    # A write first: on SQLite it takes the writer lock, so concurrent picks serialize.
+    session.execute(
+        builder(RoundRobinState)
+        .values([{"rep_id": rep_id, "pass_value": 0.0, "assigned_count": 0} for rep_id in ids])
+        .on_conflict_do_nothing(index_elements=["rep_id"])
+    )
+    states = {
+        state.rep_id: state
+        for state in session.scalars(
+            select(RoundRobinState)
+            .where(RoundRobinState.rep_id.in_(ids))
+            .order_by(RoundRobinState.rep_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    floor = _virtual_time(session)
+    for state in states.values():
+        state.pass_value = max(state.pass_value, floor)  # joiners and returners start at V
+    chosen = min(candidates, key=lambda rep: (states[rep.id].pass_value, rep.id))
+    state = states[chosen.id]
+    state.pass_value += 1.0 / chosen.round_robin_weight
+    state.assigned_count += 1
+    state.last_assigned_at = now or utcnow()
+    session.flush()
+    return chosen
+
+
+def assign(
+    session: Session,
+    lead: Lead,
+    to_rep: Rep | None,
+    *,
+    reason: str,
+    now: datetime | None = None,
+) -> LeadAssignment:
+    """Give the lead to `to_rep` and log the change (from whom, to whom, why, when)."""
+    entry = LeadAssignment(
+        lead_id=lead.id,
+        from_rep_id=lead.owner_id,
+        to_rep_id=to_rep.id if to_rep else None,
+        reason=reason,
+        at=now or utcnow(),
+    )
+    lead.owner_id = to_rep.id if to_rep else None
+    lead.owner = to_rep
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def assignment_history(session: Session, lead_id: int) -> list[LeadAssignment]:
+    """Every assignment of one lead, oldest first."""
+    stmt = (
+        select(LeadAssignment)
+        .where(LeadAssignment.lead_id == lead_id)
+        .order_by(LeadAssignment.at, LeadAssignment.id)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,51 @@
+"""Who a Slack user is: the rep behind a Slack user id or an email address.
+
+The bot first looks a Slack user up by the id it stored; for a user it has not seen it asks
+Slack for the email (`users.info`), finds the rep by email and remembers the Slack id.
+Only active reps are found: a rep who left is as unknown as someone never added.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from salesops_core.db.models import Rep
+from salesops_core.errors import UnknownRep
+
+
+class UnknownSlackUser(UnknownRep):
+    """A Slack user who is not (or no longer) an active rep: tell them whom to ask."""
+
+    def __init__(self, email: str | None) -> None:
+        self.email = email
+        shown = email or "none on your Slack profile"
+        super().__init__(
+            "I don't know you yet - ask your sales-ops admin to add you "
+            f"(your Slack email: {shown})."
+        )
+
+
+def rep_by_slack_id(session: Session, slack_user_id: str) -> Rep | None:
+    """The active rep who has this Slack user id stored."""
+    return session.scalar(select(Rep).where(Rep.slack_user_id == slack_user_id, Rep.active))
+
+
+def rep_by_email(session: Session, email: str) -> Rep | None:
+    """The active rep with this email address (case-insensitive)."""
+    return session.scalar(
+        select(Rep).where(func.lower(Rep.email) == email.strip().lower(), Rep.active)
+    )
+
+
+def link_slack_user(session: Session, rep: Rep, slack_user_id: str) -> None:
+    """Remember that `slack_user_id` is `rep`; an old holder of the id (a stale row) loses it."""
+    if rep.slack_user_id == slack_user_id:
+        return
+    session.execute(
+        update(Rep)
+        .where(Rep.slack_user_id == slack_user_id, Rep.id != rep.id)
+        .values(slack_user_id=None)
+    )
+    rep.slack_user_id = slack_user_id
+    session.flush()

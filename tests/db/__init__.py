@@ -1,0 +1,1 @@
+"""Tests against a migrated database, on SQLite and (when configured) PostgreSQL."""

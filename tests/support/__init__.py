@@ -1,0 +1,1 @@
+"""Test helpers: fixtures, a local Slack-compatible server, org builders."""

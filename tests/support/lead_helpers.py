@@ -1,0 +1,71 @@
+"""Shared builders for the speed-to-lead tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from salesops_core.config import OrgConfig, SlaPolicy
+from salesops_core.db.models import Rep, Role
+from salesops_core.leads.engine import LeadRules
+
+MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+WALL_CLOCK = LeadRules(
+    org=OrgConfig(timezone="UTC"),
+    policies=[
+        SlaPolicy(
+            source="*",
+            first_response_minutes=5,
+            remind_rep_after_minutes=5,
+            alert_manager_after_minutes=15,
+            reassign_after_minutes=30,
+            business_hours=False,
+        )
+    ],
+)
+
+
+def make_team(session: Session, reps: int = 2, **rep_fields) -> tuple[Rep, list[Rep]]:
+    """A manager and `reps` reps reporting to them (Slack ids M1, U1, U2, ...)."""
+    manager = Rep(name="Mia Manager", email="mia@x.test", slack_user_id="M1", role=Role.MANAGER)
+    session.add(manager)
+    session.flush()
+    members = [
+        Rep(
+            name=f"Rep {n}",
+            email=f"rep{n}@x.test",
+            slack_user_id=f"U{n}",
+            manager_id=manager.id,
+            timezone="UTC",
+            **rep_fields,
+        )
+        for n in range(1, reps + 1)
+    ]
+    session.add_all(members)
+    session.flush()
+    return manager, members
+
+
+def track_deliveries(fake) -> list[tuple[str, str, float]]:
+    """Record (dedupe key, channel, monotonic time) of every chat.postMessage Slack accepted."""
+    import time
+
+    accepted: list[tuple[str, str, float]] = []
+    answer = fake._answer
+
+    def recording(method, params, headers):
+        status, extra, body = answer(method, params, headers)
+        if method == "chat.postMessage" and status == 200 and body.get("ok"):
+            metadata = params.get("metadata") or {}
+            if isinstance(metadata, str):
+                import json
+
+                metadata = json.loads(metadata)
+            key = (metadata.get("event_payload") or {}).get("dedupe_key", "")
+            accepted.append((key, body["channel"], time.monotonic()))
+        return status, extra, body
+
+    fake._answer = recording
+    return accepted
