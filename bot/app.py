@@ -19,7 +19,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.listeners import register_all
-from bot.runtime import Runtime
 from bot.settings import Settings
 from salesops_core.errors import ConfigError
 
@@ -60,19 +59,14 @@ def _bolt_logger() -> logging.Logger:
     return logger
 
 
-def build_app(
-    deps: Deps,
-    *,
-    client: AsyncWebClient | None = None,
-    runtime: Runtime | None = None,
-) -> AsyncApp:
-    """The Bolt app with all listeners; `client` and `runtime` may be given (tests, server)."""
+def build_app(deps: Deps) -> AsyncApp:
+    """The Bolt app with every listener registered on `deps`."""
     settings = deps.settings
     app = AsyncApp(
         name="salesops",
-        client=client or make_web_client(settings),
+        client=make_web_client(settings),
         signing_secret=settings.slack_signing_secret or "",
         logger=_bolt_logger(),
     )
-    register_all(app, deps, runtime or Runtime())
+    register_all(app, deps)
     return app

@@ -1,34 +1,52 @@
-"""The process's wiring: settings, engine and session factory, built once per process."""
+"""The one dependency container: everything a process shares, built once by its entry point.
+
+The CLI uses the settings and the database; the Slack app and the HTTP server also use the
+metrics, the worker pool and the background work. `bot.app.build_app` and
+`bot.server.create_app` take one `Deps` and hand it to every listener module's
+`register(app, deps)`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.metrics import Metrics
+from bot.runtime import BackgroundWork, WorkerPool
 from bot.settings import Settings, load_settings
 from salesops_core.db.engine import make_engine, make_session_factory, require_migrated
 
 
 @dataclass(frozen=True)
 class Deps:
-    """What every entry point needs: settings and the database."""
+    """Settings, the database, and the Slack app's metrics, worker pool and background work."""
 
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    metrics: Metrics = field(default_factory=Metrics)
+    workers: WorkerPool = field(default_factory=WorkerPool)
+    background: BackgroundWork = field(default_factory=BackgroundWork)
+    charts: bool = True  # False: answer commands without rendering or uploading charts
+
+    def __post_init__(self) -> None:
+        background = self.background
+        self.metrics.background_tasks.set_function(lambda: len(background))
 
 
-def build_deps(settings: Settings | None = None) -> Deps:
+def build_deps(settings: Settings | None = None, *, charts: bool = True) -> Deps:
     """Load settings (unless given) and open the database they name."""
     settings = settings or load_settings()
     engine = make_engine(settings.database_url)
-    return Deps(settings=settings, engine=engine, sessions=make_session_factory(engine))
+    return Deps(
+        settings=settings, engine=engine, sessions=make_session_factory(engine), charts=charts
+    )
 
 
-def build_ready_deps() -> Deps:
+def build_ready_deps(*, charts: bool = True) -> Deps:
     """`build_deps()` for commands that need the schema: refuses an unmigrated database."""
-    deps = build_deps()
+    deps = build_deps(charts=charts)
     require_migrated(deps.engine)
     return deps

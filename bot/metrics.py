@@ -41,6 +41,12 @@ class Metrics:
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5, 5, 10, 30),
             registry=self.registry,
         )
+        self.actions = Counter(
+            "salesops_button_presses",
+            "Button presses answered, by action id and outcome (ok, user_error, error).",
+            ["action", "outcome"],
+            registry=self.registry,
+        )
         self.errors = Counter(
             "salesops_errors",
             "Unexpected errors (the ones users see as 'something went wrong'), by where.",

@@ -1,4 +1,5 @@
-"""Per-process objects the listeners and the server share: metrics, background work, options."""
+"""How the Slack app runs work: a worker pool for blocking calls, background work a shutdown
+waits for, and acks before answers (`after_ack`, `AckFirstMiddleware`)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from bot.metrics import Metrics
 
 log = logging.getLogger("salesops.bot")
 T = TypeVar("T")
@@ -66,21 +65,18 @@ class BackgroundWork:
         return len(still_running)
 
 
-@dataclass
-class Runtime:
-    """What one process's listeners share; built once by `build_app` / `create_app`."""
+class WorkerPool:
+    """The bounded pool of threads that runs blocking work (SQL, pandas, matplotlib).
 
-    metrics: Metrics = field(default_factory=Metrics)
-    background: BackgroundWork = field(default_factory=BackgroundWork)
-    charts: bool = True  # False: answer commands without rendering or uploading charts
-    workers: int = field(default_factory=default_workers)
+    Threads start on first use, so a process that never runs blocking work has none.
+    """
 
-    def __post_init__(self) -> None:
-        self.metrics.background_tasks.set_function(lambda: len(self.background))
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="salesops-work")
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size or default_workers()
+        self._executor = ThreadPoolExecutor(self.size, thread_name_prefix="salesops-work")
 
-    async def run_blocking(self, func: Callable[..., T], *args: object) -> T:
-        """Run blocking work (SQL, pandas, matplotlib) on the bounded worker pool."""
+    async def run(self, func: Callable[..., T], *args: object) -> T:
+        """Run `func(*args)` in a worker thread and wait for its result."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(func, *args))
 

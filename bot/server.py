@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
 from sqlalchemy import Engine, text
 
 from bot.api import build_ingest_router
@@ -23,7 +22,7 @@ from bot.app import build_app
 from bot.deps import Deps
 from bot.jobs import delivery
 from bot.metrics import CONTENT_TYPE_LATEST, RequestMetricsMiddleware
-from bot.runtime import AckFirstMiddleware, Runtime
+from bot.runtime import AckFirstMiddleware
 
 log = logging.getLogger("salesops.server")
 
@@ -43,26 +42,20 @@ def database_answers(engine: Engine) -> bool:
         return False
 
 
-def create_app(
-    deps: Deps,
-    *,
-    runtime: Runtime | None = None,
-    bolt: AsyncApp | None = None,
-) -> FastAPI:
+def create_app(deps: Deps) -> FastAPI:
     """The ASGI app: POST /slack/events, GET /healthz, GET /metrics and the ingest API.
 
-    On shutdown it waits (up to SHUTDOWN_GRACE_SECONDS) for answers still being computed.
+    On shutdown it waits (up to SHUTDOWN_GRACE_SECONDS) for answers still being computed,
+    then stops the worker threads.
     """
-    runtime = runtime or Runtime()
-    metrics = runtime.metrics
-    bolt = bolt or build_app(deps, runtime=runtime)
-    slack = AsyncSlackRequestHandler(bolt)
+    metrics = deps.metrics
+    slack = AsyncSlackRequestHandler(build_app(deps))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        await runtime.background.drain(SHUTDOWN_GRACE_SECONDS)
-        runtime.close()
+        await deps.background.drain(SHUTDOWN_GRACE_SECONDS)
+        deps.workers.close()
 
     app = FastAPI(
         lifespan=lifespan,

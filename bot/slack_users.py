@@ -8,8 +8,8 @@ the next request takes the fast path.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,14 +20,12 @@ from salesops_core.db.engine import transaction
 from salesops_core.org.access import Viewer, viewer_for_rep
 from salesops_core.org.identity import (
     UnknownSlackUser,
-    link_slack_user,
-    rep_by_email,
-    rep_by_slack_id,
+    link_slack_user_by_email,
+    rep_for_slack_user,
 )
 
 T = TypeVar("T")
 Work = Callable[[Session, Viewer], T]
-RunBlocking = Callable[..., Awaitable[Any]]
 
 
 async def slack_email(client: AsyncWebClient, slack_user_id: str) -> str | None:
@@ -45,37 +43,28 @@ async def slack_email(client: AsyncWebClient, slack_user_id: str) -> str | None:
 def _link_by_email(deps: Deps, slack_user_id: str, email: str) -> bool:
     """Link the rep with this email to the Slack id; False when no active rep has it."""
     with transaction(deps.sessions) as session:
-        rep = rep_by_email(session, email)
-        if rep is None:
-            return False
-        link_slack_user(session, rep, slack_user_id)
-        return True
+        return link_slack_user_by_email(session, slack_user_id, email) is not None
 
 
 def _run_as_linked(deps: Deps, slack_user_id: str, work: Work[T]) -> T:
     with transaction(deps.sessions) as session:
-        rep = rep_by_slack_id(session, slack_user_id)
+        rep = rep_for_slack_user(session, slack_user_id)
         if rep is None:
             raise UnknownSlackUser(None)
         return work(session, viewer_for_rep(rep))
 
 
 async def run_as_slack_user(
-    deps: Deps,
-    client: AsyncWebClient,
-    slack_user_id: str,
-    work: Work[T],
-    run_blocking: RunBlocking,
+    deps: Deps, client: AsyncWebClient, slack_user_id: str, work: Work[T]
 ) -> T:
-    """Call `work(session, viewer)` in a worker thread as the rep behind `slack_user_id`.
+    """Call `work(session, viewer)` on `deps.workers` as the rep behind `slack_user_id`.
 
-    `run_blocking(func, *args)` runs a blocking call off the event loop (Runtime.run_blocking).
     Raises UnknownSlackUser (a friendly SalesopsError) when no active rep matches.
     """
     try:
-        return await run_blocking(_run_as_linked, deps, slack_user_id, work)
+        return await deps.workers.run(_run_as_linked, deps, slack_user_id, work)
     except UnknownSlackUser:
         email = await slack_email(client, slack_user_id)
-        if not email or not await run_blocking(_link_by_email, deps, slack_user_id, email):
+        if not email or not await deps.workers.run(_link_by_email, deps, slack_user_id, email):
             raise UnknownSlackUser(email) from None
-    return await run_blocking(_run_as_linked, deps, slack_user_id, work)
+    return await deps.workers.run(_run_as_linked, deps, slack_user_id, work)

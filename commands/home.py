@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from commands.kit import format as f
 from commands.kit.blocks import (
     MAX_VIEW_BLOCKS,
     context,
@@ -18,12 +17,13 @@ from commands.kit.blocks import (
     header,
     section,
 )
-from commands.kit.common import elapsed_share, partial_sum, quota_total, scope_numbers
 from commands.kit.reply import CommandContext
-from salesops_core.db.models import Lead, LeadStatus, Team
-from salesops_core.kpi.engine import leaderboard_rows
+from salesops_core.kpi import format as f
+from salesops_core.kpi.pace import behind_pace, elapsed_share, pace_of
+from salesops_core.kpi.views import leaderboard, scope_numbers
+from salesops_core.leads.views import WaitingLead, waiting_leads
 from salesops_core.org.access import Viewer
-from salesops_core.org.scopes import Scope, reps_in_scope, team_scope
+from salesops_core.org.scopes import Scope, team_scope_by_id
 from salesops_core.periods import parse_period
 from salesops_core.timeutil import as_utc
 
@@ -31,30 +31,13 @@ LEADS_SHOWN = 5
 GOOD_COVERAGE = 3.0
 
 
-def _open_leads(session: Session, rep_id: int) -> tuple[int, list[Any]]:
-    """How many open leads the rep has not answered, and the oldest few (two queries)."""
-    waiting = (
-        Lead.owner_id == rep_id,
-        Lead.first_response_at.is_(None),
-        Lead.status == LeadStatus.OPEN,
-    )
-    total = session.scalar(select(func.count()).select_from(Lead).where(*waiting)) or 0
-    oldest = session.execute(
-        select(Lead.external_id, Lead.company, Lead.source, Lead.created_at)
-        .where(*waiting)
-        .order_by(Lead.created_at, Lead.id)
-        .limit(LEADS_SHOWN)
-    ).all()
-    return int(total), list(oldest)
-
-
-def nudges(kpis: dict[str, Any], stale: float, leads_waiting: int, expected: float) -> list[str]:
+def nudges(kpis: Mapping[str, Any], stale: float, leads_waiting: int, expected: float) -> list[str]:
     """Short, actionable nudges from this quarter's numbers."""
     items = []
-    attainment = kpis.get("quota_attainment")
-    if attainment is not None and attainment < expected:
+    pace = pace_of(kpis, expected)
+    if pace.behind:
         items.append(
-            f"You are behind pace: {f.pct(attainment)} of quota won, {f.pct(expected)} "
+            f"You are behind pace: {f.pct(pace.attainment)} of quota won, {f.pct(expected)} "
             "expected by now."
         )
     if leads_waiting:
@@ -70,10 +53,10 @@ def nudges(kpis: dict[str, Any], stale: float, leads_waiting: int, expected: flo
     return items
 
 
-def _lead_line(row: Any, now: datetime) -> str:
-    waited = (now - as_utc(row.created_at)).total_seconds() / 60
-    source = f" ({row.source})" if row.source else ""
-    return f"• *{row.company or row.external_id}*{source}, waiting {f.minutes(waited)}"
+def _lead_line(lead: WaitingLead, now: datetime) -> str:
+    waited = (now - as_utc(lead.created_at)).total_seconds() / 60
+    source = f" ({lead.source})" if lead.source else ""
+    return f"• *{lead.company or lead.external_id}*{source}, waiting {f.minutes(waited)}"
 
 
 def home_view(session: Session, viewer: Viewer, ctx: CommandContext) -> dict[str, Any]:
@@ -86,11 +69,10 @@ def home_view(session: Session, viewer: Viewer, ctx: CommandContext) -> dict[str
         now=now,
     )
     scope = Scope("rep", viewer.rep_id, viewer.name)
-    kpis, numbers = scope_numbers(session, scope, period, ctx)
-    quota = quota_total(numbers)
-    stale = partial_sum(numbers, "stale_count")
+    numbers = scope_numbers(session, scope, period, ctx.org, ctx.sla, now)
+    kpis, quota, stale = numbers.kpis, numbers.quota, numbers.total("stale_count")
     expected = elapsed_share(period, now)
-    waiting, oldest = _open_leads(session, viewer.rep_id)
+    waiting = waiting_leads(session, scope, limit=LEADS_SHOWN)
     first_name = viewer.name.split()[0] if viewer.name else "there"
     blocks: list[Any] = [
         header(f"Hi {first_name}: {period.label}"),
@@ -112,11 +94,11 @@ def home_view(session: Session, viewer: Viewer, ctx: CommandContext) -> dict[str
                 f"*Stale deals*\n{f.count(stale)}",
             ]
         ),
-        section(f"*Open leads waiting for you*: {waiting}"),
+        section(f"*Open leads waiting for you*: {waiting.total}"),
     ]
-    if oldest:
-        blocks.append(section("\n".join(_lead_line(r, now) for r in oldest)))
-    items = nudges(kpis, stale, waiting, expected)
+    if waiting.oldest:
+        blocks.append(section("\n".join(_lead_line(lead, now) for lead in waiting.oldest)))
+    items = nudges(kpis, stale, waiting.total, expected)
     blocks += [
         divider(),
         section(
@@ -124,17 +106,11 @@ def home_view(session: Session, viewer: Viewer, ctx: CommandContext) -> dict[str
         ),
     ]
     if (viewer.is_manager or viewer.is_admin) and viewer.team_id is not None:
-        team = session.get(Team, viewer.team_id)
-        assert team is not None
-        team_kpis, team_numbers = scope_numbers(session, team_scope(team), period, ctx)
-        rows = leaderboard_rows(
-            session.execute(reps_in_scope(team_scope(team))).all(), team_numbers
-        )
-        behind = [
-            r["rep"]
-            for r in rows
-            if r["quota_attainment"] is not None and r["quota_attainment"] < expected
-        ]
+        team = team_scope_by_id(session, viewer.team_id)
+        team_numbers = scope_numbers(session, team, period, ctx.org, ctx.sla, now)
+        team_kpis = team_numbers.kpis
+        rows = leaderboard(session, team_numbers)
+        behind = behind_pace(rows, expected)
         blocks += [
             divider(),
             section(

@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from commands.kit import format as f
 from commands.kit.args import parse_and_check
 from commands.kit.blocks import code_sections, field_sections, header
-from commands.kit.common import footer, metric, partial_sum, scope_numbers, title
+from commands.kit.common import footer, metric, title
 from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
-from salesops_core.kpi.engine import pipeline_by_stage
+from salesops_core.kpi import format as f
+from salesops_core.kpi.details import pipeline_by_stage
+from salesops_core.kpi.views import scope_numbers
 from salesops_core.org.access import Viewer
 
 
@@ -34,9 +35,10 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     args = parse_and_check(session, viewer, "/pipeline", text, ctx)
     now = ctx.current_time()
     at = args.period.effective_end(now)
-    kpis, numbers = scope_numbers(session, args.scope, args.period, ctx)
+    numbers = scope_numbers(session, args.scope, args.period, ctx.org, ctx.sla, now)
+    kpis = numbers.kpis
     rows = pipeline_by_stage(session, args.scope, ctx.org, at=at)
-    stale = partial_sum(numbers, "stale_count")
+    stale = numbers.total("stale_count")
     open_count = sum(r["count"] for r in rows)
     heading = title("pipeline", args, viewer.rep_id)
     blocks: list[Any] = [header(heading)]

@@ -2,51 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from commands.kit import format as f
 from commands.kit.args import parse_and_check
 from commands.kit.blocks import field_sections, header, section
-from commands.kit.common import elapsed_share, footer, quota_total, scope_numbers, title
+from commands.kit.common import footer, title
 from commands.kit.reply import CommandContext, Reply
-from salesops_core.kpi.engine import leaderboard_rows
+from salesops_core.kpi import format as f
+from salesops_core.kpi.engine import LeaderboardRow
+from salesops_core.kpi.pace import Pace, behind_pace, elapsed_share, pace_of
+from salesops_core.kpi.views import leaderboard, scope_numbers
 from salesops_core.org.access import Viewer
-from salesops_core.org.scopes import reps_in_scope
-
-
-@dataclass(frozen=True)
-class Pace:
-    """Where attainment stands against the share of the period that has passed."""
-
-    attainment: float | None
-    expected: float  # elapsed share of the period = attainment "on pace" by now
-    quota: float | None
-    won: float
-
-    @property
-    def gap(self) -> float | None:
-        """Quota still to win (0 once reached); None without a quota."""
-        return None if self.quota is None else max(self.quota - self.won, 0.0)
-
-    @property
-    def behind(self) -> bool | None:
-        """True when attainment is below the elapsed share; None without a quota."""
-        return None if self.attainment is None else self.attainment < self.expected
-
-    @property
-    def projected(self) -> float | None:
-        """Attainment at the end of the period if the pace so far continues."""
-        if self.attainment is None or self.expected <= 0:
-            return None
-        return self.attainment / self.expected
-
-
-def pace_of(row: dict[str, Any], quota: float | None, expected: float) -> Pace:
-    """The pace of one KPI row (a scope or a leaderboard row)."""
-    return Pace(row.get("quota_attainment"), expected, quota, float(row.get("won_amount") or 0))
 
 
 def pace_text(pace: Pace, *, closed: bool = False) -> str:
@@ -68,13 +36,13 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     """Answer /quota."""
     args = parse_and_check(session, viewer, "/quota", text, ctx)
     now = ctx.current_time()
-    kpis, numbers = scope_numbers(session, args.scope, args.period, ctx)
+    numbers = scope_numbers(session, args.scope, args.period, ctx.org, ctx.sla, now)
     expected = elapsed_share(args.period, now)
-    rows: list[dict[str, Any]] = []
+    rows: list[LeaderboardRow] = []
     if args.scope.kind != "rep":
-        rows = leaderboard_rows(session.execute(reps_in_scope(args.scope)).all(), numbers)
-    quota = quota_total(numbers)
-    pace = pace_of(kpis, quota, expected)
+        rows = leaderboard(session, numbers)
+    quota = numbers.quota
+    pace = pace_of(numbers.kpis, expected, quota)
     heading = title("quota", args, viewer.rep_id)
     blocks: list[Any] = [header(heading)]
     fields = [
@@ -89,11 +57,7 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     closed = args.period.end <= now
     blocks.append(section(pace_text(pace, closed=closed)))
     if rows:
-        behind = [
-            r
-            for r in rows
-            if pace_of(r, None, expected).behind and r.get("quota_attainment") is not None
-        ]
+        behind = behind_pace(rows, expected)
         if behind:
             names = ", ".join(f"{r['rep']} ({f.pct(r['quota_attainment'])})" for r in behind[:20])
             more = f" and {len(behind) - 20} more" if len(behind) > 20 else ""

@@ -6,17 +6,16 @@ import calendar
 import logging
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from commands.kit import format as f
 from commands.kit.args import bad, tokenize
 from commands.kit.blocks import code_sections, context, field_sections, header, section
 from commands.kit.help import USAGES
 from commands.kit.reply import CommandContext, Reply
-from salesops_core.db.models import Rep, Team
 from salesops_core.errors import NotAllowed
+from salesops_core.kpi import format as f
 from salesops_core.org.access import Viewer
+from salesops_core.org.views import rep_profile
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +38,7 @@ def help_reply() -> Reply:
 
 def whoami_reply(session: Session, viewer: Viewer) -> Reply:
     """The rep the bot thinks the viewer is, with role, team and manager."""
-    manager = aliased(Rep)
-    row = session.execute(
-        select(Rep.slack_user_id, Team.name.label("team"), Team.region, manager.name.label("mgr"))
-        .outerjoin(Team, Team.id == Rep.team_id)
-        .outerjoin(manager, manager.id == Rep.manager_id)
-        .where(Rep.id == viewer.rep_id)
-    ).one()
+    profile = rep_profile(session, viewer.rep_id)
     sees = {
         "rep": "your own numbers",
         "manager": "your team's and its reps' numbers",
@@ -55,13 +48,13 @@ def whoami_reply(session: Session, viewer: Viewer) -> Reply:
         f"*Name*\n{viewer.name}",
         f"*Email*\n{viewer.email or f.NA}",
         f"*Role*\n{viewer.role.value}",
-        f"*Team*\n{row.team or 'no team'}" + (f" ({row.region})" if row.region else ""),
-        f"*Manager*\n{row.mgr or f.NA}",
+        f"*Team*\n{profile.team or 'no team'}" + (f" ({profile.region})" if profile.region else ""),
+        f"*Manager*\n{profile.manager or f.NA}",
         f"*Time zone*\n{viewer.timezone or 'org default'}",
     ]
     blocks: list[Any] = [header("Who I think you are"), *field_sections(fields)]
     blocks.append(context(f"You can see {sees}. Wrong? Ask your sales-ops admin."))
-    text = f"You are {viewer.name} ({viewer.role.value}, team {row.team or 'none'})"
+    text = f"You are {viewer.name} ({viewer.role.value}, team {profile.team or 'none'})"
     return Reply(text, blocks)
 
 

@@ -9,34 +9,34 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from commands.kit import format as f
 from commands.kit.args import bad, parse_args
 from commands.kit.blocks import code_sections, field_sections, header, section
-from commands.kit.common import elapsed_share, footer, scope_numbers
+from commands.kit.common import footer
 from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
-from salesops_core.db.models import Team
 from salesops_core.errors import NotAllowed
-from salesops_core.kpi.engine import leaderboard_rows
+from salesops_core.kpi import format as f
+from salesops_core.kpi.engine import LeaderboardRow
+from salesops_core.kpi.pace import behind_pace, elapsed_share, pace_of
+from salesops_core.kpi.views import leaderboard, scope_numbers
 from salesops_core.org.access import Viewer, require_view
-from salesops_core.org.scopes import ORG_SCOPE, Scope, reps_in_scope, team_scope
+from salesops_core.org.scopes import ORG_SCOPE, Scope, team_scope_by_id
 
 log = logging.getLogger(__name__)
 NAME_WIDTH = 20
 
 
-def leaderboard_lines(rows: list[dict[str, Any]], expected: float) -> list[str]:
+def leaderboard_lines(rows: list[LeaderboardRow], expected: float) -> list[str]:
     """The leaderboard as monospace lines; `!` marks a rep behind pace (below quota once the
     period has ended: `expected` is then 1)."""
     lines = [
         f"{'#':>3} {'Rep':<{NAME_WIDTH}} {'Won':>8} {'Attain':>6} {'Win%':>5} {'Pipeline':>8}",
     ]
     for rank, r in enumerate(rows, start=1):
-        attainment = r.get("quota_attainment")
-        flag = " !" if attainment is not None and attainment < expected else ""
+        flag = " !" if pace_of(r, expected).behind else ""
         lines.append(
             f"{rank:>3} {r['rep'][:NAME_WIDTH]:<{NAME_WIDTH}} {f.money(r['won_amount']):>8} "
-            f"{f.pct(attainment):>6} {f.pct(r['win_rate']):>5} "
+            f"{f.pct(r['quota_attainment']):>6} {f.pct(r['win_rate']):>5} "
             f"{f.money(r['open_pipeline_value']):>8}{flag}"
         )
     return lines
@@ -44,9 +44,7 @@ def leaderboard_lines(rows: list[dict[str, Any]], expected: float) -> list[str]:
 
 def _default_scope(session: Session, viewer: Viewer) -> Scope:
     if viewer.team_id is not None:
-        team = session.get(Team, viewer.team_id)
-        assert team is not None
-        return team_scope(team)
+        return team_scope_by_id(session, viewer.team_id)
     if viewer.is_admin:
         return ORG_SCOPE
     raise bad("/team", "You are not on a team, so name one.")
@@ -66,12 +64,11 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     if args.scope.kind == "rep":
         raise bad("/team", f"{args.scope.name} is a rep, not a team; try `/kpi` with their name.")
     now = ctx.current_time()
-    kpis, numbers = scope_numbers(session, args.scope, args.period, ctx)
-    rows = leaderboard_rows(session.execute(reps_in_scope(args.scope)).all(), numbers)
+    numbers = scope_numbers(session, args.scope, args.period, ctx.org, ctx.sla, now)
+    kpis = numbers.kpis
+    rows = leaderboard(session, numbers)
     expected = elapsed_share(args.period, now)
-    behind = [
-        r for r in rows if r["quota_attainment"] is not None and r["quota_attainment"] < expected
-    ]
+    behind = behind_pace(rows, expected)
     heading = f"{args.scope.name} · {args.period.label}"
     blocks: list[Any] = [header(heading)]
     blocks += field_sections(
@@ -104,13 +101,13 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
         f"{f.pct(kpis['quota_attainment'])}, {len(behind)} of {len(rows)} reps {lagging}"
     )
     chart_list = []
-    rated = [r for r in rows if r["quota_attainment"] is not None]
+    rated = [(r["rep"], a) for r in rows if (a := r["quota_attainment"]) is not None]
     if ctx.charts and rated:
         chart_title = f"{args.scope.name}: quota attainment by rep, {args.period.label}"
         render = partial(
             charts.team_attainment,
-            [r["rep"] for r in rated],
-            [r["quota_attainment"] for r in rated],
+            [rep for rep, _ in rated],
+            [attainment for _, attainment in rated],
             title=chart_title,
         )
         chart_list.append(Chart("team-attainment.png", chart_title, render))

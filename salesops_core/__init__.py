@@ -1,1 +1,1 @@
-"""salesops domain: people, KPIs, the lead clock, imports, the demo org. Knows nothing about Slack."""
+"""salesops domain: people, KPIs, the lead clock, imports, the demo org. No Slack here."""

@@ -7,7 +7,6 @@ so nothing is clipped. Sized for Slack's inline preview (8 x 4.5 in at 110 dpi).
 
 from __future__ import annotations
 
-import bisect
 import io
 import math
 from collections.abc import Sequence
@@ -16,13 +15,11 @@ from dataclasses import dataclass
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import (
-    FixedLocator,
-    FuncFormatter,
-    MaxNLocator,
-    NullLocator,
-    PercentFormatter,
-)
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+
+from salesops_core.kpi.format import axis_tick, fmt, format_kpi
+from salesops_core.kpi.registry import Unit
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -49,26 +46,23 @@ class ChartStyle:
 DEFAULT_STYLE = ChartStyle()
 
 
-def _money_label(value: float, _position: object = None) -> str:
-    amount = abs(value)
-    sign = "-" if value < 0 else ""
-    if amount >= 1e9:
-        return f"{sign}${amount / 1e9:.1f}B"
-    if amount >= 1e6:
-        return f"{sign}${amount / 1e6:.1f}M"
-    if amount >= 1e3:
-        return f"{sign}${amount / 1e3:.0f}k"
-    return f"{sign}${amount:.0f}"
+def value_label(key: str, value: float | int | None) -> str:
+    """The label on a bar or line showing a KPI's value: exactly as the text reads it."""
+    return format_kpi(key, value)
+
+
+def _ticks(unit: Unit) -> FuncFormatter:
+    return FuncFormatter(lambda value, _position: axis_tick(value, unit))
 
 
 def _figure(style: ChartStyle, height_in: float | None = None) -> tuple[Figure, Axes]:
     figure = Figure(
         figsize=(style.width_in, height_in or style.height_in),
         dpi=style.dpi,
-        layout="constrained",
+        # 0.12 inches of margin around it all
+        layout=ConstrainedLayoutEngine(w_pad=0.12, h_pad=0.12),
     )
     FigureCanvasAgg(figure)
-    figure.get_layout_engine().set(w_pad=0.12, h_pad=0.12)  # inches of margin around it all
     axes = figure.add_subplot()
     axes.tick_params(labelsize=style.font_size)
     axes.set_axisbelow(True)
@@ -104,28 +98,33 @@ def kpi_trend(
     title: str,
     style: ChartStyle = DEFAULT_STYLE,
 ) -> bytes:
-    """Won amount per period (bars, $) with quota attainment (line, %, right axis)."""
+    """Won amount per period (labelled bars, $) with quota attainment (line, %, right axis)."""
     figure, axes = _figure(style)
     positions = list(range(len(labels)))
-    axes.bar(positions, [w or 0.0 for w in won], color=style.primary, width=0.6, label="Won ($)")
-    axes.set_ylim(bottom=0)
+    heights = [w or 0.0 for w in won]
+    bars = axes.bar(positions, heights, color=style.primary, width=0.6, label="Won ($)")
+    axes.bar_label(
+        bars, [value_label("won_amount", w) for w in won], padding=2,
+        fontsize=style.font_size - 1,
+    )  # fmt: skip
+    axes.set_ylim(0, max([*heights, 0.0]) * 1.12 or 1.0)  # room for the labels
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.yaxis.set_major_formatter(FuncFormatter(_money_label))
+    axes.yaxis.set_major_formatter(_ticks(Unit.MONEY))
     axes.set_ylabel("Won amount (USD)", fontsize=style.font_size)
     axes.set_xticks(positions, labels)
     axes.grid(axis="y", color=style.grid)
-    points = [a * 100 for a in attainment if a is not None]
+    points = [a for a in attainment if a is not None]
     handles = axes.get_legend_handles_labels()[0]
     if points:
         right = axes.twinx()
         right.spines["top"].set_visible(False)
-        right.set_ylim(0, max([100.0, *points]) * 1.15)
-        right.yaxis.set_major_formatter(PercentFormatter())
+        right.set_ylim(0, max([1.0, *points]) * 1.15)
+        right.yaxis.set_major_formatter(_ticks(Unit.PERCENT))
         right.set_ylabel("Quota attainment", fontsize=style.font_size, color=style.accent)
         right.tick_params(labelsize=style.font_size, colors=style.accent)
-        right.axhline(100, color=style.reference, linestyle=":", linewidth=1, label="100% of quota")
+        right.axhline(1.0, color=style.reference, linestyle=":", linewidth=1, label="100% of quota")
         # NaN breaks the line where a period has no quota, instead of bridging the gap.
-        line = [math.nan if a is None else a * 100 for a in attainment]
+        line = [math.nan if a is None else a for a in attainment]
         right.plot(
             positions, line, color=style.accent, marker="o", linewidth=2, label="Attainment (%)"
         )
@@ -167,7 +166,7 @@ def pipeline_by_stage(
             label="Weighted (x probability)",
         )  # fmt: skip
         axes.set_ylim(bottom=0)
-        axes.yaxis.set_major_formatter(FuncFormatter(_money_label))
+        axes.yaxis.set_major_formatter(_ticks(Unit.MONEY))
         axes.set_ylabel("Open pipeline (USD)", fontsize=style.font_size)
         rotate = sum(len(s) for s in stages) > 60
         axes.set_xticks(
@@ -177,36 +176,6 @@ def pipeline_by_stage(
         axes.legend(fontsize=style.font_size - 1, frameon=False)
     axes.set_title(title, fontsize=style.title_size, loc="left")
     return _png(figure, style)
-
-
-def response_distribution(
-    minutes: Sequence[float],
-    *,
-    sla_minutes: float | None,
-    unanswered: int,
-    title: str,
-    met: Sequence[bool | None] | None = None,
-    style: ChartStyle = DEFAULT_STYLE,
-) -> bytes:
-    """Histogram of raw first-response times; bins them and calls `response_histogram`.
-
-    `met` (one flag per lead) says whether each lead was answered within its own SLA deadline
-    (which can differ from the wall-clock target when business hours apply); without it a
-    lead counts as within SLA when its minutes are at most `sla_minutes`.
-    """
-    values = [max(m, 0.1) for m in minutes if m is not None and math.isfinite(m)]
-    high = max([*values, sla_minutes or 1.0, 1.0]) * 1.2
-    edges = log_edges(min([0.25, *values]), high, sla_minutes)
-    inside = [0] * (len(edges) - 1)
-    late = [0] * (len(edges) - 1)
-    for index, value in enumerate(values):
-        flag = met[index] if met is not None else sla_minutes is None or value <= sla_minutes
-        slot = min(max(bisect.bisect_right(edges, value) - 1, 0), len(inside) - 1)
-        (inside if flag else late)[slot] += 1
-    return response_histogram(
-        edges, inside, late, sla_minutes=sla_minutes, unanswered=unanswered, title=title,
-        style=style,
-    )  # fmt: skip
 
 
 def response_histogram(
@@ -240,7 +209,7 @@ def response_histogram(
         axes.set_xlim(low, high)
         axes.xaxis.set_major_locator(FixedLocator([t for t in _MINUTE_TICKS if low <= t <= high]))
         axes.xaxis.set_minor_locator(NullLocator())
-        axes.xaxis.set_major_formatter(FuncFormatter(_minutes_label))
+        axes.xaxis.set_major_formatter(_ticks(Unit.MINUTES))
         note = f"\nNot shown: {unanswered} unanswered lead(s)" if unanswered else ""
         axes.set_xlabel(f"Minutes to first response (log scale){note}", fontsize=style.font_size)
         axes.set_ylabel("Leads", fontsize=style.font_size)
@@ -250,7 +219,7 @@ def response_histogram(
         if sla_minutes is not None:
             axes.axvline(
                 sla_minutes, color=style.reference, linestyle="--", linewidth=1.5,
-                label=f"SLA target {_minutes_label(sla_minutes)}",
+                label=f"SLA target {fmt(sla_minutes, Unit.MINUTES)}",
             )  # fmt: skip
         axes.legend(fontsize=style.font_size - 1, frameon=False, loc="upper right")
     axes.set_title(title, fontsize=style.title_size, loc="left")
@@ -271,16 +240,6 @@ def log_edges(low: float, high: float, split: float | None, steps: int = 24) -> 
     return [*lower, *(split * (high / split) ** (i / above) for i in range(above + 1))]
 
 
-def _minutes_label(value: float, _position: object = None) -> str:
-    if value < 1:
-        return f"{value * 60:.0f}s"
-    if value < 60:
-        return f"{value:g} min"
-    if value < 48 * 60:
-        return f"{value / 60:.3g} h"
-    return f"{value / 1440:.3g} d"
-
-
 def team_attainment(
     reps: Sequence[str],
     attainment: Sequence[float],
@@ -296,19 +255,20 @@ def team_attainment(
     else:
         order = sorted(range(len(reps)), key=lambda i: attainment[i])
         names = [reps[i] for i in order]
-        values = [attainment[i] * 100 for i in order]
-        colors = [style.good if v >= 100 else style.primary for v in values]
+        values = [attainment[i] for i in order]
+        colors = [style.good if v >= 1.0 else style.primary for v in values]
         axes.barh(range(len(names)), values, color=colors, height=0.7)
         axes.set_yticks(range(len(names)), names)
         axes.set_ylim(-0.6, len(names) - 0.4)
-        axes.set_xlim(0, max([110.0, *values]) * 1.12)
-        axes.axvline(100, color=style.reference, linestyle="--", linewidth=1.5)
-        axes.xaxis.set_major_formatter(PercentFormatter())
+        axes.set_xlim(0, max([1.1, *values]) * 1.12)
+        axes.axvline(1.0, color=style.reference, linestyle="--", linewidth=1.5)
+        axes.xaxis.set_major_formatter(_ticks(Unit.PERCENT))
         axes.set_xlabel("Quota attainment (won / quota)", fontsize=style.font_size)
         axes.grid(axis="x", color=style.grid)
         for y, value in enumerate(values):
             axes.text(
-                value, y, f" {math.floor(value)}%", va="center", fontsize=style.font_size - 1,
+                value, y, f" {value_label('quota_attainment', value)}", va="center",
+                fontsize=style.font_size - 1,
             )  # fmt: skip
     axes.set_title(title, fontsize=style.title_size, loc="left")
     return _png(figure, style)

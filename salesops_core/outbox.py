@@ -1,4 +1,10 @@
-"""The outbox: every message the bot sends on its own is a row first, then delivered once.
+"""The outbox: every notice the bot sends on its own is a row first, then delivered once.
+
+A row holds a typed notice: its kind (`NoticeKind`) and its facts (a dataclass, stored as
+JSON), the recipient (a Slack user or channel id), and once sent, where the message landed
+(`slack_channel`, `slack_ts`). What the notice looks like in Slack is decided when it is sent
+(`commands.notices`), not here. An edit of an earlier message is its own notice whose row
+points at the row of the message to edit (`edits_id`): a message's location is stored once.
 
 Lifecycle: pending -> (claim) sending -> sent | pending again (retry) | dead.
 A claim is a lease: if the sender dies, the lease expires and another dispatcher takes the
@@ -10,16 +16,20 @@ claim token, so a sender whose lease was taken over cannot overwrite the new own
 
 from __future__ import annotations
 
+import enum
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
+from pydantic import TypeAdapter
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from salesops_core.db.engine import rows_changed
 from salesops_core.db.models import Outbox, OutboxStatus
 from salesops_core.timeutil import utcnow
 
@@ -28,39 +38,91 @@ MAX_ATTEMPTS = 8
 MAX_BACKOFF_SECONDS = 300.0
 
 
+class NoticeKind(enum.StrEnum):
+    """Every kind of notice the bot sends on its own (the values are stored in `outbox.kind`)."""
+
+    NEW_LEAD = "lead_dm"  # a lead for its (new) owner, with its buttons
+    LEAD_REMINDER = "remind_rep"  # ladder step 1: the owner, again
+    MANAGER_ALERT = "alert_manager"  # ladder step 2: the owner's manager
+    LEAD_REASSIGNED = "lead_reassigned"  # the previous owner: where the lead went
+    LEAD_DM_UPDATE = "lead_dm_update"  # an edit of a delivered lead DM (the lead was answered)
+
+
+class Notice(Protocol):
+    """A notice's facts: a dataclass that names its kind."""
+
+    kind: ClassVar[NoticeKind]
+
+
+N = TypeVar("N")
+
+
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(notice_type: type[Any]) -> TypeAdapter[Any]:
+    """The (de)serialiser of one notice type, built once."""
+    if notice_type not in _ADAPTERS:
+        _ADAPTERS[notice_type] = TypeAdapter(notice_type)
+    return _ADAPTERS[notice_type]
+
+
+def notice_payload(notice: Notice) -> dict[str, Any]:
+    """A notice's facts as JSON (time stamps as ISO 8601 strings)."""
+    payload: dict[str, Any] = _adapter(type(notice)).dump_python(notice, mode="json")
+    return payload
+
+
+def read_notice(notice_type: type[N], payload: dict[str, Any]) -> N:
+    """The notice of `notice_type` stored as `payload`."""
+    notice: N = _adapter(notice_type).validate_python(payload)
+    return notice
+
+
+@dataclass(frozen=True)
+class SlackLocation:
+    """Where a delivered message is in Slack."""
+
+    channel: str
+    ts: str
+
+
 @dataclass(frozen=True)
 class ClaimedMessage:
     """A snapshot of a claimed row: what the dispatcher needs to send it."""
 
     id: int
     dedupe_key: str
-    kind: str
-    channel: str | None
+    kind: str  # a NoticeKind value
+    channel: str | None  # the recipient: a Slack user or channel id
     payload: dict[str, Any]
     attempts: int
-    lead_id: int | None
     claim_token: str
+    edits: SlackLocation | None = None  # an edit: the message to change
+    edits_missing: bool = False  # an edit whose message was never delivered
 
 
 def enqueue(
     session: Session,
+    notice: Notice,
     *,
     dedupe_key: str,
-    kind: str,
-    channel: str | None,
-    payload: dict[str, Any],
-    lead_id: int | None = None,
+    recipient: str | None,
+    edits: int | None = None,
     not_before: datetime | None = None,
     now: datetime | None = None,
 ) -> bool:
-    """Add a message unless one with the same dedupe key exists; True when it was added."""
+    """Add a notice unless one with the same dedupe key exists; True when it was added.
+
+    `edits`: the outbox id of a delivered message this notice rewrites (see `latest_sent`).
+    """
     now = now or utcnow()
     values = {
         "dedupe_key": dedupe_key,
-        "kind": kind,
-        "channel": channel,
-        "payload": payload,
-        "lead_id": lead_id,
+        "kind": notice.kind,
+        "channel": recipient,
+        "payload": notice_payload(notice),
+        "edits_id": edits,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": not_before or now,
@@ -77,6 +139,27 @@ def enqueue(
     return session.execute(stmt).scalar_one_or_none() is not None
 
 
+def latest_sent(session: Session, dedupe_keys: Sequence[str]) -> Outbox | None:
+    """The row of the most recently delivered of these messages; None if none was."""
+    if not dedupe_keys:
+        return None
+    return session.scalar(
+        select(Outbox)
+        .where(Outbox.dedupe_key.in_(dedupe_keys), Outbox.status == OutboxStatus.SENT)
+        .order_by(Outbox.sent_at.desc(), Outbox.id.desc())
+        .limit(1)
+    )
+
+
+def _locations(session: Session, ids: set[int]) -> dict[int, SlackLocation]:
+    rows = session.execute(
+        select(Outbox.id, Outbox.slack_channel, Outbox.slack_ts).where(
+            Outbox.id.in_(ids), Outbox.slack_channel.is_not(None), Outbox.slack_ts.is_not(None)
+        )
+    )
+    return {row_id: SlackLocation(str(channel), str(ts)) for row_id, channel, ts in rows}
+
+
 def claim(
     session: Session,
     worker: str,
@@ -87,7 +170,8 @@ def claim(
 ) -> list[ClaimedMessage]:
     """Lease up to `limit` due rows (pending and due, or sending with an expired lease).
 
-    `worker` becomes the claim token; make it unique per claiming process or thread.
+    `worker` becomes the claim token; make it unique per claiming process or thread. An edit
+    comes with the location of the message it rewrites, read from that message's row.
     The caller commits right after, before sending anything.
     """
     now = now or utcnow()
@@ -118,12 +202,27 @@ def claim(
             Outbox.channel,
             Outbox.payload,
             Outbox.attempts,
-            Outbox.lead_id,
+            Outbox.edits_id,
         )
         .execution_options(synchronize_session=False)
     )
     rows = session.execute(stmt).all()
-    claimed = [ClaimedMessage(*row, claim_token=worker) for row in rows]
+    targets = {row.edits_id for row in rows if row.edits_id is not None}
+    located = _locations(session, targets) if targets else {}
+    claimed = [
+        ClaimedMessage(
+            id=row.id,
+            dedupe_key=row.dedupe_key,
+            kind=row.kind,
+            channel=row.channel,
+            payload=row.payload,
+            attempts=row.attempts,
+            claim_token=worker,
+            edits=located.get(row.edits_id) if row.edits_id is not None else None,
+            edits_missing=row.edits_id is not None and row.edits_id not in located,
+        )
+        for row in rows
+    ]
     return sorted(claimed, key=lambda message: message.id)
 
 
@@ -143,7 +242,7 @@ def mark_sent(
     slack_channel: str | None,
     now: datetime | None = None,
 ) -> bool:
-    """Record a delivered message and Slack's `ts`; False if the claim was lost meanwhile."""
+    """Record a delivered message and where it is (channel, `ts`); False if the claim was lost."""
     result = session.execute(
         update(Outbox)
         .where(_owned(message.id, message.claim_token))
@@ -157,7 +256,7 @@ def mark_sent(
         )
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)
+    return bool(rows_changed(result))
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -201,7 +300,7 @@ def mark_retry(
         )
         .execution_options(synchronize_session=False)
     )
-    return OutboxStatus.PENDING if result.rowcount else None
+    return OutboxStatus.PENDING if rows_changed(result) else None
 
 
 def mark_dead(session: Session, message: ClaimedMessage, *, error: str) -> bool:
@@ -212,7 +311,7 @@ def mark_dead(session: Session, message: ClaimedMessage, *, error: str) -> bool:
         .values(status=OutboxStatus.DEAD, lease_expires_at=None, last_error=error)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)
+    return bool(rows_changed(result))
 
 
 def requeue(session: Session, message_id: int, *, now: datetime | None = None) -> bool:
@@ -223,7 +322,7 @@ def requeue(session: Session, message_id: int, *, now: datetime | None = None) -
         .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)
+    return bool(rows_changed(result))
 
 
 def outbox_counts(session: Session) -> dict[str, int]:

@@ -1,13 +1,13 @@
-"""CLI commands for the database itself: migrate, doctor."""
+"""CLI commands for the database itself: migrate, doctor.
+
+The CLI modules import what a command needs inside the command, so `salesops --help` starts
+without loading the database layer, pandas or matplotlib.
+"""
 
 from __future__ import annotations
 
 import typer
 from rich.console import Console
-from sqlalchemy import text
-
-from bot.deps import build_deps
-from salesops_core.db.engine import migrate, schema_status
 
 console = Console()
 
@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
 
 def migrate_command() -> None:
     """Create or upgrade the database schema (DATABASE_URL, default ./salesops.db)."""
+    from bot.deps import build_deps
+    from salesops_core.db.engine import migrate, schema_status
+
     deps = build_deps()
     migrate(deps.engine)
     current, _ = schema_status(deps.engine)
@@ -29,6 +32,11 @@ def migrate_command() -> None:
 
 def doctor_command() -> None:
     """Check the configuration, the database, migrations and (when set) the Slack token."""
+    from sqlalchemy import text
+
+    from bot.deps import build_deps
+    from salesops_core.db.engine import schema_status
+
     problems = 0
 
     def report(ok: bool, what: str, detail: str) -> None:

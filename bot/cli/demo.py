@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.deps import build_deps
-from bot.showcase import showcase
-from salesops_core.db.engine import transaction
-from salesops_core.demo import DemoSummary, demo_summary, load_demo
 from salesops_core.errors import SalesopsError
-from salesops_core.leads.deadlines import fill_sla_deadlines
-from salesops_core.timeutil import as_utc, utcnow
+
+if TYPE_CHECKING:
+    from salesops_core.demo import DemoSummary
 
 console = Console()
 
@@ -38,6 +36,13 @@ def demo_command(
     ),
 ) -> None:
     """Fill DATABASE_URL (default ./salesops.db) with a demo sales org: two years to now."""
+    from bot.deps import build_deps
+    from bot.showcase import showcase
+    from salesops_core.db.engine import transaction
+    from salesops_core.demo import demo_summary, load_demo
+    from salesops_core.leads.deadlines import fill_sla_deadlines
+    from salesops_core.timeutil import utcnow
+
     deps = build_deps()
     moment = _parse_now(now) if now else utcnow()
     started = time.monotonic()
@@ -62,6 +67,8 @@ def demo_command(
 
 
 def _parse_now(text: str) -> datetime:
+    from salesops_core.timeutil import as_utc
+
     try:
         return as_utc(datetime.fromisoformat(text))
     except ValueError:
@@ -88,9 +95,9 @@ def print_summary(summary: DemoSummary, seconds: float) -> None:
         console.print(f"  ... and {summary.team_total - len(summary.teams)} more teams")
     console.print("Try it as:")
     for person in summary.people:
-        team = f", {person.team}" if person.team else ""
+        where = f", {person.team}" if person.team else ""
         console.print(
-            f"  {person.role:<8}{person.name} <{person.email}> slack {person.slack_user_id}{team}",
+            f"  {person.role:<8}{person.name} <{person.email}> slack {person.slack_user_id}{where}",
             highlight=False,
         )
     console.print(f"Database: {summary.database}  ({seconds:.1f} s)", highlight=False)

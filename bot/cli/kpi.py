@@ -5,20 +5,28 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.deps import build_ready_deps
 from salesops_core.errors import SalesopsError
-from salesops_core.kpi.engine import KPI_KEYS, KpiReport, compute_report
-from salesops_core.kpi.explain import EXPLAINABLE, explain
-from salesops_core.kpi.format import KPI_LABELS, delta, format_value, is_improvement
-from salesops_core.org.scopes import resolve_scope
-from salesops_core.periods import parse_period
+from salesops_core.kpi.format import (
+    DOWN,
+    UP,
+    count,
+    format_kpi,
+    is_improvement,
+    kpi_delta,
+    vs_label,
+)
+from salesops_core.kpi.registry import EXPLAINABLE, KPI_BY_KEY, KPIS, STAGE_CONVERSION
+
+if TYPE_CHECKING:
+    from salesops_core.kpi.engine import KpiReport
 
 console = Console()
 
@@ -54,6 +62,11 @@ def kpi_command(
     output_format: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
     """KPIs for a rep, team, region or the org (default) over a period (default this-quarter)."""
+    from bot.deps import build_ready_deps
+    from salesops_core.kpi.engine import compute_report
+    from salesops_core.org.scopes import resolve_scope
+    from salesops_core.periods import parse_period
+
     if output_format not in ("table", "json"):
         raise SalesopsError(f"unknown format {output_format!r}; use table or json")
     deps = build_ready_deps()
@@ -79,16 +92,9 @@ def print_report(report: KpiReport, out: Console) -> None:
     table.add_column("KPI")
     table.add_column("value", justify="right")
     table.add_column("previous", justify="right")
-    table.add_column("change", justify="right")
-    for key in KPI_KEYS:
-        now_value, before = report.kpis[key], report.previous[key]
-        change = delta(key, now_value, before)
-        if change and change != "=":
-            colour = "green" if is_improvement(key, now_value, before) else "red"
-            change = f"[{colour}]{change}[/]"
-        table.add_row(
-            KPI_LABELS[key], format_value(key, now_value), format_value(key, before), change
-        )
+    table.add_column(f"change {vs_label(period)}", justify="right")
+    for cells in kpi_rows(report):
+        table.add_row(*cells)
     out.print(table)
     if report.leaderboard:
         board = Table(title="Leaderboard", title_justify="left")
@@ -96,24 +102,48 @@ def print_report(report: KpiReport, out: Console) -> None:
         board.add_column("rep")
         board.add_column("team")
         for key in LEADERBOARD_KEYS:
-            board.add_column(KPI_LABELS[key], justify="right")
-        for rank, row in enumerate(report.leaderboard, 1):
+            board.add_column(KPI_BY_KEY[key].label, justify="right")
+        for rank, rep_row in enumerate(report.leaderboard, 1):
+            values: Mapping[str, Any] = rep_row
             board.add_row(
                 str(rank),
-                row["rep"],
-                row["team"] or "",
-                *(format_value(k, row[k]) for k in LEADERBOARD_KEYS),
+                rep_row["rep"],
+                rep_row["team"] or "",
+                *(format_kpi(k, values[k]) for k in LEADERBOARD_KEYS),
             )
         out.print(board)
     if report.stage_conversion:
         funnel = Table(title="Stage conversion (deals created in period)", title_justify="left")
         for name in ("stage", "reached", "advanced", "rate"):
             funnel.add_column(name, justify="left" if name == "stage" else "right")
-        for row in report.stage_conversion:
-            rate = "—" if row["rate"] is None else f"{row['rate'] * 100:.1f}%"
-            advanced = "—" if row["advanced"] is None else f"{row['advanced']:,}"
-            funnel.add_row(row["stage"], f"{row['reached']:,}", advanced, rate)
+        for stage in report.stage_conversion:
+            rate = format_kpi(STAGE_CONVERSION.key, stage["rate"])
+            funnel.add_row(stage["stage"], count(stage["reached"]), count(stage["advanced"]), rate)
         out.print(funnel)
+
+
+def kpi_rows(report: KpiReport) -> list[tuple[str, str, str, str]]:
+    """The KPI table's rows: label, value, previous value and the change (coloured markup)."""
+    now: Mapping[str, Any] = report.kpis
+    before: Mapping[str, Any] = report.previous
+    return [
+        (
+            kpi.label,
+            format_kpi(kpi.key, now[kpi.key]),
+            format_kpi(kpi.key, before[kpi.key]),
+            change_cell(kpi.key, now[kpi.key], before[kpi.key]),
+        )
+        for kpi in KPIS
+    ]
+
+
+def change_cell(key: str, current: Any, previous: Any) -> str:
+    """The change vs the previous period, green when it is good news and red when not."""
+    text = kpi_delta(key, current, previous)
+    if not text.startswith((UP, DOWN)):
+        return text
+    colour = "green" if is_improvement(key, current, previous) else "red"
+    return f"[{colour}]{text}[/]"
 
 
 def explain_command(
@@ -126,6 +156,11 @@ def explain_command(
     limit: int = typer.Option(50, "--limit", help="Records to print before suggesting --csv."),
 ) -> None:
     """The formula, definition choices, counts and the records behind one KPI."""
+    from bot.deps import build_ready_deps
+    from salesops_core.kpi.explain import explain
+    from salesops_core.org.scopes import resolve_scope
+    from salesops_core.periods import parse_period
+
     if kpi not in EXPLAINABLE:
         raise SalesopsError(f"unknown KPI {kpi!r}; one of: {', '.join(EXPLAINABLE)}")
     deps = build_ready_deps()
@@ -136,7 +171,7 @@ def explain_command(
         result = explain(session, kpi, scope, span, org, deps.settings.sla)
     out = Console(record=False)
     head = [
-        f"[bold]{KPI_LABELS.get(kpi, kpi)}[/] ({kpi}) for {scope.name} ({scope.kind}), "
+        f"[bold]{EXPLAINABLE[kpi].label}[/] ({kpi}) for {scope.name} ({scope.kind}), "
         f"{span.label}: [bold]{_value_text(kpi, result.value)}[/]",
         f"formula: {result.formula}",
         *(f"  - {choice}" for choice in result.choices),
@@ -159,7 +194,7 @@ def explain_command(
 def _value_text(kpi: str, value: Any) -> str:
     if isinstance(value, list):
         return f"{len(value)} stages"
-    return format_value(kpi, value)
+    return format_kpi(kpi, value)
 
 
 def _print_all(

@@ -10,14 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.deps import build_ready_deps
-from salesops_core import outbox
-from salesops_core.db.engine import transaction
-from salesops_core.db.models import OutboxStatus
 from salesops_core.errors import ConfigError
-from salesops_core.leads.business_hours import business_minutes_between, calendar_for
-from salesops_core.leads.engine import LeadRules, breaches_between, ladder, open_leads
-from salesops_core.timeutil import utcnow
 
 console = Console()
 
@@ -37,6 +30,12 @@ def leads_command(
     limit: int = typer.Option(50, "--limit", help="Show at most this many open leads."),
 ) -> None:
     """Open leads with their response clock and ladder step, then today's SLA breaches (UTC)."""
+    from bot.deps import build_ready_deps
+    from salesops_core.leads.business_hours import business_minutes_between, calendar_for
+    from salesops_core.leads.engine import LeadRules, ladder
+    from salesops_core.leads.views import breaches_between, open_leads
+    from salesops_core.timeutil import utcnow
+
     deps = build_ready_deps()
     rules = LeadRules(org=deps.settings.org, policies=list(deps.settings.sla))
     now = utcnow()
@@ -87,6 +86,11 @@ def outbox_command(
     ),
 ) -> None:
     """Outbox counts and the newest rows (pending, sent and dead with the reason)."""
+    from bot.deps import build_ready_deps
+    from salesops_core import outbox
+    from salesops_core.db.engine import transaction
+    from salesops_core.db.models import OutboxStatus
+
     deps = build_ready_deps()
     wanted = None
     if status:
@@ -128,6 +132,7 @@ def scheduler_command(
     dispatchers: int = typer.Option(1, "--dispatchers", help="Outbox dispatcher threads."),
 ) -> None:
     """Run the lead sweep and the outbox dispatchers until interrupted (one per deployment)."""
+    from bot.deps import build_ready_deps
     from bot.jobs.scheduler import start_background
 
     deps = build_ready_deps()

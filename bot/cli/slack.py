@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from bot.deps import Deps, build_ready_deps
-from salesops_core.db.engine import transaction
 from salesops_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
 
 console = Console()
 err_console = Console(stderr=True)
@@ -42,17 +44,17 @@ def serve_command(
     """Serve Slack (POST /slack/events), the ingest API, /healthz and /metrics over HTTP."""
     import uvicorn
 
-    from bot.runtime import Runtime
+    from bot.deps import build_ready_deps
     from bot.server import create_app
 
-    deps = build_ready_deps()
+    deps = build_ready_deps(charts=not no_charts)
     _require(deps.settings.slack_bot_token, "SLACK_BOT_TOKEN", "the bot token, xoxb-...")
     _require(
         deps.settings.slack_signing_secret,
         "SLACK_SIGNING_SECRET",
         "Basic Information > App Credentials > Signing Secret; needed to verify Slack requests",
     )
-    app = create_app(deps, runtime=Runtime(charts=not no_charts))
+    app = create_app(deps)
     scheduler = _start_scheduler(deps) if with_scheduler else None
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=True)
@@ -70,6 +72,8 @@ def _start_scheduler(deps: Deps):  # type: ignore[no-untyped-def]
 
 def socket_command() -> None:
     """Connect to Slack over Socket Mode (no public URL needed; needs SLACK_APP_TOKEN)."""
+    from bot.deps import build_ready_deps
+
     deps = build_ready_deps()
     _require(deps.settings.slack_bot_token, "SLACK_BOT_TOKEN", "the bot token, xoxb-...")
     _require(
@@ -107,10 +111,12 @@ def ask_command(
     no_charts: bool = typer.Option(False, "--no-charts", help="Do not render charts."),
 ) -> None:
     """Answer a slash command locally, as text, through the same code the Slack bot runs."""
+    from bot.deps import build_ready_deps
     from commands.base import CommandContext, run_command
     from commands.kit.text import reply_as_text
+    from salesops_core.db.engine import transaction
     from salesops_core.org.access import viewer_for_rep
-    from salesops_core.org.scopes import find_rep
+    from salesops_core.org.lookup import find_rep
 
     name, _, text = command_line.strip().partition(" ")
     name = name if name.startswith("/") else f"/{name}"

@@ -7,6 +7,9 @@
   the batch is handed back with the same wait, so a rate-limited dispatcher stops hammering.
 - HTTP 5xx, timeouts and connection errors: retried with exponential backoff, dead after
   `MAX_ATTEMPTS`. Permanent errors (`channel_not_found`, ...) are dead-lettered at once.
+- A row is a typed notice; it becomes a Slack message here, when it is sent
+  (`commands.notices.render`). An edit (a row that points at an earlier, delivered row) is a
+  chat.update of that message, found by the location recorded on its row.
 - Delivery is at-least-once in one narrow window: if the process dies after Slack accepted a
   message and before its row is marked sent (one short UPDATE), the row is sent again when its
   lease expires. Every message carries its dedupe key in Slack message metadata, so such a
@@ -33,10 +36,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deps import Deps
 from bot.settings import Settings
+from commands.notices import UnreadableNotice, render
 from salesops_core import outbox
 from salesops_core.db.engine import transaction
 from salesops_core.errors import ConfigError
-from salesops_core.leads.engine import remember_lead_dm
 from salesops_core.outbox import ClaimedMessage
 from salesops_core.timeutil import utcnow
 
@@ -61,6 +64,7 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 NO_RECIPIENT = "no_recipient: no Slack user id (a rep without slack_user_id, or no manager)"
+EDIT_TARGET_MISSING = "edit_target_missing: the message to edit was never delivered"
 HTTP_TIMEOUT_SECONDS = 10
 LEASE_SECONDS = 60.0  # well above the HTTP timeout: a live sender never loses its lease
 
@@ -164,11 +168,17 @@ class Dispatcher:
 
     def deliver(self, message: ClaimedMessage, stats: DispatchStats) -> float | None:
         """Send one claimed message and record the outcome; a 429's wait, else None."""
-        if not message.channel:
+        if message.edits_missing:
+            self._finish(message, stats, dead=EDIT_TARGET_MISSING)
+            return None
+        if message.edits is None and not message.channel:
             self._finish(message, stats, dead=NO_RECIPIENT)
             return None
         try:
             response = self.send(message)
+        except UnreadableNotice as exc:
+            self._finish(message, stats, dead=f"unreadable_notice: {exc}")
+            return None
         except SlackApiError as exc:
             return self._failed(message, exc, stats)
         except (TimeoutError, URLError, ConnectionError, OSError) as exc:
@@ -179,20 +189,20 @@ class Dispatcher:
 
     def send(self, message: ClaimedMessage) -> dict[str, Any]:
         """The Web API call: chat.postMessage to a channel or user id (a user id opens the DM),
-        or chat.update of an earlier message when the payload says so."""
-        payload = message.payload
-        if payload.get("method") == "chat.update":
+        or chat.update of the earlier message an edit points at."""
+        rendered = render(message.kind, message.payload)
+        if message.edits is not None:
             updated = self.client.chat_update(
-                channel=str(message.channel),
-                ts=str(payload["ts"]),
-                text=payload.get("text", ""),
-                blocks=payload.get("blocks") or [],
+                channel=message.edits.channel,
+                ts=message.edits.ts,
+                text=rendered.text,
+                blocks=rendered.blocks,
             )
             return dict(updated.data) if isinstance(updated.data, dict) else {}
         response = self.client.chat_postMessage(
             channel=str(message.channel),
-            text=payload.get("text", ""),
-            blocks=payload.get("blocks"),
+            text=rendered.text,
+            blocks=rendered.blocks,
             metadata={
                 "event_type": "salesops_outbox",
                 "event_payload": {"dedupe_key": message.dedupe_key},
@@ -233,8 +243,6 @@ class Dispatcher:
                 channel, ts = response.get("channel"), response.get("ts")
                 if outbox.mark_sent(session, message, slack_ts=ts, slack_channel=channel):
                     stats.sent += 1
-                    if message.kind == "lead_dm" and message.lead_id and channel and ts:
-                        remember_lead_dm(session, message.lead_id, channel=channel, ts=ts)
                 else:
                     log.warning("outbox %s: lease lost before it was marked sent", message.id)
             elif dead is not None:

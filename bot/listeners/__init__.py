@@ -1,4 +1,12 @@
-"""Every Bolt listener of the bot, registered module by module on one app."""
+"""Every Bolt listener of the bot, registered module by module on one app.
+
+A listener is a top-level async function whose first parameter is `deps` (the one container,
+`bot.deps.Deps`) and whose other parameters are Bolt argument names (`command`, `client`,
+`respond`, ...), so a test can call it with fakes. Each module's `register(app, deps)` only
+wires its listeners: `guarded(listener, deps)` for lazy work and event handlers (failures still
+reach the user), `functools.partial(listener, deps)` for middleware and the error handler
+(Bolt reads the parameters a partial leaves open, so `deps` must be bound positionally).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +14,11 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
 from bot.listeners import commands, errors, events, lead_actions
-from bot.runtime import Runtime
 
 
-def register_all(app: AsyncApp, deps: Deps, runtime: Runtime) -> None:
+def register_all(app: AsyncApp, deps: Deps) -> None:
     """Register the error handler, slash commands, App Home events and the lead DM buttons."""
-    errors.register(app, deps, runtime)
-    commands.register(app, deps, runtime)
-    events.register(app, deps, runtime)
+    errors.register(app, deps)
+    commands.register(app, deps)
+    events.register(app, deps)
     lead_actions.register(app, deps)

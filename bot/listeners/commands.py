@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from bot.listeners.errors import guarded
-from bot.runtime import Runtime
 from bot.slack_users import run_as_slack_user
 from commands.base import COMMANDS, Chart, CommandContext, Reply, run_command
 from salesops_core.org.access import Viewer
@@ -39,9 +38,9 @@ log = logging.getLogger("salesops.bot")
 CHANNEL_REFUSED = {"not_in_channel", "channel_not_found", "is_archived", "access_denied"}
 
 
-def command_context(deps: Deps, *, charts: bool = True) -> CommandContext:
-    """The per-request context commands need (org, SLA policies); cheap to build."""
-    return CommandContext(org=deps.settings.org, sla=tuple(deps.settings.sla), charts=charts)
+def command_context(deps: Deps) -> CommandContext:
+    """The per-request context commands need (org, SLA policies, charts or not); cheap."""
+    return CommandContext(org=deps.settings.org, sla=tuple(deps.settings.sla), charts=deps.charts)
 
 
 async def acknowledge(ack: AsyncAck) -> None:
@@ -90,46 +89,48 @@ async def upload_charts(
     return dm
 
 
-def register(app: AsyncApp, deps: Deps, runtime: Runtime) -> None:
+async def answer_command(
+    deps: Deps, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+) -> None:
+    """Run the command as the user's rep and answer on response_url; then upload its charts."""
+    started = time.perf_counter()
+    name, text, user_id = (
+        command["command"],
+        (command.get("text") or "").strip(),
+        command["user_id"],
+    )
+    context = command_context(deps)
+
+    def run(session: Session, viewer: Viewer) -> Reply:
+        return run_command(session, viewer, name, text, context)
+
+    reply = await run_as_slack_user(deps, client, user_id, run)
+    await respond(
+        text=reply.text,
+        blocks=reply.blocks_json(),
+        response_type="in_channel" if reply.in_channel else "ephemeral",
+        replace_original=False,
+    )
+    deps.metrics.command_seconds.labels(name).observe(time.perf_counter() - started)
+    if reply.charts:
+        # Drawn only now, after the text answer is out; the numbers are not computed again.
+        await deps.workers.run(lambda: [chart.png for chart in reply.charts])
+        await upload_charts(
+            client,
+            reply.charts,
+            user_id=user_id,
+            channel_id=command.get("channel_id") if reply.in_channel else None,
+            comment=f"`{f'{name} {text}'.strip()}`",
+        )
+
+
+def count_outcome(deps: Deps, args: AsyncArgs, outcome: str) -> None:
+    """Count one answered command by name and outcome (ok, user_error, ...)."""
+    deps.metrics.commands.labels(args.body["command"], outcome).inc()
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
     """Listen to every slash command `commands.base.COMMANDS` knows."""
-    metrics = runtime.metrics
-
-    async def answer_command(
-        command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        started = time.perf_counter()
-        name, text, user_id = (
-            command["command"],
-            (command.get("text") or "").strip(),
-            command["user_id"],
-        )
-        context = command_context(deps, charts=runtime.charts)
-
-        def run(session: Session, viewer: Viewer) -> Reply:
-            return run_command(session, viewer, name, text, context)
-
-        reply = await run_as_slack_user(deps, client, user_id, run, runtime.run_blocking)
-        await respond(
-            text=reply.text,
-            blocks=reply.blocks_json(),
-            response_type="in_channel" if reply.in_channel else "ephemeral",
-            replace_original=False,
-        )
-        metrics.command_seconds.labels(name).observe(time.perf_counter() - started)
-        if reply.charts:
-            # Drawn only now, after the text answer is out; the numbers are not computed again.
-            await runtime.run_blocking(lambda: [chart.png for chart in reply.charts])
-            await upload_charts(
-                client,
-                reply.charts,
-                user_id=user_id,
-                channel_id=command.get("channel_id") if reply.in_channel else None,
-                comment=f"`{f'{name} {text}'.strip()}`",
-            )
-
-    def count(args: AsyncArgs, outcome: str) -> None:
-        metrics.commands.labels(args.command["command"], outcome).inc()
-
-    answer = guarded(answer_command, runtime=runtime, on_outcome=count)
+    answer = guarded(answer_command, deps, on_outcome=count_outcome)
     for name in COMMANDS:
         app.command(name)(ack=acknowledge, lazy=[answer])

@@ -14,21 +14,24 @@ import inspect
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bot.deps import Deps
 from bot.metrics import Metrics
-from bot.runtime import BackgroundWork, Runtime, after_ack
+from bot.runtime import after_ack
 from salesops_core.errors import SalesopsError
 from salesops_core.org.identity import UnknownSlackUser
 
 log = logging.getLogger("salesops.bot")
 
+# A listener is a top-level async function: `deps` first, then Bolt argument names.
+Listener = Callable[..., Awaitable[None]]
 Presenter = Callable[[AsyncArgs, str], Awaitable[None]]
-OutcomeHook = Callable[[AsyncArgs, str], None]
+OutcomeHook = Callable[[Deps, AsyncArgs, str], None]
 
 
 def outcome_of(exc: BaseException | None) -> str:
@@ -64,48 +67,48 @@ async def reply_privately(args: AsyncArgs, text: str) -> None:
 
 
 def guarded(
-    func: Callable[..., Awaitable[None]],
+    listener: Listener,
+    deps: Deps,
     *,
-    runtime: Runtime | None = None,
     present: Presenter = reply_privately,
     on_outcome: OutcomeHook | None = None,
 ) -> Callable[[AsyncArgs], Awaitable[None]]:
-    """Wrap a (lazy) listener so any failure still tells the user, through `present`.
+    """Make `listener` a Bolt listener that tells the user about any failure, through `present`.
 
-    The wrapper takes Bolt's `args` and passes `func` the arguments it names, like Bolt does;
-    it starts once the ack is sent (`after_ack`), and while it runs it counts as the runtime's
-    background work (a shutdown waits for it).
-    Without a runtime, no metrics are kept and a shutdown does not wait.
+    The wrapper takes Bolt's `args` and calls `listener(deps, ...)` with the Bolt arguments its
+    other parameters name. It starts once the ack is sent (`after_ack`) and counts as
+    `deps.background` while it runs, so a shutdown waits for it.
     """
-    background = runtime.background if runtime else BackgroundWork()
-    metrics = runtime.metrics if runtime else None
-    wanted = list(inspect.signature(func).parameters)
-    where = func.__name__
+    wanted = list(inspect.signature(listener).parameters)[1:]
+    where = listener.__name__
 
     async def run_guarded(args: AsyncArgs) -> None:
-        with background.tracking():
+        with deps.background.tracking():
             await after_ack()
             failure: Exception | None = None
             try:
-                await func(**{name: getattr(args, name) for name in wanted})
+                await listener(deps, **{name: getattr(args, name) for name in wanted})
             except Exception as exc:
                 failure = exc
             if on_outcome is not None:
-                on_outcome(args, outcome_of(failure))
+                on_outcome(deps, args, outcome_of(failure))
             if failure is not None:
-                await present(args, user_message(failure, where, metrics))
+                await present(args, user_message(failure, where, deps.metrics))
 
     run_guarded.__name__ = run_guarded.__qualname__ = f"guarded_{where}"
     return run_guarded
 
 
-def register(app: AsyncApp, deps: Deps, runtime: Runtime) -> None:
+async def tell_user_about_error(
+    deps: Deps, error: Exception, body: dict[str, Any], respond: AsyncRespond
+) -> None:
+    """The `@app.error` handler: a private, friendly reply where the request has a response_url."""
+    kind = body.get("type") or ("slash_command" if "command" in body else "request")
+    text = user_message(error, f"listener for {kind}", deps.metrics)
+    if respond.response_url:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
     """The one error handler for everything that is not lazy work (acks, events, actions)."""
-
-    async def on_error(error: Exception, body: dict[str, Any], context: Any) -> None:
-        kind = body.get("type") or ("slash_command" if "command" in body else "request")
-        text = user_message(error, f"listener for {kind}", runtime.metrics)
-        if context.response_url:
-            await context.respond(text=text, response_type="ephemeral", replace_original=False)
-
-    app.error(on_error)
+    app.error(partial(tell_user_about_error, deps))

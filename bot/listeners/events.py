@@ -15,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -25,8 +26,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.listeners.commands import command_context
 from bot.listeners.errors import guarded
-from bot.metrics import Metrics
-from bot.runtime import Runtime
 from bot.slack_users import run_as_slack_user
 from commands.home import home_view
 
@@ -56,23 +55,19 @@ class SeenEvents:
             return True
 
 
-def skip_repeated_events(
-    seen: SeenEvents, metrics: Metrics
-) -> Callable[..., Awaitable[BoltResponse | None]]:
+async def skip_repeated_events(
+    deps: Deps, seen: SeenEvents, body: dict[str, Any], next: Callable[[], Awaitable[None]]
+) -> BoltResponse | None:
     """A Bolt middleware: ack an already-seen event_id with 200 and run nothing."""
-
-    async def skip_repeats(body: dict[str, Any], next: Callable[[], Awaitable[None]]):
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            event_type = str((body.get("event") or {}).get("type"))
-            repeat = not seen.first_time(str(event_id))
-            metrics.events.labels(event_type, "yes" if repeat else "no").inc()
-            if repeat:
-                return BoltResponse(status=200, body="")
-        await next()
-        return None
-
-    return skip_repeats
+    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+    if event_id:
+        event_type = str((body.get("event") or {}).get("type"))
+        repeat = not seen.first_time(str(event_id))
+        deps.metrics.events.labels(event_type, "yes" if repeat else "no").inc()
+        if repeat:
+            return BoltResponse(status=200, body="")
+    await next()
+    return None
 
 
 def _notice_view(text: str) -> dict[str, Any]:
@@ -84,24 +79,21 @@ def _notice_view(text: str) -> dict[str, Any]:
 
 async def publish_notice(args: AsyncArgs, text: str) -> None:
     """Show `text` on the user's Home tab (how App Home tells a user what went wrong)."""
-    await args.client.views_publish(user_id=args.event["user"], view=_notice_view(text))
+    await args.client.views_publish(user_id=args.body["event"]["user"], view=_notice_view(text))
 
 
-def register(app: AsyncApp, deps: Deps, runtime: Runtime, seen: SeenEvents | None = None) -> None:
-    """The App Home tab and the repeat-event guard."""
-    app.middleware(skip_repeated_events(seen or SeenEvents(), runtime.metrics))
+async def publish_home(deps: Deps, event: dict[str, Any], client: AsyncWebClient) -> None:
+    """Publish the viewer's dashboard on their Home tab (the other tabs are left alone)."""
+    if event.get("tab", "home") != "home":
+        return
+    context = command_context(deps)
+    view = await run_as_slack_user(
+        deps, client, event["user"], lambda session, viewer: home_view(session, viewer, context)
+    )
+    await client.views_publish(user_id=event["user"], view=view)
 
-    async def publish_home(event: dict[str, Any], client: AsyncWebClient) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        context = command_context(deps)
-        view = await run_as_slack_user(
-            deps,
-            client,
-            event["user"],
-            lambda session, viewer: home_view(session, viewer, context),
-            runtime.run_blocking,
-        )
-        await client.views_publish(user_id=event["user"], view=view)
 
-    app.event("app_home_opened")(guarded(publish_home, runtime=runtime, present=publish_notice))
+def register(app: AsyncApp, deps: Deps) -> None:
+    """The repeat-event guard (one memory of event ids per app) and the App Home tab."""
+    app.middleware(partial(skip_repeated_events, deps, SeenEvents()))
+    app.event("app_home_opened")(guarded(publish_home, deps, present=publish_notice))

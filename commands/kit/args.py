@@ -7,25 +7,27 @@ Anything else raises BadArguments naming the word and showing a correct example.
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from commands.kit.help import USAGES
 from commands.kit.reply import CommandContext
-from salesops_core.db.models import Rep, Team
-from salesops_core.errors import BadArguments, UnknownPeriod, UnknownRep
+from salesops_core.errors import AmbiguousRep, BadArguments, UnknownPeriod, UnknownRep
 from salesops_core.org.access import Viewer, require_view
-from salesops_core.org.scopes import ORG_SCOPE, Scope, find_rep, region_scope, rep_scope, team_scope
+from salesops_core.org.lookup import RepBy, find_rep, parse_rep_ref, region_named, team_named
+from salesops_core.org.scopes import (
+    ORG_SCOPE,
+    Scope,
+    region_scope,
+    rep_scope,
+    team_scope,
+    team_scope_by_id,
+)
 from salesops_core.periods import Period, looks_like_period, parse_period
 
 DEFAULT_PERIOD = "this-quarter"
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
-_MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 OWN_TEAM_WORDS = ("team", "my-team")
 ORG_WORDS = ("org", "everyone", "all")
 
@@ -55,49 +57,30 @@ def tokenize(text: str) -> list[str]:
         return text.split()
 
 
-def _rep_by_slack_id(session: Session, slack_id: str, label: str) -> Scope:
-    rep = session.scalar(select(Rep).where(Rep.slack_user_id == slack_id))
-    if rep is None:
-        raise UnknownRep(
-            f"{label} is not linked to a rep yet: they need to use the bot once, "
-            "or ask your sales-ops admin to add them."
-        )
-    return rep_scope(rep)
-
-
-def _rep_by_email(session: Session, email: str) -> Scope:
-    rep = session.scalar(select(Rep).where(func.lower(Rep.email) == email.lower()))
-    if rep is None:
-        raise UnknownRep(f"No rep has the email {email}.")
-    return rep_scope(rep)
-
-
 def _named_scope(session: Session, phrase: str, command: str) -> Scope:
     """A team, then a region, then a rep with this name; BadArguments if none."""
-    lowered = phrase.lower()
-    team = session.scalar(select(Team).where(func.lower(Team.name) == lowered))
+    team = team_named(session, phrase)
     if team is not None:
         return team_scope(team)
-    region = session.scalar(select(Team.region).where(func.lower(Team.region) == lowered).limit(1))
+    region = region_named(session, phrase)
     if region is not None:
         return region_scope(region)
     try:
         return rep_scope(find_rep(session, phrase))
+    except AmbiguousRep as error:
+        names = ", ".join(candidate.name for candidate in error.candidates)
+        problem = f'"{phrase}" matches several reps ({names}); use an @mention or email.'
+        raise bad(command, problem) from None
     except UnknownRep as error:
-        if "several" in str(error):
-            problem = f'"{phrase}" matches several reps; use an @mention or email.'
-            raise bad(command, problem) from None
-        raise bad(
-            command, f'I don\'t understand "{phrase}": it is not a period, team or rep I know.'
-        ) from None
+        hint = f" Did you mean {', '.join(error.suggestions)}?" if error.suggestions else ""
+        problem = f'I don\'t understand "{phrase}": it is not a period, team or rep I know.{hint}'
+        raise bad(command, problem) from None
 
 
 def _own_team(session: Session, viewer: Viewer, command: str) -> Scope:
     if viewer.team_id is None:
         raise bad(command, "You are not on a team, so `team` means nothing for you yet.")
-    team = session.get(Team, viewer.team_id)
-    assert team is not None
-    return team_scope(team)
+    return team_scope_by_id(session, viewer.team_id)
 
 
 def viewer_scope(viewer: Viewer) -> Scope:
@@ -133,18 +116,14 @@ def parse_args(
 
     for token in tokenize(text):
         word = token.lower()
-        mention = _MENTION.match(token)
-        mailto = _MAILTO.match(token)
+        ref = parse_rep_ref(token)
         if word in ("help", "-h", "--help", "?"):
             help_ = True
         elif word == "share":
             share = True
-        elif mention:
+        elif ref.by is not RepBy.TEXT:  # a Slack mention, mailto link or email
             flush()
-            set_scope(_rep_by_slack_id(session, mention[1], f"@{mention[2] or mention[1]}"))
-        elif mailto or _EMAIL.match(token):
-            flush()
-            set_scope(_rep_by_email(session, mailto[1] if mailto else token))
+            set_scope(rep_scope(find_rep(session, ref)))
         elif looks_like_period(word):
             flush()
             if period_word is not None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     Time,
     UniqueConstraint,
@@ -39,6 +40,7 @@ Money = Numeric(18, 2, asdecimal=False)
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime}
+    __table__: ClassVar[Table]  # every model maps one plain table (SQLAlchemy types it wider)
 
 
 class Role(enum.StrEnum):
@@ -149,7 +151,6 @@ class Quota(Base):
 class Lead(Base):
     __tablename__ = "lead"
     __table_args__ = (
-        Index("ix_lead_owner_created", "owner_id", "created_at"),
         Index("ix_lead_status_created", "status", "created_at"),
         Index(  # KPI lead numbers read from the index alone
             "ix_lead_owner_created_cover",
@@ -177,8 +178,6 @@ class Lead(Base):
     ladder_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
     snoozed_until: Mapped[datetime | None]
-    dm_channel: Mapped[str | None] = mapped_column(String(32))  # the owner's lead DM,
-    dm_ts: Mapped[str | None] = mapped_column(String(32))  # kept for chat.update
 
     owner: Mapped[Rep | None] = relationship(foreign_keys=[owner_id])
 
@@ -186,7 +185,6 @@ class Lead(Base):
 class Deal(Base):
     __tablename__ = "deal"
     __table_args__ = (
-        Index("ix_deal_owner_closed", "owner_id", "closed_at"),
         Index("ix_deal_closed_outcome", "closed_at", "outcome"),
         Index("ix_deal_outcome_owner", "outcome", "owner_id"),
         Index("ix_deal_created", "created_at"),
@@ -227,7 +225,6 @@ class DealStageChange(Base):
 class Activity(Base):
     __tablename__ = "activity"
     __table_args__ = (
-        Index("ix_activity_rep_started", "rep_id", "started_at"),
         Index("ix_activity_deal_started", "deal_id", "started_at"),
         Index("ix_activity_started", "started_at"),
         Index(  # KPI activity sums read from the index alone
@@ -255,7 +252,6 @@ class Forecast(Base):
     __tablename__ = "forecast"
     __table_args__ = (
         UniqueConstraint("rep_id", "period_start", "period_end", "category", "submitted_at"),
-        Index("ix_forecast_rep_period", "rep_id", "period_start", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -275,19 +271,19 @@ class OutboxStatus(enum.StrEnum):
 
 
 class Outbox(Base):
-    """A message the bot sends on its own; written first, then sent by a dispatcher."""
+    """A notice the bot sends on its own (kind + facts); written first, then sent by a
+    dispatcher, which records where the message landed (`slack_channel`, `slack_ts`)."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    channel: Mapped[str | None] = mapped_column(String(64))  # Slack user or channel id
-    lead_id: Mapped[int | None] = mapped_column(
-        ForeignKey("lead.id", ondelete="SET NULL"), index=True
-    )
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    kind: Mapped[str] = mapped_column(String(32))  # a salesops_core.outbox.NoticeKind
+    channel: Mapped[str | None] = mapped_column(String(64))  # recipient: Slack user/channel id
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the notice's facts
+    # an edit: the row of the delivered message this one rewrites (in place, via its ts)
+    edits_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     status: Mapped[OutboxStatus] = mapped_column(
         _enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
     )

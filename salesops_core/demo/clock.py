@@ -25,7 +25,9 @@ def epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def _convert(seconds: np.ndarray, zones: np.ndarray, names: Sequence[str], to_local: bool):
+def _convert(
+    seconds: np.ndarray, zones: np.ndarray, names: Sequence[str], to_local: bool
+) -> np.ndarray:
     out = np.empty_like(seconds)
     for index in np.unique(zones):
         mask = zones == index

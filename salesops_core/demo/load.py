@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, insert
 from salesops_core.db.engine import migrate
 from salesops_core.db.models import (
     Activity,
+    Base,
     Deal,
     DealStageChange,
     Forecast,
@@ -123,7 +124,7 @@ def _fill(
     counts = {"team": len(org.teams), "rep": len(org.reps), "stage": len(org.stages)}
     next_id = {t.__tablename__: 1 for t in (*BIG_TABLES, Quota, Forecast)}
 
-    def write(model: type, columns: dict[str, np.ndarray]) -> None:
+    def write(model: type[Base], columns: dict[str, np.ndarray]) -> None:
         name = model.__tablename__
         written = writer.write(model.__table__, columns)
         next_id[name] += written

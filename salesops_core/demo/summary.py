@@ -88,11 +88,11 @@ def demo_summary(session: Session, database: str) -> DemoSummary:
         .limit(TEAMS_LISTED)
     ).all()
     teams = [TeamLine(r.name, r.region, r.manager, r.reps or 0) for r in rows]
-    regions = list(
-        session.scalars(
-            select(Team.region).where(Team.region.is_not(None)).distinct().order_by(Team.region)
-        )
-    )
+    regions = [
+        region
+        for region in session.scalars(select(Team.region).distinct().order_by(Team.region))
+        if region is not None
+    ]
     people = []
     for role in (Role.ADMIN, Role.MANAGER, Role.REP):
         rep = session.scalars(

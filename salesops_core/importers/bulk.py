@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Float, Numeric, Table, bindparam, insert, select, update
+from sqlalchemy import ColumnDefault, Float, Numeric, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from salesops_core.timeutil import UtcDateTime
@@ -197,14 +197,14 @@ def copy_rows(
     defaults = {
         c.name: c.default.arg.value if isinstance(c.default.arg, enum.Enum) else c.default.arg
         for c in table.columns
-        if c.name not in names and c.default is not None and c.default.is_scalar
+        if c.name not in names and isinstance(c.default, ColumnDefault) and c.default.is_scalar
     }
     connection = session.connection()
     quote = connection.dialect.identifier_preparer.quote
     column_list = ", ".join(quote(n) for n in [*names, *defaults])
     sqlite = connection.dialect.name == "sqlite"
     if sqlite:  # a bigger page cache while updating the indexes, restored afterwards
-        cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        cache = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
         connection.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_CACHE}")
     try:
         done = 0

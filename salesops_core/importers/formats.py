@@ -1,4 +1,4 @@
-"""Import formats: the fields of each kind and where each CRM export keeps them.
+"""Import formats: where each CRM export keeps the fields of each kind.
 
 A format is a column map (field -> candidate header names, first found wins) plus value
 conventions (percent probabilities, Salesforce id prefixes) and default stages. `--map`
@@ -9,50 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
+from salesops_core.importers.fields import FIELDS
 from salesops_core.importers.stagemap import HUBSPOT_STAGES, SALESFORCE_STAGES, StageDef
-
-KINDS = ("reps", "deals", "leads", "activities", "quotas", "forecasts")
-FORMATS = ("native", "salesforce", "hubspot")
-
-# Native CSV columns (DESIGN.md section 3) followed by extra fields any format may map:
-# close_date (expected close of an open deal, close time of a closed one), is_closed/is_won
-# (outcome flags), duration_seconds, crm_user_id (the rep's id in the CRM), responded_by.
-FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "reps": (
-            "name", "email", "team", "manager", "region", "role", "slack_user_id",
-            "timezone", "active", "crm_user_id",
-        ),
-        "deals": (
-            "external_id", "name", "account", "owner", "amount", "currency", "stage",
-            "probability", "created_at", "expected_close", "closed_at", "outcome", "product",
-            "forecast_category", "close_date", "is_closed", "is_won",
-        ),
-        "leads": (
-            "external_id", "owner", "source", "company", "created_at", "first_response_at",
-            "responded_by",
-        ),
-        "activities": (
-            "external_id", "owner", "type", "started_at", "minutes", "deal_external_id",
-            "lead_external_id", "external_attendee", "duration_seconds",
-        ),
-        "quotas": ("owner", "period_start", "period_end", "amount"),
-        "forecasts": ("owner", "period_start", "period_end", "amount", "category", "submitted_at"),
-    }
-)  # fmt: skip
-
-REQUIRED: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "reps": ("name",),
-        "deals": ("external_id", "owner", "stage", "created_at"),
-        "leads": ("external_id", "created_at"),
-        "activities": ("external_id", "owner", "type", "started_at"),
-        "quotas": ("owner", "period_start", "period_end", "amount"),
-        "forecasts": ("owner", "period_start", "period_end", "amount", "submitted_at"),
-    }
-)
 
 Transform = Callable[[dict[str, str]], None]
 

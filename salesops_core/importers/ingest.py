@@ -21,10 +21,11 @@ from salesops_core.db.models import (
     DealStageChange,
     Lead,
     Outcome,
+    Rep,
     Stage,
 )
 from salesops_core.errors import SalesopsError, UnknownRep
-from salesops_core.leads.routing import find_rep
+from salesops_core.org.lookup import find_rep
 from salesops_core.timeutil import utcnow
 
 
@@ -47,10 +48,10 @@ class Upserted:
     changed: bool
 
 
-def owner_rep(session: Session, who: str, field: str = "owner") -> Any:
-    """The rep named by email / Slack id / name, or IngestError on `field`."""
+def owner_rep(session: Session, who: str, field: str = "owner") -> Rep:
+    """The rep named exactly (email, Slack id or full name; one who left too), or IngestError."""
     try:
-        return find_rep(session, who)
+        return find_rep(session, who, exact=True)
     except UnknownRep as exc:
         raise IngestError(field, str(exc)) from None
 

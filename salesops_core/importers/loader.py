@@ -6,14 +6,8 @@ The caller owns the transaction: nothing here commits.
 
 from __future__ import annotations
 
-import csv
-import gc
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -28,14 +22,9 @@ from salesops_core.db.models import (
 )
 from salesops_core.importers import bulk, columns, records
 from salesops_core.importers.csvfile import ColumnPlan, CsvTable, plan_columns, read_csv
-from salesops_core.importers.formats import (
-    FIELDS,
-    FORMATS,
-    KINDS,
-    REQUIRED,
-    FormatSpec,
-    format_spec,
-)
+from salesops_core.importers.fields import FIELDS, FORMATS, KINDS, REQUIRED
+from salesops_core.importers.formats import FormatSpec, format_spec
+from salesops_core.importers.options import ImportOptions, Progress
 from salesops_core.importers.owners import OwnerResolver, PendingRep
 from salesops_core.importers.report import ImportFailed, ImportResult, RowError
 from salesops_core.importers.reps import import_reps
@@ -46,8 +35,6 @@ from salesops_core.importers.stagemap import (
     save_stages,
 )
 from salesops_core.timeutil import utcnow
-
-Progress = Callable[[str, int, int], None]
 
 # Per kind: the fields holding owners (rep ids once resolved) and the table.
 _OWNER_FIELDS = {
@@ -66,42 +53,11 @@ _TABLES = {
 }
 
 
-@dataclass(frozen=True)
-class ImportOptions:
-    """How to read one file. `tz` is the org time zone (dates alone are midnight there)."""
-
-    kind: str
-    format: str = "native"
-    column_map: Mapping[str, str] = field(default_factory=dict)
-    stage_map_file: Path | None = None
-    owners_file: Path | None = None
-    create_missing: bool = False
-    skip_invalid: bool = False
-    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
-    now: datetime | None = None
-
-
 def import_file(
     session: Session, path: Path, options: ImportOptions, progress: Progress | None = None
 ) -> ImportResult:
     """Import one CSV file into the session (not committed). Raises ImportFailed when the
-    file is unusable, or when any row is bad and `skip_invalid` is off.
-
-    The cyclic garbage collector is paused meanwhile: the hundreds of thousands of cells, row
-    dicts and tuples an import holds are acyclic, and collecting them repeatedly took about a
-    third of the CPU time of a 100k-row import."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _import(session, path, options, progress)
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _import(
-    session: Session, path: Path, options: ImportOptions, progress: Progress | None
-) -> ImportResult:
+    file is unusable, or when any row is bad and `skip_invalid` is off."""
     for what, value, choices in (
         ("kind", options.kind, KINDS),
         ("format", options.format, FORMATS),
@@ -288,8 +244,8 @@ def _write(
                 for v in new
             ]
         bulk.copy_rows(session, table, new, progress=progress)
-        for group in plan.updates():
-            bulk.update_rows(session, table, group, progress=progress)
+        for changes in plan.updates():
+            bulk.update_rows(session, table, changes, progress=progress)
         if options.kind == "deals":
             ids = bulk.lookup_ids(session, table, "external_id", (v["external_id"] for v in new))
             stage_changes += [
@@ -310,13 +266,3 @@ def _write(
         result.unchanged += plan.unchanged
     bulk.copy_rows(session, DealStageChange.__table__, stage_changes)
     result.stage_changes = len(stage_changes)
-
-
-def write_rejected(result: ImportResult, path: Path) -> Path:
-    """Write the rejected rows (original columns + line + reason) as CSV to `path`."""
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([*result.header, "line", "reason"])
-        for line, raw, reason in result.rejected:
-            writer.writerow([*(raw.get(c, "") for c in result.header), line, reason])
-    return path

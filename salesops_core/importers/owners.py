@@ -87,7 +87,7 @@ class OwnerResolver:
             if not crm:
                 errors.append(RowError(table.file, line, "crm_user_id", "empty crm_user_id"))
                 continue
-            target = self._lookup(email) if email else None
+            target: int | str | PendingRep | None = self._lookup(email) if email else None
             if target is None and name:
                 target = self._lookup(name)
             if isinstance(target, str):

@@ -1,7 +1,9 @@
-"""What an import reports: row errors, the failure that carries them, and the summary."""
+"""What an import reports: row errors, the failure that carries them, the summary and the
+file of rejected rows."""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,3 +117,13 @@ def rejected_path(source: Path, *, writable_dir: bool) -> Path:
     """Where rejected rows go: `<name>.rejected.csv` beside the input, else in the cwd."""
     name = f"{source.stem}.rejected.csv"
     return source.with_name(name) if writable_dir else Path.cwd() / name
+
+
+def write_rejected(result: ImportResult, path: Path) -> Path:
+    """Write the rejected rows (original columns + line + reason) as CSV to `path`."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*result.header, "line", "reason"])
+        for line, raw, reason in result.rejected:
+            writer.writerow([*(raw.get(c, "") for c in result.header), line, reason])
+    return path

@@ -7,7 +7,7 @@ file becomes a manager.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -16,11 +16,10 @@ from sqlalchemy.orm import Session
 from salesops_core.db.models import Rep, Role, Team
 from salesops_core.importers import bulk, parsing
 from salesops_core.importers.csvfile import CsvTable, plan_columns
-from salesops_core.importers.formats import FIELDS, REQUIRED, FormatSpec
+from salesops_core.importers.fields import FIELDS, REQUIRED
+from salesops_core.importers.formats import FormatSpec
+from salesops_core.importers.options import ImportOptions
 from salesops_core.importers.report import ImportFailed, ImportResult, RowError
-
-if TYPE_CHECKING:
-    from salesops_core.importers.loader import ImportOptions
 
 _REP_COLUMNS = ("name", "email", "slack_user_id", "timezone", "active", "crm_user_id")
 

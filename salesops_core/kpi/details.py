@@ -17,7 +17,8 @@ from salesops_core.kpi.queries import (
     open_at,
     response_minutes_expr,
     seconds_between,
-    sla_deadline_seconds,
+    sla_decided,
+    sla_met,
 )
 from salesops_core.org.scopes import Scope, in_scope
 from salesops_core.periods import Period
@@ -56,7 +57,7 @@ def stage_conversion(session: Session, scope: Scope, period: Period) -> list[dic
         .group_by(touched.c.deal_id)
         .subquery()
     )
-    counts = dict(
+    counts: dict[int, int] = dict(
         session.execute(
             select(furthest.c.furthest, func.count()).group_by(furthest.c.furthest)
         ).all()
@@ -85,7 +86,7 @@ def pipeline_by_stage(
         select(
             Deal.stage,
             Stage.sort_order,
-            func.count().label("count"),
+            func.count().label("deals"),
             func.coalesce(func.sum(Deal.amount), 0).label("amount"),
             func.coalesce(func.sum(Deal.amount * deal_probability()), 0).label("weighted"),
         )
@@ -97,7 +98,7 @@ def pipeline_by_stage(
         {
             "stage": r.stage,
             "order": r.sort_order,
-            "count": int(r.count),
+            "count": int(r.deals),
             "amount": float(r.amount),
             "weighted_amount": float(r.weighted),
         }
@@ -116,13 +117,11 @@ def lead_response_minutes(
     *,
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per lead created in the period, oldest first, with its response time and SLA."""
+    """One row per lead created in the period, oldest first, with its response time and SLA
+    (the lead's stored deadline; a lead without one is not decided)."""
     now = now or utcnow()
     answered = Lead.first_response_at.is_not(None)
-    deadline = sla_deadline_seconds(session, sla)
     minutes = response_minutes_expr(session, now)
-    waited = seconds_between(session, Lead.first_response_at, Lead.created_at)
-    waiting = seconds_between(session, at_time(now), Lead.created_at)
     rows = session.execute(
         select(
             Lead.external_id,
@@ -131,10 +130,11 @@ def lead_response_minutes(
             Lead.owner_id,
             answered.label("answered"),
             minutes.label("minutes"),
-            (deadline / 60.0).label("sla_minutes"),
-            (waited <= deadline).label("met"),
-            (waiting > deadline).label("overdue"),
-            (Lead.sla_due_at.is_not(None)).label("has_due"),
+            (seconds_between(session, Lead.sla_due_at, Lead.created_at) / 60.0).label(
+                "sla_minutes"
+            ),
+            sla_met().label("met"),
+            sla_decided(now).label("decided"),
         )
         .where(
             Lead.created_at >= at_time(period.start),
@@ -145,10 +145,7 @@ def lead_response_minutes(
     ).all()
     result = []
     for r in rows:
-        if r.answered:
-            met: bool | None = bool(r.met)
-        else:
-            met = False if r.overdue else None  # None: still inside its SLA, not decided yet
+        met = bool(r.met) if r.decided else None  # None: inside its SLA, or no deadline yet
         result.append(
             {
                 "external_id": r.external_id,
@@ -157,8 +154,8 @@ def lead_response_minutes(
                 "owner_id": r.owner_id,
                 "minutes": float(r.minutes) if r.answered else None,
                 "waiting_minutes": None if r.answered else float(r.minutes),
-                "sla_minutes": float(r.sla_minutes),
-                "sla_from": "lead deadline" if r.has_due else "policy (wall clock)",
+                "sla_minutes": None if r.sla_minutes is None else float(r.sla_minutes),
+                "sla_from": "lead deadline" if r.sla_minutes is not None else "no deadline yet",
                 "met_sla": met,
             }
         )

@@ -30,7 +30,7 @@ Definition choices (also in README "Definitions" and `salesops explain`):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,57 +41,32 @@ from salesops_core.config import OrgConfig, SlaPolicy
 from salesops_core.db.models import Role
 from salesops_core.kpi import queries as q
 from salesops_core.kpi.details import lead_response_minutes, pipeline_by_stage, stage_conversion
-from salesops_core.kpi.forecast import forecast_vs_actual
-from salesops_core.org.scopes import (
-    ORG_SCOPE,
-    Scope,
-    rep_scope,
-    reps_in_scope,
-    resolve_scope,
-    team_scope,
-)
+from salesops_core.kpi.registry import KpiValues
+from salesops_core.org.scopes import Scope, rep_scope, reps_in_scope, resolve_scope, team_scope
 from salesops_core.periods import Period
 from salesops_core.timeutil import utcnow
 
 __all__ = [
-    "KPI_KEYS",
     "KpiReport",
+    "LeaderboardRow",
     "Scope",
     "compute_report",
-    "forecast_vs_actual",
     "lead_response_minutes",
     "pipeline_by_stage",
     "rep_scope",
     "resolve_scope",
     "stage_conversion",
-    "team_leaderboards",
     "team_scope",
 ]
 
-KPI_KEYS: tuple[str, ...] = (
-    "quota_attainment",
-    "quota_attainment_rate",
-    "win_rate",
-    "avg_deal_size",
-    "avg_sales_cycle_days",
-    "won_amount",
-    "won_count",
-    "lost_count",
-    "open_pipeline_value",
-    "weighted_pipeline_value",
-    "pipeline_coverage",
-    "pipeline_velocity_per_day",
-    "stale_deal_share",
-    "lead_response_minutes_median",
-    "lead_response_minutes_p90",
-    "lead_sla_met_share",
-    "leads_unanswered",
-    "selling_time_share",
-    "meetings_per_rep_per_week",
-    "forecast_accuracy",
-)
 
-Kpis = dict[str, float | int | None]
+class LeaderboardRow(KpiValues):
+    """One rep's KPIs on a leaderboard, with who the rep is."""
+
+    rep_id: int
+    rep: str
+    email: str | None
+    team: str | None
 
 
 @dataclass
@@ -100,9 +75,9 @@ class KpiReport:
 
     scope: Scope
     period: Period
-    kpis: Kpis
-    previous: Kpis
-    leaderboard: list[dict[str, Any]] = field(default_factory=list)
+    kpis: KpiValues
+    previous: KpiValues
+    leaderboard: list[LeaderboardRow] = field(default_factory=list)
     stage_conversion: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -121,7 +96,7 @@ class KpiReport:
         }
 
 
-def _finite(values: dict[str, Any]) -> dict[str, Any]:
+def _finite(values: Mapping[str, Any]) -> dict[str, Any]:
     return {
         k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()
     }
@@ -154,7 +129,7 @@ def gather(
     q.open_pipeline(session, scope, period, until, org, partials)
     q.quotas(session, scope, period, partials)
     q.forecasts(session, scope, period, partials, forecast_category)
-    total, per_owner = q.lead_numbers(session, scope, period, sla, now, partials)
+    total, per_owner = q.lead_numbers(session, scope, period, now, partials)
     q.activities(session, scope, period, until, partials)
     return PeriodNumbers(partials, total, per_owner, period.days(now) / 7.0)
 
@@ -174,7 +149,7 @@ def combine(
     rep_count: int,
     weeks: float,
     percentiles: dict[str, float | None],
-) -> Kpis:
+) -> KpiValues:
     """KPIs from partial sums: `rows` every owner's (org: also unowned), `rep_rows` per rep."""
     won = _sum(rows, "won_count")
     lost = _sum(rows, "lost_count")
@@ -229,7 +204,7 @@ def _counted_reps(reps: Iterable[Any], partials: q.Partials) -> int:
     )
 
 
-def _rep_kpis(numbers: PeriodNumbers, rep_id: int) -> Kpis:
+def _rep_kpis(numbers: PeriodNumbers, rep_id: int) -> KpiValues:
     row = numbers.partials.get(rep_id, {})
     return combine(
         [row],
@@ -240,7 +215,7 @@ def _rep_kpis(numbers: PeriodNumbers, rep_id: int) -> Kpis:
     )
 
 
-def scope_kpis(session: Session, scope: Scope, numbers: PeriodNumbers) -> Kpis:
+def scope_kpis(session: Session, scope: Scope, numbers: PeriodNumbers) -> KpiValues:
     """The scope's KPIs from its gathered numbers."""
     if scope.kind == "rep":
         assert isinstance(scope.key, int)
@@ -263,9 +238,9 @@ def _on_leaderboard(rep: Any, numbers: PeriodNumbers) -> bool:
     return bool(rep.active) or rep.id in numbers.partials
 
 
-def leaderboard_rows(reps: Iterable[Any], numbers: PeriodNumbers) -> list[dict[str, Any]]:
+def leaderboard_rows(reps: Iterable[Any], numbers: PeriodNumbers) -> list[LeaderboardRow]:
     """One row per rep on the leaderboard (see `_on_leaderboard`), best won amount first."""
-    rows = [
+    rows: list[LeaderboardRow] = [
         {
             "rep_id": r.id,
             "rep": r.name,
@@ -302,7 +277,7 @@ def compute_report(
     previous = gather(
         session, scope, period.previous(), org, sla, now, forecast_category=forecast_category
     )
-    rows: list[dict[str, Any]] = []
+    rows: list[LeaderboardRow] = []
     if leaderboard and scope.kind != "rep":
         rows = leaderboard_rows(session.execute(reps_in_scope(scope)).all(), numbers)
     return KpiReport(
@@ -313,22 +288,3 @@ def compute_report(
         leaderboard=rows,
         stage_conversion=stage_conversion(session, scope, period) if funnel else [],
     )
-
-
-def team_leaderboards(
-    session: Session,
-    period: Period,
-    org: OrgConfig,
-    sla: Sequence[SlaPolicy] = (),
-    *,
-    now: datetime | None = None,
-    numbers: PeriodNumbers | None = None,
-) -> dict[str, list[dict[str, Any]]]:
-    """Every team's leaderboard from ONE org-wide pass (pass `numbers` to reuse a gather)."""
-    now = now or utcnow()
-    numbers = numbers or gather(session, ORG_SCOPE, period, org, sla, now)
-    boards: dict[str, list[dict[str, Any]]] = {}
-    for row in leaderboard_rows(session.execute(reps_in_scope(ORG_SCOPE)).all(), numbers):
-        if row["team"] is not None:
-            boards.setdefault(row["team"], []).append(row)
-    return boards

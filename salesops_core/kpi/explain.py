@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesops_core.config import OrgConfig, SlaPolicy
@@ -15,13 +15,7 @@ from salesops_core.db.models import Activity, Deal, Forecast, Outcome, Quota, Re
 from salesops_core.kpi import queries as q
 from salesops_core.kpi.details import lead_response_minutes, stage_conversion
 from salesops_core.kpi.engine import gather, scope_kpis
-from salesops_core.kpi.registry import (
-    CHOICES,
-    COMMON_CHOICES,
-    EXPLAINABLE,
-    FAMILY,
-    FORMULAS,
-)
+from salesops_core.kpi.registry import CHOICES, COMMON_CHOICES, EXPLAINABLE, Family
 from salesops_core.org.scopes import Scope, in_scope
 from salesops_core.periods import Period
 from salesops_core.timeutil import as_utc, utcnow
@@ -53,29 +47,32 @@ def explain(
 ) -> Explanation:
     """Explain one KPI (or stage_conversion) for a scope and period."""
     now = now or utcnow()
-    family = FAMILY[key]
-    kpis = scope_kpis(session, scope, gather(session, scope, period, org, sla, now))
+    definition = EXPLAINABLE[key]
+    family = definition.family
+    kpis: Mapping[str, Any] = scope_kpis(
+        session, scope, gather(session, scope, period, org, sla, now)
+    )
     result = Explanation(
         key=key,
-        value=stage_conversion(session, scope, period) if key == "stage_conversion" else kpis[key],
-        formula=FORMULAS[key],
+        value=stage_conversion(session, scope, period) if family == Family.FUNNEL else kpis[key],
+        formula=definition.formula,
         choices=[*CHOICES[family], *COMMON_CHOICES],
     )
     until = period.effective_end(now)
-    if family == "deals" or key == "quota_attainment":
+    if family == Family.DEALS or key == "quota_attainment":
         result.records += _closed_deal_records(session, key, scope, period)
-    if family == "quota":
+    if family == Family.QUOTA:
         result.records += _quota_records(session, scope, period)
-    if family == "open":
+    if family == Family.OPEN:
         result.records += _open_deal_records(session, key, scope, period, until, org)
-    if family == "leads":
+    if family == Family.LEADS:
         result.records += _lead_records(session, key, scope, period, org, sla, now)
-    if family == "activities":
+    if family == Family.ACTIVITIES:
         result.records += _activity_records(session, key, scope, period, until)
-    if family == "forecast":
+    if family == Family.FORECAST:
         result.records += _forecast_records(session, scope, period)
         result.records += _closed_deal_records(session, "won_amount", scope, period)
-    if family == "funnel":
+    if family == Family.FUNNEL:
         result.records = [dict(row) for row in result.value]
     counted = sum(1 for r in result.records if r.get("status") == "counted")
     result.counts = {"counted": counted, "left out": len(result.records) - counted}
@@ -95,7 +92,7 @@ def _closed_deal_records(
 ) -> list[dict[str, Any]]:
     rows = session.execute(
         select(Deal.external_id, Deal.name, Rep.name.label("owner"), Deal.amount, Deal.outcome)
-        .add_columns(Deal.created_at, Deal.closed_at)
+        .add_columns(Deal.created_at, Deal.closed_at, q.closed_in(period).label("in_period"))
         .join(Rep, Rep.id == Deal.owner_id)
         .where(
             Deal.closed_at >= q.at_time(period.start),
@@ -108,7 +105,7 @@ def _closed_deal_records(
     records = []
     for r in rows:
         won = r.outcome == Outcome.WON
-        if r.closed_at >= period.end:
+        if not r.in_period:
             ok, why = False, "closed exactly at period end: belongs to the next period"
         elif key == "lost_count":
             ok, why = not won, "lost" if not won else "won, not lost"
@@ -140,6 +137,7 @@ def _closed_deal_records(
 def _quota_records(session: Session, scope: Scope, period: Period) -> list[dict[str, Any]]:
     rows = session.execute(
         select(Quota.period_start, Quota.period_end, Quota.amount, Rep.name.label("owner"))
+        .add_columns(q.quota_inside(period).label("inside"))
         .join(Rep, Rep.id == Quota.rep_id)
         .where(
             Quota.period_start < q.at_time(period.end),
@@ -150,7 +148,7 @@ def _quota_records(session: Session, scope: Scope, period: Period) -> list[dict[
     ).all()
     records = []
     for r in rows:
-        inside = r.period_start >= period.start and r.period_end <= period.end
+        inside = bool(r.inside)
         reason = "inside the period" if inside else "reaches outside the period (not pro-rated)"
         if inside and not r.amount:
             reason = "inside the period, amount 0 (no quota)"
@@ -171,12 +169,6 @@ def _quota_records(session: Session, scope: Scope, period: Period) -> list[dict[
 def _open_deal_records(
     session: Session, key: str, scope: Scope, period: Period, at: datetime, org: OrgConfig
 ) -> list[dict[str, Any]]:
-    last_touch = (
-        select(func.max(Activity.started_at))
-        .where(Activity.deal_id == Deal.id, Activity.started_at < q.at_time(at))
-        .correlate(Deal)
-        .scalar_subquery()
-    )
     rows = session.execute(
         select(
             Deal.external_id,
@@ -184,24 +176,22 @@ def _open_deal_records(
             Rep.name.label("owner"),
             Deal.amount,
             Deal.stage,
-            Deal.probability,
-            Stage.probability.label("stage_probability"),
+            q.deal_probability().label("probability"),
             Deal.created_at,
             Deal.expected_close,
-            last_touch.label("last_activity"),
+            q.last_activity_before(at).label("last_activity"),
+            q.stale_at(at, org.stale_deal_days).label("stale"),
+            q.due_in(period).label("due"),
         )
         .join(Rep, Rep.id == Deal.owner_id)
         .outerjoin(Stage, Stage.name == Deal.stage)
         .where(q.open_at(at), in_scope(Deal.owner_id, scope))
         .order_by(Deal.expected_close, Deal.id)
     ).all()
-    stale_before = at - timedelta(days=org.stale_deal_days)
     records = []
     for r in rows:
-        probability = r.probability if r.probability is not None else r.stage_probability
         touched = q_time(r.last_activity) or r.created_at
-        stale = touched < stale_before or (r.expected_close is not None and r.expected_close < at)
-        due = r.expected_close is not None and period.start <= r.expected_close < period.end
+        stale, due = bool(r.stale), bool(r.due)
         if key == "stale_deal_share":
             ok, why = True, "stale" if stale else "active"
         elif key == "pipeline_coverage":
@@ -221,7 +211,7 @@ def _open_deal_records(
                 owner=r.owner,
                 amount=r.amount,
                 stage=r.stage,
-                probability=probability,
+                probability=r.probability,
                 expected_close=r.expected_close.isoformat() if r.expected_close else None,
                 last_activity=touched.isoformat(),
             )
@@ -274,6 +264,8 @@ def _activity_records(
             Activity.started_at,
             Activity.minutes,
             Activity.external_attendee,
+            q.selling_activity().label("selling"),
+            q.prospect_meeting().label("prospect_meeting"),
         )
         .join(Rep, Rep.id == Activity.rep_id)
         .where(
@@ -286,18 +278,17 @@ def _activity_records(
     records = []
     for r in rows:
         if key == "meetings_per_rep_per_week":
-            is_meeting = r.type in q.MEETING_TYPES
-            ok = is_meeting and r.external_attendee
-            why = (
-                "prospect meeting"
-                if ok
-                else ("no external attendee" if is_meeting else f"{r.type.value}, not a meeting")
-            )
+            ok = bool(r.prospect_meeting)
+            if ok:
+                why = "prospect meeting"
+            elif r.type in q.MEETING_TYPES:
+                why = "no external attendee"
+            else:
+                why = f"{r.type.value}, not a meeting"
         elif r.minutes is None:
             ok, why = False, "no minutes logged"
         else:
-            ok = True
-            why = "selling" if r.type.value in ("call", "email", "meeting", "demo") else "other"
+            ok, why = True, "selling" if r.selling else "other"
         records.append(
             _record(
                 ok,
@@ -321,11 +312,9 @@ def _forecast_records(session: Session, scope: Scope, period: Period) -> list[di
         select(Forecast, Rep.name.label("owner"))
         .join(Rep, Rep.id == Forecast.rep_id)
         .where(
-            and_(
-                Forecast.period_start < q.at_time(period.end),
-                Forecast.period_end > q.at_time(period.start),
-            ),
-            or_(in_scope(Forecast.rep_id, scope)),
+            Forecast.period_start < q.at_time(period.end),
+            Forecast.period_end > q.at_time(period.start),
+            in_scope(Forecast.rep_id, scope),
         )
         .order_by(Rep.name, Forecast.submitted_at)
     ).all()

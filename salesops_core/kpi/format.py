@@ -1,127 +1,216 @@
-"""Human labels, units and formatting of KPI values (shared by the CLI and Slack replies)."""
+"""Numbers for people, the same on every surface: `salesops kpi`, Slack replies and charts.
+
+Money, percentages, days, minutes and changes with an arrow. Every formatter takes `None`
+(undefined) and answers "—": never "nan", never a fake 0. `format_kpi` and `kpi_delta` pick
+the formatter from the KPI registry's unit; `axis_tick` is the compact variant for the round
+numbers on a chart's axis (a value label on a chart uses `format_kpi`, so it reads as the text).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from collections.abc import Callable
 
-Unit = Literal["money", "share", "count", "days", "minutes", "ratio", "per_day", "number"]
+from salesops_core.kpi.registry import EXPLAINABLE, Direction, Unit
+from salesops_core.periods import Period
 
-KPI_LABELS: dict[str, str] = {
-    "quota_attainment": "Quota attainment",
-    "quota_attainment_rate": "Reps at quota",
-    "win_rate": "Win rate",
-    "avg_deal_size": "Avg deal size",
-    "avg_sales_cycle_days": "Avg sales cycle",
-    "won_amount": "Won amount",
-    "won_count": "Deals won",
-    "lost_count": "Deals lost",
-    "open_pipeline_value": "Open pipeline",
-    "weighted_pipeline_value": "Weighted pipeline",
-    "pipeline_coverage": "Pipeline coverage",
-    "pipeline_velocity_per_day": "Pipeline velocity",
-    "stale_deal_share": "Stale deals",
-    "lead_response_minutes_median": "Lead response (median)",
-    "lead_response_minutes_p90": "Lead response (p90)",
-    "lead_sla_met_share": "Leads within SLA",
-    "leads_unanswered": "Leads unanswered",
-    "selling_time_share": "Selling time",
-    "meetings_per_rep_per_week": "Meetings / rep / week",
-    "forecast_accuracy": "Forecast accuracy",
-}
+NA = "—"
+UP = "▲"
+DOWN = "▼"
 
-KPI_UNITS: dict[str, Unit] = {
-    "quota_attainment": "share",
-    "quota_attainment_rate": "share",
-    "win_rate": "share",
-    "avg_deal_size": "money",
-    "avg_sales_cycle_days": "days",
-    "won_amount": "money",
-    "won_count": "count",
-    "lost_count": "count",
-    "open_pipeline_value": "money",
-    "weighted_pipeline_value": "money",
-    "pipeline_coverage": "ratio",
-    "pipeline_velocity_per_day": "per_day",
-    "stale_deal_share": "share",
-    "lead_response_minutes_median": "minutes",
-    "lead_response_minutes_p90": "minutes",
-    "lead_sla_met_share": "share",
-    "leads_unanswered": "count",
-    "selling_time_share": "share",
-    "meetings_per_rep_per_week": "number",
-    "forecast_accuracy": "share",
-}
-
-# For these a fall is good news (arrows are coloured the other way round).
-LOWER_IS_BETTER = frozenset(
-    {
-        "avg_sales_cycle_days",
-        "lost_count",
-        "stale_deal_share",
-        "lead_response_minutes_median",
-        "lead_response_minutes_p90",
-        "leads_unanswered",
-    }
-)
+Value = float | int | None
 
 
-def _money(value: float) -> str:
+def _defined(value: Value) -> bool:
+    return value is not None and not (isinstance(value, float) and not math.isfinite(value))
+
+
+def money(value: Value) -> str:
+    """`$45,300` below a million, `$1.2M` / `$3.4B` above; "—" when undefined."""
+    if not _defined(value):
+        return NA
+    assert value is not None
     sign = "-" if value < 0 else ""
-    value = abs(value)
-    if value >= 1_000_000:
-        return f"{sign}${value / 1_000_000:,.2f}M"
-    if value >= 10_000:
-        return f"{sign}${value / 1_000:,.1f}k"
-    return f"{sign}${value:,.0f}"
+    amount = abs(float(value))
+    if amount >= 1e9:
+        return f"{sign}${amount / 1e9:.1f}B"
+    if amount >= 1e6:
+        return f"{sign}${amount / 1e6:.1f}M"
+    return f"{sign}${amount:,.0f}"
 
 
-def _minutes(value: float) -> str:
-    if value >= 60 * 48:
-        return f"{value / 1440:,.1f} d"
-    if value >= 120:
-        return f"{value / 60:,.1f} h"
-    return f"{value:,.1f} min"
+def money_per_day(value: Value) -> str:
+    """A rate such as pipeline velocity: `$1,234 / day`."""
+    return f"{money(value)} / day" if _defined(value) else NA
 
 
-def format_value(key: str, value: float | int | None) -> str:
-    """A KPI value with its unit: $1.2M, 43%, 12.5 days, 7.0 min; an em dash when undefined."""
-    if value is None:
-        return "—"
-    unit = KPI_UNITS.get(key, "number")
-    if unit == "money":
-        return _money(float(value))
-    if unit == "share":
-        return f"{value * 100:.1f}%"
-    if unit == "count":
-        return f"{int(value):,}"
-    if unit == "days":
-        return f"{value:,.1f} days"
-    if unit == "minutes":
-        return _minutes(float(value))
-    if unit == "ratio":
-        return f"{value:,.2f}x"
-    if unit == "per_day":
-        return f"{_money(float(value))}/day"
-    return f"{value:,.2f}"
+def pct(value: Value) -> str:
+    """A fraction as a percentage: 0.873 -> `87%`, 0.045 -> `4.5%`.
+
+    Whole percents are truncated, never rounded up, so 99.7% of quota never reads "100%".
+    """
+    if not _defined(value):
+        return NA
+    assert value is not None
+    percent = float(value) * 100
+    if percent != 0 and abs(percent) < 10:
+        return f"{percent:.1f}%"
+    return f"{math.trunc(percent)}%"
 
 
-def delta(key: str, current: float | int | None, previous: float | int | None) -> str:
-    """Change vs the previous period with an arrow: ▲ 4.0 pts, ▼ $12.0k; empty if undefined."""
-    if current is None or previous is None:
-        return ""
+def count(value: Value) -> str:
+    """A whole number with thousands separators."""
+    if not _defined(value):
+        return NA
+    assert value is not None
+    return f"{round(float(value)):,}"
+
+
+def number(value: Value, digits: int = 1) -> str:
+    """A plain number with `digits` decimals (trailing `.0` dropped)."""
+    if not _defined(value):
+        return NA
+    assert value is not None
+    amount = float(value)
+    if amount != 0 and abs(amount) < 0.1 and digits < 2:
+        digits = 2  # 0.03 meetings a week is not "0"
+    text = f"{amount:,.{digits}f}"
+    return text[:-2] if digits == 1 and text.endswith(".0") else text
+
+
+def days(value: Value) -> str:
+    """`1 day`, `4.5 days`, `23 days`."""
+    if not _defined(value):
+        return NA
+    assert value is not None
+    amount = float(value)
+    text = number(amount, 1) if abs(amount) < 10 else f"{amount:,.0f}"
+    return f"{text} day" if text == "1" else f"{text} days"
+
+
+def minutes(value: Value) -> str:
+    """A duration given in minutes: `4 min`, `2.5 h`, `3.1 days`."""
+    if not _defined(value):
+        return NA
+    assert value is not None
+    amount = float(value)
+    if abs(amount) < 90:
+        return f"{number(amount, 1)} min"
+    if abs(amount) < 48 * 60:
+        return f"{number(amount / 60, 1)} h"
+    return days(amount / 1440)
+
+
+def ratio(value: Value) -> str:
+    """A multiple such as pipeline coverage: `2.3x`."""
+    if not _defined(value):
+        return NA
+    assert value is not None
+    return f"{float(value):.1f}x"
+
+
+FORMATTERS: dict[Unit, Callable[[Value], str]] = {
+    Unit.MONEY: money,
+    Unit.MONEY_PER_DAY: money_per_day,
+    Unit.PERCENT: pct,
+    Unit.COUNT: count,
+    Unit.DAYS: days,
+    Unit.MINUTES: minutes,
+    Unit.RATIO: ratio,
+    Unit.NUMBER: number,
+}
+
+
+def fmt(value: Value, unit: Unit) -> str:
+    """Format `value` in `unit` (see FORMATTERS)."""
+    return FORMATTERS[unit](value)
+
+
+def format_kpi(key: str, value: Value) -> str:
+    """A KPI's value as it reads everywhere, e.g. `$45,300`, `87%`, `1.7 h`, `$1,234 / day`."""
+    return fmt(value, EXPLAINABLE[key].unit)
+
+
+def vs_label(period: Period) -> str:
+    """ "vs last quarter", "vs last week", ... or "vs previous period" for a date range."""
+    kind = getattr(period, "kind", "range")
+    if kind in ("week", "month", "quarter", "year"):
+        return f"vs last {kind}"
+    return "vs previous period"
+
+
+def delta(current: Value, previous: Value, unit: Unit, label: str = "") -> str:
+    """The change from `previous` to `current` with an arrow, e.g. `▲ 12% vs last quarter`.
+
+    Money changes are relative when the previous value is positive (else the amount);
+    percentages change in points; counts, days and minutes by their own amount.
+    Undefined on either side gives "—"; `label` (e.g. "vs last quarter") ends the text.
+    """
+    if not (_defined(current) and _defined(previous)):
+        return _with_label(NA, label)
+    assert current is not None and previous is not None
     change = float(current) - float(previous)
-    if abs(change) < 1e-9:
-        return "="
-    arrow = "▲" if change > 0 else "▼"
-    unit = KPI_UNITS.get(key, "number")
-    if unit == "share":
-        return f"{arrow} {abs(change) * 100:.1f} pts"
-    return f"{arrow} {format_value(key, abs(change))}"
+    if abs(change) < 1e-9 or fmt(current, unit) == fmt(previous, unit):
+        return _with_label("= no change", label)
+    arrow = UP if change > 0 else DOWN
+    if unit in (Unit.MONEY, Unit.MONEY_PER_DAY) and previous > 0:
+        size = pct(abs(change) / float(previous))
+    elif unit == Unit.PERCENT:
+        size = f"{number(abs(change) * 100, 1)} pts"
+    else:
+        size = fmt(abs(change), unit)
+    return _with_label(f"{arrow} {size}", label)
 
 
-def is_improvement(key: str, current: float | int | None, previous: float | int | None) -> bool:
-    """True when the change is good news for this KPI."""
-    if current is None or previous is None:
+def _with_label(text: str, label: str) -> str:
+    return f"{text} {label}" if label else text
+
+
+def kpi_delta(key: str, current: Value, previous: Value, label: str = "") -> str:
+    """A KPI's change vs the previous period, in the KPI's unit (see `delta`)."""
+    return delta(current, previous, EXPLAINABLE[key].unit, label)
+
+
+def is_improvement(key: str, current: Value, previous: Value) -> bool:
+    """True when the change is good news for this KPI (a fall, for lower-is-better ones)."""
+    if not (_defined(current) and _defined(previous)):
         return False
+    assert current is not None and previous is not None
     change = float(current) - float(previous)
-    return change < 0 if key in LOWER_IS_BETTER else change > 0
+    if EXPLAINABLE[key].direction == Direction.LOWER_IS_BETTER:
+        return change < 0
+    return change > 0
+
+
+def axis_tick(value: float, unit: Unit) -> str:
+    """A chart axis tick, compact for the round numbers an axis shows: `$45k`, `$1.05M`,
+    `80%`, `30s`, `15 min`, `1 h`, `7 days`; other units as `fmt` writes them."""
+    if unit in (Unit.MONEY, Unit.MONEY_PER_DAY):
+        sign = "-" if value < 0 else ""
+        amount = abs(value)
+        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if amount >= size:
+                return f"{sign}${_short(amount / size)}{suffix}"
+        return f"{sign}${amount:.0f}"
+    if unit == Unit.PERCENT:
+        return f"{_short(value * 100)}%"
+    if unit == Unit.MINUTES:
+        if value < 1:
+            return f"{value * 60:.0f}s"
+        if value < 60:
+            return f"{_short(value)} min"
+        if value < 24 * 60:
+            return f"{_short(value / 60)} h"
+        return days(value / 1440)
+    return fmt(value, unit)
+
+
+def _short(value: float) -> str:
+    """At most two decimals, none when they are zeros: 45, 12.5, 1.05."""
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def plural(amount: Value, noun: str, nouns: str | None = None) -> str:
+    """`1 lead`, `3 leads`, `— leads`."""
+    word = noun if amount == 1 else (nouns or noun + "s")
+    return f"{count(amount)} {word}"

@@ -7,7 +7,6 @@ additive, so a team is the sum of its reps and the org the sum of everything.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ import pandas as pd
 from sqlalchemy import (
     ColumnElement,
     Float,
+    ScalarSelect,
     and_,
     case,
     cast,
@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from salesops_core.config import OrgConfig, SlaPolicy
+from salesops_core.config import OrgConfig
 from salesops_core.db.engine import is_postgres
 from salesops_core.db.models import (
     SELLING_ACTIVITY_TYPES,
@@ -83,6 +83,11 @@ def _merge(target: Partials, result: Any) -> None:
                 partial[key] = (partial.get(key) or 0.0) + float(value)
 
 
+def closed_in(period: Period) -> ColumnElement[bool]:
+    """The deal's close time falls in [start, end): it is won or lost in that period."""
+    return and_(Deal.closed_at >= at_time(period.start), Deal.closed_at < at_time(period.end))
+
+
 def closed_deals(session: Session, scope: Scope, period: Period, partials: Partials) -> None:
     """Won and lost deals whose close time falls in [start, end), per owner."""
     won = Deal.outcome == Outcome.WON
@@ -97,9 +102,7 @@ def closed_deals(session: Session, scope: Scope, period: Period, partials: Parti
             func.coalesce(func.sum(case((won, cycle))), 0).label("cycle_days_sum"),
         )
         .where(
-            Deal.closed_at >= at_time(period.start),
-            Deal.closed_at < at_time(period.end),
-            in_scope(Deal.owner_id, scope),
+            closed_in(period), in_scope(Deal.owner_id, scope)
         )  # no outcome filter here: SQLite would then walk the outcome index (all closed deals)
         .group_by(Deal.owner_id)
     )
@@ -119,24 +122,40 @@ def deal_probability() -> ColumnElement[float]:
     return func.coalesce(Deal.probability, Stage.probability, 0.0)
 
 
-def open_pipeline(
-    session: Session, scope: Scope, period: Period, at: datetime, org: OrgConfig, partials: Partials
-) -> None:
-    """Deals open at `at`: count, amount, weighted amount, due-in-period amount, stale count."""
-    last_touch = (
+def last_activity_before(at: datetime) -> ScalarSelect[datetime]:
+    """When the deal's latest activity before `at` started (correlated to Deal; NULL if none)."""
+    return (
         select(func.max(Activity.started_at))
         .where(Activity.deal_id == Deal.id, Activity.started_at < at_time(at))
         .correlate(Deal)
         .scalar_subquery()
     )
-    stale_before = at - timedelta(days=org.stale_deal_days)
-    stale = or_(
-        func.coalesce(last_touch, Deal.created_at) < at_time(stale_before),
+
+
+def stale_at(at: datetime, stale_deal_days: float) -> ColumnElement[bool]:
+    """The one definition of a stale deal at `at`: no activity on it in the `stale_deal_days`
+    before `at` (a deal with no activity at all is dated from its creation), or its expected
+    close is before `at`."""
+    stale_before = at - timedelta(days=stale_deal_days)
+    return or_(
+        func.coalesce(last_activity_before(at), Deal.created_at) < at_time(stale_before),
         Deal.expected_close < at_time(at),
     )
-    due = and_(
+
+
+def due_in(period: Period) -> ColumnElement[bool]:
+    """The deal is expected to close in [start, end) (the pipeline that coverage counts)."""
+    return and_(
         Deal.expected_close >= at_time(period.start), Deal.expected_close < at_time(period.end)
     )
+
+
+def open_pipeline(
+    session: Session, scope: Scope, period: Period, at: datetime, org: OrgConfig, partials: Partials
+) -> None:
+    """Deals open at `at`: count, amount, weighted amount, due-in-period amount, stale count."""
+    stale = stale_at(at, org.stale_deal_days)
+    due = due_in(period)
     # Open at T = never closed, or closed at/after T. For many reps: two disjoint index ranges
     # on closed_at added up per owner (one OR makes SQLite walk every deal); for one rep the
     # (owner_id, closed_at) index answers the OR directly.
@@ -160,15 +179,18 @@ def open_pipeline(
         _merge(partials, session.execute(query))
 
 
+def quota_inside(period: Period) -> ColumnElement[bool]:
+    """The quota row lies inside the period (rows reaching outside it are not pro-rated)."""
+    return and_(
+        Quota.period_start >= at_time(period.start), Quota.period_end <= at_time(period.end)
+    )
+
+
 def quotas(session: Session, scope: Scope, period: Period, partials: Partials) -> None:
     """Sum of each rep's quota rows lying inside the period (no pro-rating of wider rows)."""
     query = (
         select(Quota.rep_id.label("owner"), func.sum(Quota.amount).label("quota"))
-        .where(
-            Quota.period_start >= at_time(period.start),
-            Quota.period_end <= at_time(period.end),
-            in_scope(Quota.rep_id, scope),
-        )
+        .where(quota_inside(period), in_scope(Quota.rep_id, scope))
         .group_by(Quota.rep_id)
     )
     _merge(partials, session.execute(query))
@@ -229,28 +251,23 @@ def forecasts(
     _merge(partials, session.execute(query))
 
 
-def sla_deadline_seconds(session: Session, sla: Sequence[SlaPolicy]) -> ColumnElement[float]:
-    """Seconds from creation to the lead's SLA deadline: sla_due_at, else the source's policy."""
-    whens: list[tuple[ColumnElement[bool], float]] = []
-    default = SlaPolicy().first_response_minutes  # what policy_for uses when nothing matches
-    for policy in sla:  # first match wins, as in policy_for
-        if policy.source == "*":
-            default = policy.first_response_minutes
-            break
-        source = func.lower(func.coalesce(Lead.source, ""))
-        whens.append((source == policy.source.lower(), policy.first_response_minutes))
-    minutes = case(*whens, else_=default) if whens else literal(default)
-    return case(
-        (Lead.sla_due_at.is_not(None), seconds_between(session, Lead.sla_due_at, Lead.created_at)),
-        else_=minutes * 60.0,
-    )
+def sla_met() -> ColumnElement[int]:
+    """1 for a lead answered by its stored deadline (`sla_due_at`), else 0."""
+    return case((Lead.first_response_at <= Lead.sla_due_at, 1), else_=0)
+
+
+def sla_decided(now: datetime) -> ColumnElement[int]:
+    """1 for a lead whose SLA is decided at `now`: it has a deadline and was answered or the
+    deadline has passed. A lead without a deadline (not yet given one by the lead engine or
+    `fill_sla_deadlines`) is not decided: it counts neither as met nor as missed."""
+    answered_or_late = or_(Lead.first_response_at.is_not(None), Lead.sla_due_at < at_time(now))
+    return case((and_(Lead.sla_due_at.is_not(None), answered_or_late), 1), else_=0)
 
 
 def leads(
     session: Session,
     scope: Scope,
     period: Period,
-    sla: Sequence[SlaPolicy],
     now: datetime,
     partials: Partials,
 ) -> tuple[dict[str, float | None], Partials]:
@@ -261,9 +278,6 @@ def leads(
     for the scope (the empty grouping set) and per owner.
     """
     answered = Lead.first_response_at.is_not(None)
-    deadline = sla_deadline_seconds(session, sla)
-    waited = seconds_between(session, Lead.first_response_at, Lead.created_at)
-    waiting = seconds_between(session, at_time(now), Lead.created_at)
     minutes = response_minutes_expr(session, now)
     query = (
         select(
@@ -272,8 +286,8 @@ def leads(
             func.count().label("leads"),
             func.count(Lead.first_response_at).label("leads_answered"),
             func.sum(case((not_(answered), 1), else_=0)).label("leads_unanswered"),
-            func.sum(case((and_(answered, waited <= deadline), 1), else_=0)).label("sla_met"),
-            func.sum(case((or_(answered, waiting > deadline), 1), else_=0)).label("sla_decided"),
+            func.sum(sla_met()).label("sla_met"),
+            func.sum(sla_decided(now)).label("sla_decided"),
             func.percentile_cont(0.5).within_group(minutes).filter(answered).label("median"),
             func.percentile_cont(0.9).within_group(minutes).label("p90"),
         )
@@ -308,18 +322,18 @@ def lead_numbers(
     session: Session,
     scope: Scope,
     period: Period,
-    sla: Sequence[SlaPolicy],
     now: datetime,
     partials: Partials,
 ) -> tuple[dict[str, float | None], Partials]:
     """Lead counts into `partials`; response-time percentiles for the scope and per owner.
 
     Postgres: grouped counts and percentile_cont in SQL. SQLite has no percentile, so the
-    period's leads are fetched once as (owner, seconds waited, deadline) in owner order and
-    pandas computes the counts and the same linear-interpolation percentiles.
+    period's leads are fetched once as (owner, seconds waited, answered, SLA met, SLA decided)
+    in owner order and pandas computes the counts and the same linear-interpolation
+    percentiles. SLA met / decided read the lead's stored deadline only (`sla_decided`).
     """
     if is_postgres(session):
-        return leads(session, scope, period, sla, now, partials)
+        return leads(session, scope, period, now, partials)
     waited = seconds_between(
         session, func.coalesce(Lead.first_response_at, at_time(now)), Lead.created_at
     )
@@ -328,7 +342,8 @@ def lead_numbers(
             func.coalesce(Lead.owner_id, -1),  # -1: no owner
             waited,
             Lead.first_response_at.is_not(None),
-            sla_deadline_seconds(session, sla),
+            sla_met(),
+            sla_decided(now),
         )
         .where(
             Lead.created_at >= at_time(period.start),
@@ -350,15 +365,14 @@ def lead_numbers(
             "owner": values[:, 0].astype("int64"),
             "seconds": values[:, 1],
             "answered": values[:, 2] != 0,
-            "due": values[:, 3],
+            "sla_met": values[:, 3].astype("int64"),
+            "sla_decided": values[:, 4].astype("int64"),
         }
     )
     frame["minutes"] = frame["seconds"] / 60.0
     frame["leads"] = 1
     frame["leads_answered"] = frame["answered"].astype(int)
     frame["leads_unanswered"] = 1 - frame["leads_answered"]
-    frame["sla_met"] = (frame["answered"] & (frame["seconds"] <= frame["due"])).astype(int)
-    frame["sla_decided"] = (frame["answered"] | (frame["seconds"] > frame["due"])).astype(int)
     counts = frame.groupby("owner")[
         ["leads", "leads_answered", "leads_unanswered", "sla_met", "sla_decided"]
     ].sum()
@@ -386,12 +400,22 @@ def _pandas_percentiles(frame: pd.DataFrame) -> tuple[dict[str, float | None], P
     return total, per_owner
 
 
+def selling_activity() -> ColumnElement[bool]:
+    """The activity is selling time: a call, email, meeting or demo."""
+    return Activity.type.in_(SELLING_ACTIVITY_TYPES)
+
+
+def prospect_meeting() -> ColumnElement[bool]:
+    """The activity is a prospect meeting: a meeting or demo with an external attendee."""
+    return and_(Activity.type.in_(MEETING_TYPES), Activity.external_attendee.is_(True))
+
+
 def activities(
     session: Session, scope: Scope, period: Period, until: datetime, partials: Partials
 ) -> None:
     """Activities started in [start, until): selling / logged minutes, prospect meetings."""
-    selling = Activity.type.in_(SELLING_ACTIVITY_TYPES)
-    meeting = and_(Activity.type.in_(MEETING_TYPES), Activity.external_attendee.is_(True))
+    selling = selling_activity()
+    meeting = prospect_meeting()
     query = (
         select(
             Activity.rep_id.label("owner"),

@@ -6,9 +6,10 @@ the owner, step 2 alerts the owner's manager, step 3 (when the policy has it) re
 the lead. Every step's minutes count from the lead's creation, in the owner's calendar.
 
 Exactly once: the sweep moves `ladder_step` forward with a compare-and-set UPDATE (only
-one transaction can move a lead from step k-1 to k) and each step's message goes into the
-outbox under the unique key (lead, step), so a second or concurrent sweep sends nothing
-twice. On PostgreSQL concurrent sweeps also skip each other's leads (SKIP LOCKED).
+one transaction can move a lead from step k-1 to k) and each step's notice
+(`leads.notices`) goes into the outbox under the unique key (lead, step), so a second or
+concurrent sweep sends nothing twice. On PostgreSQL concurrent sweeps also skip each
+other's leads (SKIP LOCKED).
 """
 
 from __future__ import annotations
@@ -16,16 +17,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from salesops_core import outbox
 from salesops_core.config import OrgConfig, SlaPolicy, policy_for
+from salesops_core.db.engine import rows_changed
 from salesops_core.db.models import Lead, LeadAssignment, LeadStatus, Rep
 from salesops_core.leads.business_hours import calendar_for, sla_deadline
-from salesops_core.leads import messages as lead_messages
+from salesops_core.leads.notices import (
+    SNOOZE_MINUTES,
+    LeadDmUpdate,
+    LeadFacts,
+    LeadReassigned,
+    LeadReminder,
+    ManagerAlert,
+    NewLead,
+)
 from salesops_core.leads.routing import assign, pick_round_robin
+from salesops_core.leads.views import is_open
 from salesops_core.timeutil import as_utc, utcnow
 
 STEP_REMIND_REP = 1
@@ -88,16 +99,19 @@ def _next_due(lead: Lead, rules: LeadRules, after_step: int) -> datetime | None:
     return due
 
 
+def _dm_key(lead_id: int, assignment_id: int) -> str:
+    """The outbox key of the DM that told an owner about the lead (one per assignment)."""
+    return f"lead:{lead_id}:assign:{assignment_id}"
+
+
 def _dm_owner(session: Session, lead: Lead, entry: LeadAssignment, now: datetime) -> None:
     if lead.owner is None:
         return
     outbox.enqueue(
         session,
-        dedupe_key=f"lead:{lead.id}:assign:{entry.id}",
-        kind="lead_dm",
-        channel=lead.owner.slack_user_id,
-        payload=lead_messages.new_lead_dm(lead),
-        lead_id=lead.id,
+        NewLead(LeadFacts.of(lead)),
+        dedupe_key=_dm_key(lead.id, entry.id),
+        recipient=lead.owner.slack_user_id,
         now=now,
     )
 
@@ -124,25 +138,23 @@ def lock_lead(session: Session, lead_id: int) -> Lead | None:
 
 
 def update_lead_dm(session: Session, lead: Lead, status_line: str, *, key: str) -> bool:
-    """Queue a `chat.update` of the owner's lead DM (buttons removed, status shown).
+    """Queue an edit of the lead's newest delivered DM: the status shown, the actions gone.
 
     For changes that do not come from the DM itself (a response recorded by the CRM).
-    Nothing is queued before the DM was delivered (no `ts` yet).
+    Nothing is queued while no DM of the lead has been delivered.
     """
-    if not lead.dm_channel or not lead.dm_ts:
+    assignments = session.scalars(
+        select(LeadAssignment.id).where(LeadAssignment.lead_id == lead.id)
+    )
+    dm = outbox.latest_sent(session, [_dm_key(lead.id, a) for a in assignments])
+    if dm is None:
         return False
-    payload = {
-        **lead_messages.lead_dm_resolved(lead, status_line),
-        "method": "chat.update",
-        "ts": lead.dm_ts,
-    }
     return outbox.enqueue(
         session,
+        LeadDmUpdate(LeadFacts.of(lead), status_line),
         dedupe_key=f"lead:{lead.id}:dm-update:{key}",
-        kind="lead_dm_update",
-        channel=lead.dm_channel,
-        payload=payload,
-        lead_id=lead.id,
+        recipient=dm.channel,
+        edits=dm.id,
     )
 
 
@@ -214,7 +226,7 @@ def snooze(
     session: Session,
     lead: Lead,
     *,
-    minutes: float = lead_messages.SNOOZE_MINUTES,
+    minutes: float = SNOOZE_MINUTES,
     now: datetime | None = None,
 ) -> datetime:
     """Hold the ladder for `minutes`: no step fires before the snooze ends."""
@@ -251,25 +263,13 @@ def reassign(
     if previous is not None:
         outbox.enqueue(
             session,
-            dedupe_key=f"lead:{lead.id}:assign:{entry.id}:notice",
-            kind="lead_reassigned",
-            channel=previous.slack_user_id,
-            payload=lead_messages.reassigned_notice(lead, new_owner),
-            lead_id=lead.id,
+            LeadReassigned(LeadFacts.of(lead), new_owner.name),
+            dedupe_key=f"{_dm_key(lead.id, entry.id)}:notice",
+            recipient=previous.slack_user_id,
             now=now,
         )
     session.flush()
     return new_owner
-
-
-def remember_lead_dm(session: Session, lead_id: int, *, channel: str, ts: str) -> None:
-    """Keep where the lead's DM was posted (for chat.update); the newest DM wins."""
-    session.execute(
-        update(Lead)
-        .where(Lead.id == lead_id)
-        .values(dm_channel=channel, dm_ts=ts)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _advance(session: Session, lead: Lead, to_step: int) -> bool:
@@ -280,31 +280,29 @@ def _advance(session: Session, lead: Lead, to_step: int) -> bool:
         .values(ladder_step=to_step)
         .execution_options(synchronize_session=False)
     )
-    if not result.rowcount:
+    if not rows_changed(result):
         return False
     set_committed_value(lead, "ladder_step", to_step)
     return True
 
 
 def _fire(session: Session, rules: LeadRules, lead: Lead, step: LadderStep, now: datetime) -> None:
-    key = f"lead:{lead.id}:step:{step.number}"
+    notice: LeadReminder | ManagerAlert
     if step.number == STEP_REMIND_REP:
-        channel = lead.owner.slack_user_id if lead.owner else None
-        payload = lead_messages.rep_reminder(lead)
+        recipient = lead.owner.slack_user_id if lead.owner else None
+        notice = LeadReminder(LeadFacts.of(lead))
     elif step.number == STEP_ALERT_MANAGER:
         manager = lead.owner.manager if lead.owner else None
-        channel = manager.slack_user_id if manager else None
-        payload = lead_messages.manager_alert(lead, lead.owner)
+        recipient = manager.slack_user_id if manager else None
+        notice = ManagerAlert(LeadFacts.of(lead), lead.owner.name if lead.owner else None)
     else:
         reassign(session, rules, lead, reason="sla_reassign", now=now)
         return
     outbox.enqueue(
         session,
-        dedupe_key=key,
-        kind=step.kind,
-        channel=channel,
-        payload=payload,
-        lead_id=lead.id,
+        notice,
+        dedupe_key=f"lead:{lead.id}:step:{step.number}",
+        recipient=recipient,
         now=now,
     )
 
@@ -319,7 +317,7 @@ def sweep(
     now = now or utcnow()
     stmt = (
         select(Lead)
-        .where(Lead.next_due_at <= now, Lead.status == LeadStatus.OPEN)
+        .where(Lead.next_due_at <= now, is_open())
         .order_by(Lead.next_due_at, Lead.id)
         .limit(limit)
         .options(selectinload(Lead.owner).selectinload(Rep.manager))
@@ -350,37 +348,3 @@ def sweep(
             lead.next_due_at = None if ended else _next_due(lead, rules, last)
     session.flush()
     return result
-
-
-def open_leads(session: Session, *, limit: int = 100) -> list[Lead]:
-    """Unanswered leads, newest first, with their owners loaded."""
-    stmt = (
-        select(Lead)
-        .where(Lead.status == LeadStatus.OPEN)
-        .order_by(Lead.created_at.desc())
-        .limit(limit)
-        .options(selectinload(Lead.owner))
-    )
-    return list(session.scalars(stmt))
-
-
-def breaches_between(
-    session: Session, start: datetime, end: datetime, *, now: datetime | None = None
-) -> list[Lead]:
-    """Leads whose deadline fell in [start, end) (and has passed) without a response in time."""
-    now = now or utcnow()
-    stmt = (
-        select(Lead)
-        .where(
-            Lead.sla_due_at >= start,
-            Lead.sla_due_at < end,
-            Lead.sla_due_at <= now,
-            or_(
-                Lead.first_response_at.is_(None),
-                and_(Lead.first_response_at.is_not(None), Lead.first_response_at > Lead.sla_due_at),
-            ),
-        )
-        .order_by(Lead.sla_due_at)
-        .options(selectinload(Lead.owner))
-    )
-    return list(session.scalars(stmt))

@@ -12,37 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from salesops_core.db.models import Lead, LeadAssignment, Rep, Role, RoundRobinState
-from salesops_core.errors import UnknownRep
 from salesops_core.timeutil import utcnow
-
-
-def find_rep(session: Session, who: str) -> Rep:
-    """The rep with this email, Slack user id or full name (case-insensitive)."""
-    key = who.strip()
-    if not key:
-        raise UnknownRep("no rep given")
-    rep = session.scalars(
-        select(Rep)
-        .where(
-            or_(
-                func.lower(Rep.email) == key.lower(),
-                Rep.slack_user_id == key,
-                func.lower(Rep.name) == key.lower(),
-            )
-        )
-        .order_by(Rep.id)
-        .limit(2)
-    ).all()
-    if len(rep) != 1:
-        reason = "no rep matches" if not rep else "more than one rep matches"
-        raise UnknownRep(f"{reason} {who!r}; use the rep's email")
-    return rep[0]
 
 
 def eligible_reps(session: Session, *, exclude: Iterable[int] = ()) -> list[Rep]:
@@ -130,13 +106,3 @@ def assign(
     session.add(entry)
     session.flush()
     return entry
-
-
-def assignment_history(session: Session, lead_id: int) -> list[LeadAssignment]:
-    """Every assignment of one lead, oldest first."""
-    stmt = (
-        select(LeadAssignment)
-        .where(LeadAssignment.lead_id == lead_id)
-        .order_by(LeadAssignment.at, LeadAssignment.id)
-    )
-    return list(session.scalars(stmt))

@@ -18,7 +18,7 @@ from salesops_core.db.models import Rep, Role
 from salesops_core.errors import NotAllowed
 
 if TYPE_CHECKING:
-    from salesops_core.kpi.engine import Scope
+    from salesops_core.org.scopes import Scope
 
 log = logging.getLogger(__name__)
 

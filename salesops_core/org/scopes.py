@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.orm import Session
 
 from salesops_core.db.models import Rep, Team
-from salesops_core.errors import UnknownRep, UnknownTeam
+from salesops_core.errors import UnknownTeam
+from salesops_core.org.lookup import find_region, find_rep, find_team
 
 ScopeKind = Literal["rep", "team", "region", "org"]
 
@@ -44,62 +45,16 @@ def team_scope(team: Team) -> Scope:
     return Scope("team", team.id, team.name)
 
 
+def team_scope_by_id(session: Session, team_id: int) -> Scope:
+    """The scope of the team with this id (a team the caller knows exists, e.g. a rep's)."""
+    team = session.get(Team, team_id)
+    assert team is not None, f"no team with id {team_id}"
+    return team_scope(team)
+
+
 def region_scope(region: str) -> Scope:
     """The scope of a region (the reps of its teams)."""
     return Scope("region", region, region)
-
-
-def find_rep(session: Session, text: str) -> Rep:
-    """A rep by email, Slack user id, exact name, or a unique case-insensitive name match."""
-    needle = text.strip().lstrip("@")
-    if needle.startswith("<@") and needle.endswith(">"):
-        needle = needle[2:-1].split("|")[0]
-    exact = session.scalars(
-        select(Rep).where(
-            or_(
-                func.lower(Rep.email) == needle.lower(),
-                Rep.slack_user_id == needle,
-                func.lower(Rep.name) == needle.lower(),
-            )
-        )
-    ).all()
-    if len(exact) == 1:
-        return exact[0]
-    if len(exact) > 1:
-        raise UnknownRep(f"{text!r} matches several reps; use their email")
-    partial = session.scalars(
-        select(Rep).where(func.lower(Rep.name).contains(needle.lower())).limit(3)
-    ).all()
-    if len(partial) == 1:
-        return partial[0]
-    hint = f" (did you mean {', '.join(r.name for r in partial)}?)" if partial else ""
-    raise UnknownRep(f"no rep matches {text!r}{hint}")
-
-
-def find_team(session: Session, text: str) -> Team:
-    """A team by name, case-insensitive."""
-    team = session.scalars(
-        select(Team).where(func.lower(Team.name) == text.strip().lower())
-    ).first()
-    if team is None:
-        names = session.scalars(select(Team.name).order_by(Team.name).limit(20)).all()
-        known = f" Known teams: {', '.join(names)}." if names else " There are no teams yet."
-        raise UnknownTeam(f"no team named {text!r}.{known}")
-    return team
-
-
-def find_region(session: Session, text: str) -> str:
-    """A region name as stored on teams, case-insensitive."""
-    region = session.scalars(
-        select(Team.region).where(func.lower(Team.region) == text.strip().lower())
-    ).first()
-    if region is None:
-        names = session.scalars(
-            select(Team.region).where(Team.region.is_not(None)).distinct().order_by(Team.region)
-        ).all()
-        known = f" Known regions: {', '.join(names)}." if names else ""
-        raise UnknownTeam(f"no region named {text!r}.{known}")
-    return region
 
 
 def resolve_scope(
@@ -122,7 +77,7 @@ def resolve_scope(
     return ORG_SCOPE
 
 
-def scope_rep_ids(scope: Scope) -> Select[tuple[int]] | None:
+def scope_rep_ids(scope: Scope) -> Select[int] | None:
     """A subquery of the rep ids in the scope; None for the org (no filter)."""
     if scope.kind == "team":
         return select(Rep.id).where(Rep.team_id == scope.key)
@@ -139,7 +94,7 @@ def in_scope(owner_column: Any, scope: Scope) -> ColumnElement[bool]:
     return true() if ids is None else owner_column.in_(ids)
 
 
-def reps_in_scope(scope: Scope) -> Select[Any]:
+def reps_in_scope(scope: Scope) -> Select[*tuple[Any, ...]]:
     """Rep rows in the scope with their team name (for leaderboards)."""
     query = select(
         Rep.id, Rep.name, Rep.email, Rep.active, Rep.role, Team.name.label("team")

@@ -8,8 +8,8 @@ from salesops_core.db.models import Rep
 from salesops_core.org.identity import (
     UnknownSlackUser,
     link_slack_user,
-    rep_by_email,
-    rep_by_slack_id,
+    link_slack_user_by_email,
+    rep_for_slack_user,
 )
 
 
@@ -20,30 +20,37 @@ def add_rep(session: Session, name: str, email: str | None, **values: object) ->
     return rep
 
 
-def test_rep_by_slack_id_finds_the_active_rep_with_that_id(session: Session) -> None:
+def test_rep_for_slack_user_finds_the_active_rep_with_that_id(session: Session) -> None:
     ann = add_rep(session, "Ann", "ann@acme.test", slack_user_id="UANN")
     add_rep(session, "Bob", "bob@acme.test", slack_user_id="UBOB")
-    assert rep_by_slack_id(session, "UANN") is ann
-    assert rep_by_slack_id(session, "UNOBODY") is None
+    assert rep_for_slack_user(session, "UANN") is ann
+    assert rep_for_slack_user(session, "UNOBODY") is None
+
+
+def test_rep_for_slack_user_matches_the_id_only_not_a_name(session: Session) -> None:
+    add_rep(session, "UANN", "ann@acme.test")
+    assert rep_for_slack_user(session, "UANN") is None
 
 
 def test_inactive_reps_are_not_found_by_slack_id_or_email(session: Session) -> None:
-    add_rep(session, "Gone", "gone@acme.test", slack_user_id="UGONE", active=False)
-    assert rep_by_slack_id(session, "UGONE") is None
-    assert rep_by_email(session, "gone@acme.test") is None
+    gone = add_rep(session, "Gone", "gone@acme.test", slack_user_id="UGONE", active=False)
+    assert rep_for_slack_user(session, "UGONE") is None
+    assert link_slack_user_by_email(session, "UNEW", "gone@acme.test") is None
+    assert gone.slack_user_id == "UGONE"
 
 
-def test_rep_by_email_ignores_case_and_surrounding_spaces(session: Session) -> None:
+def test_linking_by_email_ignores_case_and_surrounding_spaces(session: Session) -> None:
     ann = add_rep(session, "Ann", "Ann.Lee@Acme.test")
-    assert rep_by_email(session, " ann.lee@acme.TEST ") is ann
-    assert rep_by_email(session, "someone@acme.test") is None
+    assert link_slack_user_by_email(session, "UANN", " ann.lee@acme.TEST ") is ann
+    assert ann.slack_user_id == "UANN"
+    assert link_slack_user_by_email(session, "UZOE", "someone@acme.test") is None
 
 
 def test_link_slack_user_stores_the_id_so_the_next_lookup_is_by_id(session: Session) -> None:
     ann = add_rep(session, "Ann", "ann@acme.test")
     link_slack_user(session, ann, "UANN")
     session.commit()
-    assert rep_by_slack_id(session, "UANN") is ann
+    assert rep_for_slack_user(session, "UANN") is ann
 
 
 def test_link_slack_user_moves_an_id_held_by_a_stale_row(session: Session) -> None:
@@ -53,7 +60,7 @@ def test_link_slack_user_moves_an_id_held_by_a_stale_row(session: Session) -> No
     session.commit()
     session.refresh(old)
     assert old.slack_user_id is None
-    assert rep_by_slack_id(session, "UANN") is new
+    assert rep_for_slack_user(session, "UANN") is new
 
 
 def test_unknown_slack_user_message_names_the_email_and_whom_to_ask() -> None:

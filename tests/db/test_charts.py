@@ -42,14 +42,15 @@ def test_pipeline_chart_is_a_png_even_without_deals() -> None:
     assert_preview_sized(charts.pipeline_by_stage([], [], [], title="empty"))
 
 
-def test_response_distribution_is_a_png_with_and_without_sla() -> None:
-    minutes = [0.2, 3, 4, 6, 30, 600, 3000]
-    flags = [True, True, True, False, False, False, False]
+def test_response_histogram_is_a_png_with_and_without_sla() -> None:
+    edges = charts.log_edges(0.25, 3600, 5.0)
+    inside = [1 if i < 8 else 0 for i in range(len(edges) - 1)]
+    late = [0 if i < 8 else 2 for i in range(len(edges) - 1)]
     assert_preview_sized(
-        charts.response_distribution(minutes, met=flags, sla_minutes=5, unanswered=2, title="r")
+        charts.response_histogram(edges, inside, late, sla_minutes=5, unanswered=2, title="r")
     )
     assert_preview_sized(
-        charts.response_distribution(minutes, sla_minutes=None, unanswered=0, title="r")
+        charts.response_histogram(edges, inside, late, sla_minutes=None, unanswered=0, title="r")
     )
 
 

@@ -81,3 +81,23 @@ def test_unlinked_mention_says_who_to_ask(session: Session, org: Org) -> None:
 
 def test_unbalanced_quote_falls_back_to_plain_words() -> None:
     assert tokenize('"jane doe') == ['"jane', "doe"]
+
+
+def test_a_name_several_reps_share_names_them_and_asks_for_a_mention(
+    session: Session, org: Org
+) -> None:
+    with pytest.raises(BadArguments) as error:
+        parse_args(session, org.admin, "/kpi", "an", context())
+    assert str(error.value) == (
+        '"an" matches several reps (Mia Manager, Jane Doe); use an @mention or email. '
+        "Usage: `/kpi [period] [@rep | team] [share]`. Example: `/kpi last-quarter`"
+    )
+
+
+def test_a_misspelt_name_suggests_the_rep_it_looks_like(session: Session, org: Org) -> None:
+    with pytest.raises(BadArguments) as error:
+        parse_args(session, org.manager, "/kpi", "Jnae", context())
+    assert str(error.value).startswith(
+        'I don\'t understand "Jnae": it is not a period, team or rep I know. '
+        "Did you mean Jane Doe? Usage: "
+    )

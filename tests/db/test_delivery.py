@@ -1,16 +1,18 @@
+import json
 import threading
 from collections import Counter
 from datetime import timedelta
 
 from slack_sdk import WebClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.jobs.delivery import Dispatcher
 from salesops_core import outbox
-from salesops_core.db.models import Lead, Outbox, OutboxStatus
+from salesops_core.db.models import Outbox, OutboxStatus
 from salesops_core.leads.engine import create_lead
+from salesops_core.leads.notices import LeadDmUpdate
 from salesops_core.timeutil import utcnow
-from tests.support.lead_helpers import WALL_CLOCK, make_team, track_deliveries
+from tests.support.lead_helpers import WALL_CLOCK, a_notice, make_team, track_deliveries
 
 
 def client(fake, token="xoxb-test"):
@@ -20,13 +22,7 @@ def client(fake, token="xoxb-test"):
 def put(sessions, n=1, channel="U1"):
     with sessions.begin() as session:
         for i in range(n):
-            outbox.enqueue(
-                session,
-                dedupe_key=f"m{i}",
-                kind="test",
-                channel=channel,
-                payload={"text": f"message {i}"},
-            )
+            outbox.enqueue(session, a_notice(i), dedupe_key=f"m{i}", recipient=channel)
 
 
 def rows(sessions):
@@ -46,15 +42,28 @@ def test_message_is_sent_to_the_user_dm_and_ts_recorded(sessions, fake_slack):
     assert row.slack_ts and row.sent_at is not None
 
 
-def test_lead_dm_ts_is_kept_on_the_lead(sessions, fake_slack):
+def test_a_notice_is_rendered_when_it_is_sent(sessions, fake_slack):
     with sessions.begin() as session:
         _, (rep, _) = make_team(session)
-        create_lead(session, WALL_CLOCK, external_id="L1", owner=rep)
+        create_lead(session, WALL_CLOCK, external_id="L1", company="Acme", owner=rep)
     Dispatcher(sessions, client(fake_slack)).run_once()
-    with sessions() as session:
-        lead = session.scalars(select(Lead)).one()
-        assert lead.dm_channel == "D1"
-        assert lead.dm_ts == rows(sessions)["lead:1:assign:1"].slack_ts
+    [call] = fake_slack.calls_to("chat.postMessage")
+    assert call.params["text"].startswith("New lead: Acme")
+    blocks = call.params["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    assert blocks[-1]["elements"][0]["action_id"] == "lead_contacted"
+    dm = rows(sessions)["lead:1:assign:1"]
+    assert (dm.status, dm.slack_channel) == (OutboxStatus.SENT, "D1")
+    assert "blocks" not in dm.payload  # the row keeps the facts, not the message
+
+
+def test_unreadable_notice_is_dead_lettered_without_a_call(sessions, fake_slack):
+    put(sessions)
+    with sessions.begin() as session:
+        session.execute(update(Outbox).values(payload={"lead": {"external_id": 7}}))
+    assert Dispatcher(sessions, client(fake_slack)).run_once().dead == 1
+    assert rows(sessions)["m0"].last_error.startswith("unreadable_notice:")
+    assert fake_slack.calls_to("chat.postMessage") == []
 
 
 def test_429_waits_for_retry_after_without_spending_an_attempt(sessions, fake_slack):
@@ -180,20 +189,31 @@ def outbox_mark_by_stale_owner(sessions, message):
         return outbox.mark_sent(session, message, slack_ts="x", slack_channel="D1")
 
 
-def test_chat_update_payload_edits_the_earlier_message(sessions, fake_slack):
+def _edit_of(sessions, key):
     with sessions.begin() as session:
-        outbox.enqueue(
-            session,
-            dedupe_key="u1",
-            kind="lead_dm_update",
-            channel="D1",
-            payload={"method": "chat.update", "ts": "123.4", "text": "answered", "blocks": []},
-        )
-    assert Dispatcher(sessions, client(fake_slack)).run_once().sent == 1
+        target = session.scalars(select(Outbox).where(Outbox.dedupe_key == key)).one()
+        update_notice = LeadDmUpdate(a_notice().lead, "Answered.")
+        outbox.enqueue(session, update_notice, dedupe_key="u1", recipient="U1", edits=target.id)
+
+
+def test_an_edit_updates_the_message_its_target_row_recorded(sessions, fake_slack):
+    put(sessions)
+    dispatcher = Dispatcher(sessions, client(fake_slack))
+    dispatcher.run_once()
+    _edit_of(sessions, "m0")
+    assert dispatcher.run_once().sent == 1
     [call] = fake_slack.calls_to("chat.update")
-    assert (call.params["channel"], call.params["ts"], call.params["text"]) == (
-        "D1",
-        "123.4",
-        "answered",
-    )
-    assert fake_slack.calls_to("chat.postMessage") == []
+    target = rows(sessions)["m0"]
+    assert (call.params["channel"], call.params["ts"]) == (target.slack_channel, target.slack_ts)
+    assert call.params["text"] == "Company 0: Answered."
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1  # only the original message
+
+
+def test_an_edit_of_a_message_never_delivered_is_dead_lettered(sessions, fake_slack):
+    put(sessions, channel=None)  # dead: no recipient, so it has no location
+    dispatcher = Dispatcher(sessions, client(fake_slack))
+    dispatcher.run_once()
+    _edit_of(sessions, "m0")
+    assert dispatcher.run_once().dead == 1
+    assert rows(sessions)["u1"].last_error.startswith("edit_target_missing")
+    assert fake_slack.calls_to("chat.update") == []

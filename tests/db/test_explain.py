@@ -117,3 +117,12 @@ def test_cli_kpi_refuses_an_unmigrated_database(tmp_path: Path, monkeypatch) -> 
     result = CliRunner().invoke(app, ["kpi"])
     assert isinstance(result.exception, DatabaseNotReady)
     assert "salesops migrate" in str(result.exception)
+
+
+def test_stale_records_are_the_deals_the_stale_share_counts(
+    session: Session, org_ids: dict
+) -> None:
+    result = explain(session, "stale_deal_share", resolve_scope(session), Q1, ORG, SLA, now=NOW)
+    reasons = {r["id"]: r["reason"] for r in result.records}
+    assert reasons == {"a5": "stale", "b3": "stale", "c2": "stale", "a4": "active"}
+    assert result.value == pytest.approx(3 / 4)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from salesops_core.importers import ImportFailed
+from salesops_core.importers.report import ImportFailed
 from tests.support.import_helpers import (
     FIXTURES,
     SALESFORCE,
@@ -223,7 +223,7 @@ def test_all_bad_rows_are_listed_not_only_the_first(
 def test_skip_invalid_imports_good_rows_and_returns_rejected_ones_with_reasons(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    from salesops_core.importers import rejected_path, write_rejected
+    from salesops_core.importers.report import rejected_path, write_rejected
 
     load_reps(sessions)
     text = replace("\nD-3,", "\nD-1,")(fixture_text("deals.csv"))

@@ -24,7 +24,7 @@ from salesops_core.db.models import (
     Stage,
     Team,
 )
-from salesops_core.importers import ImportFailed
+from salesops_core.importers.report import ImportFailed
 from tests.support.import_helpers import (
     FIXTURES,
     counts,

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from bot.cli.main import app
 from salesops_core.config import OrgConfig
-from salesops_core.kpi.engine import KPI_KEYS, compute_report, resolve_scope
+from salesops_core.kpi.engine import compute_report, resolve_scope
+from salesops_core.kpi.registry import KPI_KEYS
 from salesops_core.periods import parse_period
 from tests.conftest import empty_all_tables
 

@@ -3,20 +3,20 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from salesops_core import outbox
 from salesops_core.db.models import Lead, LeadAssignment, LeadStatus, Outbox
 from salesops_core.leads.engine import (
-    breaches_between,
     create_lead,
     find_lead,
     lock_lead,
-    open_leads,
     reassign,
     record_response,
-    remember_lead_dm,
     snooze,
     sweep,
     update_lead_dm,
 )
+from salesops_core.leads.notices import LeadDmUpdate, LeadFacts, NewLead
+from salesops_core.leads.views import breaches_between, open_leads
 from tests.support.lead_helpers import MONDAY_10_UTC, WALL_CLOCK, make_team
 
 T0 = MONDAY_10_UTC
@@ -40,8 +40,9 @@ def test_new_lead_gets_deadline_ladder_and_one_dm_to_its_owner(session):
     assert lead.sla_due_at == T0 + timedelta(minutes=5)
     assert lead.next_due_at == T0 + timedelta(minutes=5)
     [dm] = session.scalars(select(Outbox)).all()
-    assert (dm.kind, dm.channel, dm.lead_id) == ("lead_dm", "U1", lead.id)
-    assert dm.payload["blocks"][-1]["elements"][0]["action_id"] == "lead_contacted"
+    assert (dm.kind, dm.channel) == ("lead_dm", "U1")
+    facts = LeadFacts(lead.id, "L1", "Acme", "web", T0 + timedelta(minutes=5))
+    assert outbox.read_notice(NewLead, dm.payload) == NewLead(facts)
     assert [a.reason for a in session.scalars(select(LeadAssignment))] == ["ingest"]
 
 
@@ -214,14 +215,38 @@ def test_lock_lead_reads_what_another_transaction_committed(sessions):
         assert lock_lead(first, lead_id).status == LeadStatus.RESPONDED
 
 
+def deliver(session, *sent):
+    """Mark outbox rows delivered as the dispatcher would: (key, channel, ts), in that order."""
+    claimed = {m.dedupe_key: m for m in outbox.claim(session, "test", now=T0)}
+    for n, (key, channel, ts) in enumerate(sent):
+        at = T0 + timedelta(seconds=n)
+        assert outbox.mark_sent(session, claimed[key], slack_ts=ts, slack_channel=channel, now=at)
+
+
 def test_dm_update_is_queued_only_once_the_dm_was_delivered(session):
     _, (rep, _) = make_team(session)
     lead = new_lead(session, owner=rep)
     assert not update_lead_dm(session, lead, "done", key="response")
-    remember_lead_dm(session, lead.id, channel="D1", ts="111.2")
-    session.refresh(lead)
+    deliver(session, (f"lead:{lead.id}:assign:1", "D1", "111.2"))
     assert update_lead_dm(session, lead, "Response recorded.", key="response")
     assert not update_lead_dm(session, lead, "Response recorded.", key="response")
+    dm = session.scalars(select(Outbox).where(Outbox.kind == "lead_dm")).one()
     row = session.scalars(select(Outbox).where(Outbox.kind == "lead_dm_update")).one()
-    assert (row.channel, row.payload["method"], row.payload["ts"]) == ("D1", "chat.update", "111.2")
-    assert "actions" not in [block["type"] for block in row.payload["blocks"]]
+    assert (row.edits_id, row.channel) == (dm.id, "U1")
+    notice = outbox.read_notice(LeadDmUpdate, row.payload)
+    assert (notice.status, notice.still_open) == ("Response recorded.", False)
+
+
+def test_dm_update_edits_the_newest_delivered_dm(session):
+    _, (rep1, _) = make_team(session)
+    lead = new_lead(session, owner=rep1)
+    reassign(session, WALL_CLOCK, lead, reason="manual", now=T0)
+    deliver(
+        session,
+        (f"lead:{lead.id}:assign:2", "D2", "2.0"),
+        (f"lead:{lead.id}:assign:1", "D1", "1.0"),
+    )
+    update_lead_dm(session, lead, "Response recorded.", key="response")
+    row = session.scalars(select(Outbox).where(Outbox.kind == "lead_dm_update")).one()
+    target = session.get(Outbox, row.edits_id)
+    assert (target.dedupe_key, target.slack_channel) == (f"lead:{lead.id}:assign:1", "D1")

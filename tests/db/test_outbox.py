@@ -4,15 +4,13 @@ from sqlalchemy import select
 
 from salesops_core import outbox
 from salesops_core.db.models import Outbox, OutboxStatus
-from tests.support.lead_helpers import MONDAY_10_UTC
+from tests.support.lead_helpers import MONDAY_10_UTC, a_notice
 
 T0 = MONDAY_10_UTC
 
 
 def put(session, key="k1", **kw):
-    return outbox.enqueue(
-        session, dedupe_key=key, kind="test", channel="U1", payload={"text": key}, now=T0, **kw
-    )
+    return outbox.enqueue(session, a_notice(), dedupe_key=key, recipient="U1", now=T0, **kw)
 
 
 def test_enqueue_ignores_a_second_row_with_the_same_key(session):

@@ -13,7 +13,7 @@ from bot.jobs.delivery import Dispatcher
 from salesops_core import outbox
 from salesops_core.db.models import Outbox, OutboxStatus
 from salesops_core.timeutil import utcnow
-from tests.support.lead_helpers import track_deliveries
+from tests.support.lead_helpers import a_notice, track_deliveries
 
 CHILD = textwrap.dedent(
     """
@@ -47,9 +47,7 @@ def test_killed_dispatcher_process_is_taken_over_after_its_lease(
 ):
     with sessions.begin() as session:
         for n in range(5):
-            outbox.enqueue(
-                session, dedupe_key=f"m{n}", kind="test", channel="U1", payload={"text": str(n)}
-            )
+            outbox.enqueue(session, a_notice(n), dedupe_key=f"m{n}", recipient="U1")
     delivered = track_deliveries(fake_slack)
     child = subprocess.run(
         [sys.executable, "-c", CHILD, database_url, fake_slack.base_url, "3"],

@@ -249,15 +249,14 @@ def test_server_mounts_the_ingest_api_with_openapi(engine, sessions, database_ur
 
 
 def test_response_from_the_crm_updates_the_delivered_lead_dm(api, sessions, team):
-    from salesops_core.leads.engine import remember_lead_dm
+    from salesops_core import outbox
 
-    lead = api.post(
-        "/api/v1/leads", json={"external_id": "W-1", "owner": "rep1@x.test"}, headers=AUTH
-    ).json()
+    api.post("/api/v1/leads", json={"external_id": "W-1", "owner": "rep1@x.test"}, headers=AUTH)
     with sessions.begin() as session:
-        remember_lead_dm(session, lead["id"], channel="D1", ts="99.1")
+        [dm] = outbox.claim(session, "test")
+        outbox.mark_sent(session, dm, slack_ts="99.1", slack_channel="D1")
     api.post("/api/v1/leads/W-1/response", json={"owner": "rep1@x.test"}, headers=AUTH)
     with sessions() as session:
         update = session.scalars(select(Outbox).where(Outbox.kind == "lead_dm_update")).one()
-    assert update.payload["ts"] == "99.1"
-    assert "Response recorded by Rep 1" in update.payload["text"]
+    assert update.edits_id == dm.id
+    assert update.payload["status"].startswith("Response recorded by Rep 1")

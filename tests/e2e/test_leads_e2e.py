@@ -70,8 +70,9 @@ def test_curl_lead_reaches_the_owner_escalates_and_stops_on_contacted(bot, sessi
         assert channels[:3] == ["U1", "U1", "M1"]  # DM, reminder, manager alert
         with sessions() as session:
             lead = session.scalars(select(Lead)).one()
-            assert lead.ladder_step == 2 and lead.dm_channel == "D1"
-            dm_channel, dm_ts, lead_id = lead.dm_channel, lead.dm_ts, lead.id
+            dm = session.scalars(select(Outbox).where(Outbox.kind == "lead_dm")).one()
+            assert lead.ladder_step == 2 and dm.slack_channel == "D1"
+            dm_channel, dm_ts, lead_id = dm.slack_channel, dm.slack_ts, lead.id
         pressed = button_press(bot, "lead_contacted", lead_id, "U1", dm_channel, dm_ts)
         assert pressed.status_code == 200
         assert fake_slack.wait_for(lambda: fake_slack.calls_to("chat.update"), timeout=10)

@@ -67,6 +67,25 @@ def event_body(event: dict[str, Any], event_id: str) -> str:
     )
 
 
+def button_press_body(
+    action_id: str, value: str, *, user_id: str, channel_id: str, message_ts: str
+) -> str:
+    """A block_actions payload for one button on a message, form-encoded as Slack posts it."""
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0TEST"},
+        "user": {"id": user_id},
+        "api_app_id": "A0SALESOPS",
+        "token": "legacy-verification-token",
+        "container": {"type": "message", "channel_id": channel_id, "message_ts": message_ts},
+        "channel": {"id": channel_id},
+        "message": {"ts": message_ts},
+        "trigger_id": "1.2.3",
+        "actions": [{"action_id": action_id, "value": value, "type": "button"}],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
 @dataclass
 class RunningBot:
     """The server of `create_app`, served by uvicorn in a thread on a free port."""
@@ -115,8 +134,8 @@ class RunningBot:
         self.deps.engine.dispose()
 
 
-def start_bot(database_url: str, slack_api_url: str, **settings: Any) -> RunningBot:
-    """Build the app exactly as `salesops serve` does and serve it on 127.0.0.1:<free port>."""
+def bot_settings(database_url: str, slack_api_url: str, **settings: Any) -> Settings:
+    """The test bot's settings: the test database, the local Slack, the test token and secret."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "slack_bot_token": BOT_TOKEN,
@@ -124,7 +143,12 @@ def start_bot(database_url: str, slack_api_url: str, **settings: Any) -> Running
         "slack_api_url": slack_api_url,
         **settings,
     }
-    deps = build_deps(Settings(**values))
+    return Settings(**values)
+
+
+def start_bot(database_url: str, slack_api_url: str, **settings: Any) -> RunningBot:
+    """Build the app exactly as `salesops serve` does and serve it on 127.0.0.1:<free port>."""
+    deps = build_deps(bot_settings(database_url, slack_api_url, **settings))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -20,7 +20,9 @@ from salesops_core.db.models import (
     Stage,
     Team,
 )
-from salesops_core.importers import ImportOptions, ImportResult, import_file
+from salesops_core.importers.loader import import_file
+from salesops_core.importers.options import ImportOptions
+from salesops_core.importers.report import ImportResult
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "import"
 SALESFORCE = Path(__file__).parents[3] / "shared" / "data" / "salesforce-export-sample"

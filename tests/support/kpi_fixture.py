@@ -25,11 +25,12 @@ from salesops_core.db.models import (
     Stage,
     Team,
 )
+from salesops_core.leads.deadlines import fill_sla_deadlines
 
 ORG = OrgConfig(timezone="UTC", stale_deal_days=14)
-SLA = [
-    SlaPolicy(source="web", first_response_minutes=10),
-    SlaPolicy(source="*", first_response_minutes=60),
+SLA = [  # wall clock, so the deadlines below are easy to check by hand
+    SlaPolicy(source="web", first_response_minutes=10, business_hours=False),
+    SlaPolicy(source="*", first_response_minutes=60, business_hours=False),
 ]
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -176,5 +177,7 @@ def build_org(session: Session) -> dict[str, int]:
             Forecast(rep_id=cat.id, amount=3000, submitted_at=at(2025, 12, 30), **q1),  # used
         ]
     )
+    session.flush()
+    fill_sla_deadlines(session, ORG, SLA)  # every lead without a stored deadline (not l3)
     session.commit()
     return {"ann": ann.id, "bob": bob.id, "cat": cat.id, "east": east.id, "west": west.id}

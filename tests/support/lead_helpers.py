@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from salesops_core.config import OrgConfig, SlaPolicy
 from salesops_core.db.models import Rep, Role
 from salesops_core.leads.engine import LeadRules
+from salesops_core.leads.notices import LeadFacts, LeadReassigned
 
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -25,6 +26,11 @@ WALL_CLOCK = LeadRules(
         )
     ],
 )
+
+
+def a_notice(n: int = 0) -> LeadReassigned:
+    """A notice that needs no rows in the database (for outbox and dispatcher tests)."""
+    return LeadReassigned(LeadFacts(n, f"L{n}", f"Company {n}", None, None), "Rep 2")
 
 
 def make_team(session: Session, reps: int = 2, **rep_fields) -> tuple[Rep, list[Rep]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import selectors
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+HOST = "127.0.0.1"
 INVALID_TOKEN = "xoxb-invalid"
 
 
@@ -68,16 +71,35 @@ class FakeSlack:
 
     def start(self) -> FakeSlack:
         """Serve on a free port of 127.0.0.1 in a background thread."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer((HOST, 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
         return self
 
+    def _serve(self) -> None:
+        """Answer connections until `stop()` writes to the wake-up socket.
+
+        `serve_forever` notices a shutdown only at its next 0.5 s poll; waiting on the
+        listening socket and the wake-up socket together stops at once."""
+        assert self._server is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._server, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while True:
+                ready = {key.fileobj for key, _ in selector.select()}
+                if self._wake_reader in ready:
+                    return
+                self._server.handle_request()
+
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
+        if self._server and self._thread:
+            self._wake_writer.send(b"x")
+            self._thread.join()
             self._server.server_close()
+            self._wake_reader.close()
+            self._wake_writer.close()
             self._server = None
 
     def __enter__(self) -> FakeSlack:
@@ -89,8 +111,7 @@ class FakeSlack:
     @property
     def url(self) -> str:
         assert self._server, "FakeSlack is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{HOST}:{self._server.server_port}"
 
     @property
     def base_url(self) -> str:
@@ -98,7 +119,9 @@ class FakeSlack:
 
     # ---- test controls ---------------------------------------------------------------
 
-    def add_user(self, user_id: str, email: str, name: str = "", tz: str = "America/New_York"):
+    def add_user(
+        self, user_id: str, email: str, name: str = "", tz: str = "America/New_York"
+    ) -> None:
         """Make a workspace member known to users.info and users.lookupByEmail."""
         self.users[user_id] = User(user_id, email, name or email.split("@")[0], tz)
 
@@ -147,14 +170,14 @@ class FakeSlack:
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
-    def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-        """Poll `condition` until it is true or `timeout` seconds pass."""
+    def wait_for(self, condition: Callable[[], object], timeout: float = 5.0) -> bool:
+        """Poll `condition` until it is true (truthy) or `timeout` seconds pass."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if condition():
                 return True
             time.sleep(0.01)
-        return condition()
+        return bool(condition())
 
     # ---- request handling ------------------------------------------------------------
 
@@ -173,7 +196,9 @@ class FakeSlack:
                     return _Failure(status=status)
         return None
 
-    def _answer(self, method: str, params: dict[str, Any], headers: dict[str, str]):
+    def _answer(
+        self, method: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """Return (HTTP status, extra headers, JSON body) for one Web API call."""
         with self._lock:
             self.calls.append(Call(method, params, headers))

@@ -14,7 +14,8 @@ from salesops_core.db.models import Outcome
 from salesops_core.importers import records
 from salesops_core.importers.columns import convert_deals, parse_timestamps
 from salesops_core.importers.csvfile import plan_columns, read_csv
-from salesops_core.importers.formats import FIELDS, REQUIRED, format_spec
+from salesops_core.importers.fields import FIELDS, REQUIRED
+from salesops_core.importers.formats import format_spec
 from salesops_core.importers.parsing import parse_timestamp
 from salesops_core.importers.stagemap import StageDef, StageMap
 

@@ -113,9 +113,9 @@ def test_manifest_events_are_exactly_the_registered_event_listeners(
 def test_interactivity_is_on_when_buttons_or_modals_are_handled(
     manifest: dict[str, Any], registered: dict[str, set[str]]
 ) -> None:
-    if registered["action"] or registered["view"]:
-        assert manifest["settings"]["interactivity"]["is_enabled"] is True
-        assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+    assert registered["action"], "the lead buttons are action listeners"
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
 
 
 def test_manifest_ships_for_http_mode_with_socket_mode_off(manifest: dict[str, Any]) -> None:

@@ -7,9 +7,9 @@ from salesops_core.db.models import Base
 config = context.config
 engine = config.attributes.get("engine")
 if engine is None:  # plain `alembic` CLI use: take the URL from the config
-    from salesops_core.db.engine import make_engine
+    from salesops_core.db.engine import DEFAULT_DATABASE_URL, make_engine
 
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or DEFAULT_DATABASE_URL)
 
 with engine.begin() as connection:
     context.configure(

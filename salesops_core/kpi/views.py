@@ -1,0 +1,306 @@
+"""Read views the slash commands and App Home ask: a scope's numbers, shaped for showing.
+
+Each function takes a session and returns plain values (the commands build Block Kit from
+them and run no SQL of their own). The numbers come from the engine's grouped queries, so a
+view shows exactly what `salesops kpi` reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
+
+from salesops_core.config import OrgConfig, SlaPolicy
+from salesops_core.db.models import Deal, Lead, Outcome, Quota, Rep, Team
+from salesops_core.kpi.engine import (
+    LeaderboardRow,
+    PeriodNumbers,
+    gather,
+    leaderboard_rows,
+    scope_kpis,
+)
+from salesops_core.kpi.queries import (
+    DEFAULT_FORECAST_CATEGORY,
+    at_time,
+    closed_in,
+    latest_forecasts,
+    quota_inside,
+    response_minutes_expr,
+    sla_met,
+)
+from salesops_core.kpi.registry import KpiValues
+from salesops_core.org.scopes import Scope, in_scope, reps_in_scope, team_scope
+from salesops_core.periods import Period
+from salesops_core.timeutil import as_utc
+
+TREND_PERIODS = 6
+
+
+@dataclass(frozen=True)
+class ScopeNumbers:
+    """One period's KPIs for a scope, with the per-owner partial sums they were combined from."""
+
+    scope: Scope
+    kpis: KpiValues
+    gathered: PeriodNumbers
+
+    def total(self, partial: str, rep_ids: Collection[int] | None = None) -> float:
+        """One partial sum (e.g. "stale_count") over every owner gathered, or only `rep_ids`."""
+        return float(
+            sum(
+                (row.get(partial) or 0)
+                for owner, row in self.gathered.partials.items()
+                if rep_ids is None or owner in rep_ids
+            )
+        )
+
+    @property
+    def quota(self) -> float | None:
+        """The scope's quota: the sum over reps with a quota in the period; None when none has."""
+        quotas = [
+            row["quota"] for row in self.gathered.partials.values() if (row.get("quota") or 0) > 0
+        ]
+        return float(sum(quotas)) if quotas else None
+
+
+def scope_numbers(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    org: OrgConfig,
+    sla: Sequence[SlaPolicy],
+    now: datetime,
+) -> ScopeNumbers:
+    """One period's KPIs for a scope, without the previous period (about eight queries)."""
+    gathered = gather(session, scope, period, org, sla, now)
+    return ScopeNumbers(scope, scope_kpis(session, scope, gathered), gathered)
+
+
+def leaderboard(session: Session, numbers: ScopeNumbers) -> list[LeaderboardRow]:
+    """The scope's reps, one KPI row each from the same gathered numbers, best won first."""
+    return leaderboard_rows(session.execute(reps_in_scope(numbers.scope)).all(), numbers.gathered)
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Won amount and quota attainment over consecutive periods, oldest first."""
+
+    periods: list[Period]
+    won: list[float]
+    attainment: list[float | None]
+
+
+def recent_periods(period: Period, count: int = TREND_PERIODS) -> list[Period]:
+    """`period` and the `count - 1` periods of the same kind before it, oldest first."""
+    periods = [period]
+    while len(periods) < count:
+        periods.append(periods[-1].previous())
+    return periods[::-1]
+
+
+def _which_period(
+    belongs: Callable[[Period], ColumnElement[bool]], periods: list[Period]
+) -> ColumnElement[Any]:
+    """The index of the period a row `belongs` to (NULL for none)."""
+    return case(*((belongs(p), index) for index, p in enumerate(periods)), else_=None)
+
+
+def won_and_attainment_trend(
+    session: Session, scope: Scope, period: Period, count: int = TREND_PERIODS
+) -> Trend:
+    """Won amount and attainment for `period` and the ones before it, in two grouped queries.
+
+    Same rules as the KPIs: a deal is won in the period its close time falls in; quota rows
+    count for a period when they lie inside it (no pro-rating).
+    """
+    periods = recent_periods(period, count)
+    won_bucket = _which_period(closed_in, periods).label("bucket")
+    won_rows = session.execute(
+        select(won_bucket, func.coalesce(func.sum(Deal.amount), 0))
+        .where(
+            Deal.outcome == Outcome.WON,
+            Deal.closed_at >= at_time(periods[0].start),
+            Deal.closed_at < at_time(periods[-1].end),
+            in_scope(Deal.owner_id, scope),
+        )
+        .group_by(won_bucket)
+    ).all()
+    quota_bucket = _which_period(quota_inside, periods).label("bucket")
+    quota_rows = session.execute(
+        select(quota_bucket, func.sum(Quota.amount))
+        .where(
+            Quota.period_start >= at_time(periods[0].start),
+            Quota.period_end <= at_time(periods[-1].end),
+            Quota.amount > 0,
+            in_scope(Quota.rep_id, scope),
+        )
+        .group_by(quota_bucket)
+    ).all()
+    won = [0.0] * len(periods)
+    for bucket, amount in won_rows:
+        if bucket is not None:
+            won[int(bucket)] = float(amount)
+    quota: list[float | None] = [None] * len(periods)
+    for bucket, amount in quota_rows:
+        if bucket is not None and amount:
+            quota[int(bucket)] = float(amount)
+    attainment = [w / q if q else None for w, q in zip(won, quota, strict=True)]
+    return Trend(periods, won, attainment)
+
+
+@dataclass(frozen=True)
+class ForecastVsWon:
+    """The forecast as submitted so far against what is won, weighted and the quota."""
+
+    forecast: float | None  # each rep's latest forecast for the period, summed
+    submitted_at: datetime | None  # the last of those submissions
+    forecasters: int  # reps with such a forecast
+    won: float
+    weighted_pipeline: float
+    quota: float | None
+    accuracy_period: Period  # the period itself once it has ended, else the one before
+    accuracy: float | None  # forecast_accuracy of `accuracy_period`
+
+
+def forecast_vs_won(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    org: OrgConfig,
+    sla: Sequence[SlaPolicy],
+    now: datetime,
+    category: str = DEFAULT_FORECAST_CATEGORY,
+) -> ForecastVsWon:
+    """The /forecast numbers: each rep's latest forecast (by `now`) for forecast periods inside
+    the period, won so far, weighted pipeline, quota, and the accuracy of the last closed one."""
+    numbers = scope_numbers(session, scope, period, org, sla, now)
+    ranked = latest_forecasts(session, scope, period, category, submitted_before=now)
+    amount, submitted, reps = session.execute(
+        select(
+            func.sum(ranked.c.amount),
+            func.max(ranked.c.submitted_at),
+            func.count(func.distinct(ranked.c.rep_id)),
+        ).where(ranked.c.rank == 1)
+    ).one()
+    closed = period if period.end <= now else period.previous()
+    if closed is period:
+        accuracy = numbers.kpis["forecast_accuracy"]
+    else:
+        accuracy = scope_numbers(session, scope, closed, org, sla, now).kpis["forecast_accuracy"]
+    return ForecastVsWon(
+        forecast=None if amount is None else float(amount),
+        submitted_at=as_utc(submitted) if submitted is not None else None,
+        forecasters=int(reps or 0),
+        won=float(numbers.kpis["won_amount"] or 0),
+        weighted_pipeline=float(numbers.kpis["weighted_pipeline_value"] or 0),
+        quota=numbers.quota,
+        accuracy_period=closed,
+        accuracy=accuracy,
+    )
+
+
+def response_counts_by_bin(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    now: datetime,
+    edges: Sequence[float],
+) -> tuple[list[int], list[int]]:
+    """Answered leads of the period counted per bin of minutes to first response (`edges`, the
+    first and last open-ended), split into met / missed their own SLA: one grouped query."""
+    minutes = response_minutes_expr(session, now)
+    met = sla_met()
+    bucket = case(
+        *((minutes < edge, index) for index, edge in enumerate(edges[1:-1])),
+        else_=len(edges) - 2,
+    ).label("bucket")
+    rows = session.execute(
+        select(bucket, met.label("met"), func.count())
+        .where(
+            Lead.first_response_at.is_not(None),
+            Lead.created_at >= at_time(period.start),
+            Lead.created_at < at_time(period.end),
+            in_scope(Lead.owner_id, scope),
+        )
+        .group_by(bucket, met)
+    ).all()
+    inside = [0] * (len(edges) - 1)
+    late = [0] * (len(edges) - 1)
+    for index, was_met, count in rows:
+        (inside if was_met else late)[int(index)] += int(count)
+    return inside, late
+
+
+@dataclass(frozen=True)
+class RepMeetings:
+    """One rep's prospect meetings in the period."""
+
+    rep: str
+    held: float
+    per_week: float | None
+
+
+@dataclass(frozen=True)
+class Meetings:
+    """Prospect meetings held in the period: the scope's, and how they compare."""
+
+    held: float
+    per_week: float | None  # a rep's own per week; for a group, per rep per week
+    team: str | None  # rep scope: the rep's team (None without one; None for groups)
+    team_average: float | None  # rep scope: the team's meetings per rep per week
+    reps: list[RepMeetings]  # group scopes: each rep, most meetings per week first
+
+
+def meetings(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    org: OrgConfig,
+    sla: Sequence[SlaPolicy],
+    now: datetime,
+) -> Meetings:
+    """Prospect meetings for /meetings: a rep against their team's average, or a group with
+    its reps."""
+    if scope.kind == "rep":
+        return _rep_meetings(session, scope, period, org, sla, now)
+    numbers = scope_numbers(session, scope, period, org, sla, now)
+    rows = sorted(
+        leaderboard(session, numbers), key=lambda r: -(r["meetings_per_rep_per_week"] or 0)
+    )
+    reps = [
+        RepMeetings(
+            r["rep"], numbers.total("meetings", {r["rep_id"]}), r["meetings_per_rep_per_week"]
+        )
+        for r in rows
+    ]
+    per_rep = numbers.kpis["meetings_per_rep_per_week"]
+    return Meetings(numbers.total("meetings"), per_rep, None, None, reps)
+
+
+def _rep_meetings(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    org: OrgConfig,
+    sla: Sequence[SlaPolicy],
+    now: datetime,
+) -> Meetings:
+    """One gather over the rep's team gives both the rep's row and the team average."""
+    assert isinstance(scope.key, int)
+    rep = session.get(Rep, scope.key)
+    team = session.get(Team, rep.team_id) if rep and rep.team_id else None
+    numbers = scope_numbers(session, team_scope(team) if team else scope, period, org, sla, now)
+    rows = leaderboard_rows(session.execute(reps_in_scope(scope)).all(), numbers.gathered)
+    mine = next((r for r in rows if r["rep_id"] == scope.key), None)
+    return Meetings(
+        held=numbers.total("meetings", {scope.key}),
+        per_week=mine["meetings_per_rep_per_week"] if mine else None,
+        team=team.name if team else None,
+        team_average=numbers.kpis["meetings_per_rep_per_week"] if team else None,
+        reps=[],
+    )
