@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from salesops_core.config import OrgConfig, SlaPolicy
 from salesops_core.db.models import Deal, DealStageChange, Lead, Outcome, Stage
-from salesops_core.kpi.queries import (
+from salesops_core.kpi.rules import (
     at_time,
     deal_probability,
     open_at,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from salesops_core.config import OrgConfig, SlaPolicy
 from salesops_core.db.models import Activity, Deal, Forecast, Outcome, Quota, Rep, Stage
 from salesops_core.kpi import queries as q
+from salesops_core.kpi import rules
 from salesops_core.kpi.details import lead_response_minutes, stage_conversion
 from salesops_core.kpi.engine import gather, scope_kpis
 from salesops_core.kpi.registry import CHOICES, COMMON_CHOICES, EXPLAINABLE, Family
@@ -92,11 +93,11 @@ def _closed_deal_records(
 ) -> list[dict[str, Any]]:
     rows = session.execute(
         select(Deal.external_id, Deal.name, Rep.name.label("owner"), Deal.amount, Deal.outcome)
-        .add_columns(Deal.created_at, Deal.closed_at, q.closed_in(period).label("in_period"))
+        .add_columns(Deal.created_at, Deal.closed_at, rules.closed_in(period).label("in_period"))
         .join(Rep, Rep.id == Deal.owner_id)
         .where(
-            Deal.closed_at >= q.at_time(period.start),
-            Deal.closed_at <= q.at_time(period.end),
+            Deal.closed_at >= rules.at_time(period.start),
+            Deal.closed_at <= rules.at_time(period.end),
             Deal.outcome.in_([Outcome.WON, Outcome.LOST]),
             in_scope(Deal.owner_id, scope),
         )
@@ -137,11 +138,11 @@ def _closed_deal_records(
 def _quota_records(session: Session, scope: Scope, period: Period) -> list[dict[str, Any]]:
     rows = session.execute(
         select(Quota.period_start, Quota.period_end, Quota.amount, Rep.name.label("owner"))
-        .add_columns(q.quota_inside(period).label("inside"))
+        .add_columns(rules.quota_inside(period).label("inside"))
         .join(Rep, Rep.id == Quota.rep_id)
         .where(
-            Quota.period_start < q.at_time(period.end),
-            Quota.period_end > q.at_time(period.start),
+            Quota.period_start < rules.at_time(period.end),
+            Quota.period_end > rules.at_time(period.start),
             in_scope(Quota.rep_id, scope),
         )
         .order_by(Rep.name, Quota.period_start)
@@ -176,16 +177,16 @@ def _open_deal_records(
             Rep.name.label("owner"),
             Deal.amount,
             Deal.stage,
-            q.deal_probability().label("probability"),
+            rules.deal_probability().label("probability"),
             Deal.created_at,
             Deal.expected_close,
-            q.last_activity_before(at).label("last_activity"),
-            q.stale_at(at, org.stale_deal_days).label("stale"),
-            q.due_in(period).label("due"),
+            rules.last_activity_before(at).label("last_activity"),
+            rules.stale_at(at, org.stale_deal_days).label("stale"),
+            rules.due_in(period).label("due"),
         )
         .join(Rep, Rep.id == Deal.owner_id)
         .outerjoin(Stage, Stage.name == Deal.stage)
-        .where(q.open_at(at), in_scope(Deal.owner_id, scope))
+        .where(rules.open_at(at), in_scope(Deal.owner_id, scope))
         .order_by(Deal.expected_close, Deal.id)
     ).all()
     records = []
@@ -264,13 +265,13 @@ def _activity_records(
             Activity.started_at,
             Activity.minutes,
             Activity.external_attendee,
-            q.selling_activity().label("selling"),
-            q.prospect_meeting().label("prospect_meeting"),
+            rules.selling_activity().label("selling"),
+            rules.prospect_meeting().label("prospect_meeting"),
         )
         .join(Rep, Rep.id == Activity.rep_id)
         .where(
-            Activity.started_at >= q.at_time(period.start),
-            Activity.started_at < q.at_time(until),
+            Activity.started_at >= rules.at_time(period.start),
+            Activity.started_at < rules.at_time(until),
             in_scope(Activity.rep_id, scope),
         )
         .order_by(Activity.started_at, Activity.id)
@@ -281,7 +282,7 @@ def _activity_records(
             ok = bool(r.prospect_meeting)
             if ok:
                 why = "prospect meeting"
-            elif r.type in q.MEETING_TYPES:
+            elif r.type in rules.MEETING_TYPES:
                 why = "no external attendee"
             else:
                 why = f"{r.type.value}, not a meeting"
@@ -312,8 +313,8 @@ def _forecast_records(session: Session, scope: Scope, period: Period) -> list[di
         select(Forecast, Rep.name.label("owner"))
         .join(Rep, Rep.id == Forecast.rep_id)
         .where(
-            Forecast.period_start < q.at_time(period.end),
-            Forecast.period_end > q.at_time(period.start),
+            Forecast.period_start < rules.at_time(period.end),
+            Forecast.period_end > rules.at_time(period.start),
             in_scope(Forecast.rep_id, scope),
         )
         .order_by(Rep.name, Forecast.submitted_at)

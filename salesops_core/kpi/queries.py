@@ -7,20 +7,14 @@ additive, so a team is the sum of its reps and the org the sum of everything.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
-    ColumnElement,
-    Float,
-    ScalarSelect,
-    and_,
     case,
-    cast,
     func,
-    literal,
     not_,
     or_,
     select,
@@ -31,9 +25,7 @@ from sqlalchemy.orm import Session
 from salesops_core.config import OrgConfig
 from salesops_core.db.engine import is_postgres
 from salesops_core.db.models import (
-    SELLING_ACTIVITY_TYPES,
     Activity,
-    ActivityType,
     Deal,
     Forecast,
     Lead,
@@ -41,25 +33,25 @@ from salesops_core.db.models import (
     Quota,
     Stage,
 )
+from salesops_core.kpi.rules import (
+    at_time,
+    closed_in,
+    deal_probability,
+    due_in,
+    prospect_meeting,
+    quota_inside,
+    response_minutes_expr,
+    seconds_between,
+    selling_activity,
+    sla_decided,
+    sla_met,
+    stale_at,
+)
 from salesops_core.org.scopes import Scope, in_scope
 from salesops_core.periods import Period
-from salesops_core.timeutil import UtcDateTime
 
 Partials = dict[int | None, dict[str, Any]]
-MEETING_TYPES = (ActivityType.MEETING, ActivityType.DEMO)
 DEFAULT_FORECAST_CATEGORY = "commit"
-
-
-def at_time(value: datetime) -> ColumnElement[datetime]:
-    """A typed time-stamp literal (stored as naive UTC like the columns)."""
-    return literal(value, UtcDateTime())
-
-
-def seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:
-    """`later - earlier` in seconds: julianday() on SQLite (rounded to ms), epoch on Postgres."""
-    if is_postgres(session):
-        return cast(func.extract("epoch", later - earlier), Float)
-    return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
 
 
 def _to_float(value: Any) -> float | None:
@@ -83,11 +75,6 @@ def _merge(target: Partials, result: Any) -> None:
                 partial[key] = (partial.get(key) or 0.0) + float(value)
 
 
-def closed_in(period: Period) -> ColumnElement[bool]:
-    """The deal's close time falls in [start, end): it is won or lost in that period."""
-    return and_(Deal.closed_at >= at_time(period.start), Deal.closed_at < at_time(period.end))
-
-
 def closed_deals(session: Session, scope: Scope, period: Period, partials: Partials) -> None:
     """Won and lost deals whose close time falls in [start, end), per owner."""
     won = Deal.outcome == Outcome.WON
@@ -107,47 +94,6 @@ def closed_deals(session: Session, scope: Scope, period: Period, partials: Parti
         .group_by(Deal.owner_id)
     )
     _merge(partials, session.execute(query))
-
-
-def open_at(at: datetime) -> ColumnElement[bool]:
-    """A deal is open at `at` when created before it and not closed before it."""
-    return and_(
-        Deal.created_at < at_time(at),
-        or_(Deal.closed_at.is_(None), Deal.closed_at >= at_time(at)),
-    )
-
-
-def deal_probability() -> ColumnElement[float]:
-    """The deal's own probability, else its stage's (needs the outer join on Stage), else 0."""
-    return func.coalesce(Deal.probability, Stage.probability, 0.0)
-
-
-def last_activity_before(at: datetime) -> ScalarSelect[datetime]:
-    """When the deal's latest activity before `at` started (correlated to Deal; NULL if none)."""
-    return (
-        select(func.max(Activity.started_at))
-        .where(Activity.deal_id == Deal.id, Activity.started_at < at_time(at))
-        .correlate(Deal)
-        .scalar_subquery()
-    )
-
-
-def stale_at(at: datetime, stale_deal_days: float) -> ColumnElement[bool]:
-    """The one definition of a stale deal at `at`: no activity on it in the `stale_deal_days`
-    before `at` (a deal with no activity at all is dated from its creation), or its expected
-    close is before `at`."""
-    stale_before = at - timedelta(days=stale_deal_days)
-    return or_(
-        func.coalesce(last_activity_before(at), Deal.created_at) < at_time(stale_before),
-        Deal.expected_close < at_time(at),
-    )
-
-
-def due_in(period: Period) -> ColumnElement[bool]:
-    """The deal is expected to close in [start, end) (the pipeline that coverage counts)."""
-    return and_(
-        Deal.expected_close >= at_time(period.start), Deal.expected_close < at_time(period.end)
-    )
 
 
 def open_pipeline(
@@ -177,13 +123,6 @@ def open_pipeline(
             .group_by(Deal.owner_id)
         )
         _merge(partials, session.execute(query))
-
-
-def quota_inside(period: Period) -> ColumnElement[bool]:
-    """The quota row lies inside the period (rows reaching outside it are not pro-rated)."""
-    return and_(
-        Quota.period_start >= at_time(period.start), Quota.period_end <= at_time(period.end)
-    )
 
 
 def quotas(session: Session, scope: Scope, period: Period, partials: Partials) -> None:
@@ -251,19 +190,6 @@ def forecasts(
     _merge(partials, session.execute(query))
 
 
-def sla_met() -> ColumnElement[int]:
-    """1 for a lead answered by its stored deadline (`sla_due_at`), else 0."""
-    return case((Lead.first_response_at <= Lead.sla_due_at, 1), else_=0)
-
-
-def sla_decided(now: datetime) -> ColumnElement[int]:
-    """1 for a lead whose SLA is decided at `now`: it has a deadline and was answered or the
-    deadline has passed. A lead without a deadline (not yet given one by the lead engine or
-    `fill_sla_deadlines`) is not decided: it counts neither as met nor as missed."""
-    answered_or_late = or_(Lead.first_response_at.is_not(None), Lead.sla_due_at < at_time(now))
-    return case((and_(Lead.sla_due_at.is_not(None), answered_or_late), 1), else_=0)
-
-
 def leads(
     session: Session,
     scope: Scope,
@@ -310,12 +236,6 @@ def leads(
         for key in ("leads", "leads_answered", "leads_unanswered", "sla_met", "sla_decided"):
             partial[key] = (partial.get(key) or 0.0) + float(getattr(row, key))
     return total, per_owner
-
-
-def response_minutes_expr(session: Session, now: datetime) -> ColumnElement[float]:
-    """Minutes from creation to first response; unanswered leads count up to `now`."""
-    responded = func.coalesce(Lead.first_response_at, at_time(now))
-    return seconds_between(session, responded, Lead.created_at) / 60.0
 
 
 def lead_numbers(
@@ -398,16 +318,6 @@ def _pandas_percentiles(frame: pd.DataFrame) -> tuple[dict[str, float | None], P
     for owner, value in median.items():
         per_owner[None if owner == -1 else int(owner)]["median"] = float(value)
     return total, per_owner
-
-
-def selling_activity() -> ColumnElement[bool]:
-    """The activity is selling time: a call, email, meeting or demo."""
-    return Activity.type.in_(SELLING_ACTIVITY_TYPES)
-
-
-def prospect_meeting() -> ColumnElement[bool]:
-    """The activity is a prospect meeting: a meeting or demo with an external attendee."""
-    return and_(Activity.type.in_(MEETING_TYPES), Activity.external_attendee.is_(True))
 
 
 def activities(

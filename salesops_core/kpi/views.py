@@ -24,16 +24,15 @@ from salesops_core.kpi.engine import (
     leaderboard_rows,
     scope_kpis,
 )
-from salesops_core.kpi.queries import (
-    DEFAULT_FORECAST_CATEGORY,
+from salesops_core.kpi.queries import DEFAULT_FORECAST_CATEGORY, latest_forecasts
+from salesops_core.kpi.registry import KpiValues
+from salesops_core.kpi.rules import (
     at_time,
     closed_in,
-    latest_forecasts,
     quota_inside,
     response_minutes_expr,
     sla_met,
 )
-from salesops_core.kpi.registry import KpiValues
 from salesops_core.org.scopes import Scope, in_scope, reps_in_scope, team_scope
 from salesops_core.periods import Period
 from salesops_core.timeutil import as_utc
