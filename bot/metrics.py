@@ -59,6 +59,11 @@ class Metrics:
             ["type", "duplicate"],
             registry=self.registry,
         )
+        self.digest_chart_failures = Counter(
+            "salesops_digest_chart_failures",
+            "Digest charts that could not be drawn (the digest went out without its chart).",
+            registry=self.registry,
+        )
 
         self.background_tasks = Gauge(
             "salesops_background_tasks",

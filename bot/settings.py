@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from salesops_core.config import DigestConfig, OrgConfig, SlaPolicy
+from salesops_core.config import DigestConfig, NudgeConfig, OrgConfig, SlaPolicy
 from salesops_core.db.engine import DEFAULT_DATABASE_URL
 from salesops_core.errors import ConfigError
 
@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     org: OrgConfig = OrgConfig()
     sla: list[SlaPolicy] = Field(default_factory=lambda: [SlaPolicy()])
     digest: DigestConfig = DigestConfig()
+    nudges: NudgeConfig = NudgeConfig()
     config_file: str | None = None
 
 
@@ -61,7 +62,7 @@ def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings
     if explicit and not path.is_file():
         raise ConfigError(f"config file {path} not found (set by SALESOPS_CONFIG or --config)")
     file_values = _read_toml(path) if path.is_file() else {}
-    unknown = set(file_values) - {"org", "sla", "digest"}
+    unknown = set(file_values) - {"org", "sla", "digest", "nudges"}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
     try:
@@ -87,4 +88,6 @@ def _file_sections(values: dict[str, Any]) -> dict[str, Any]:
         sections["sla"] = values["sla"]
     if "digest" in values:
         sections["digest"] = values["digest"]
+    if "nudges" in values:
+        sections["nudges"] = values["nudges"]
     return sections

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,38 +18,29 @@ from commands.kit.blocks import (
 )
 from commands.kit.reply import CommandContext
 from salesops_core.kpi import format as f
-from salesops_core.kpi.pace import behind_pace, elapsed_share, pace_of
+from salesops_core.kpi.pace import behind_pace, elapsed_share
 from salesops_core.kpi.views import leaderboard, scope_numbers
 from salesops_core.leads.views import WaitingLead, waiting_leads
+from salesops_core.nudges.facts import Hold
+from salesops_core.nudges.service import evaluate
 from salesops_core.org.access import Viewer
 from salesops_core.org.scopes import Scope, team_scope_by_id
 from salesops_core.periods import parse_period
 from salesops_core.timeutil import as_utc
 
 LEADS_SHOWN = 5
-GOOD_COVERAGE = 3.0
+NUDGES_SHOWN = 8
 
 
-def nudges(kpis: Mapping[str, Any], stale: float, leads_waiting: int, expected: float) -> list[str]:
-    """Short, actionable nudges from this quarter's numbers."""
-    items = []
-    pace = pace_of(kpis, expected)
-    if pace.behind:
-        items.append(
-            f"You are behind pace: {f.pct(pace.attainment)} of quota won, {f.pct(expected)} "
-            "expected by now."
-        )
-    if leads_waiting:
-        items.append(f"{leads_waiting} lead(s) are waiting for your first response.")
-    if stale:
-        items.append(f"{f.count(stale)} open deal(s) are stale: log a next step or close them.")
-    coverage = kpis.get("pipeline_coverage")
-    if coverage is not None and coverage < GOOD_COVERAGE:
-        items.append(
-            f"Pipeline coverage is {f.ratio(coverage)}; "
-            f"{f.ratio(GOOD_COVERAGE)} is a healthy target."
-        )
-    return items
+def nudge_lines(session: Session, viewer: Viewer, ctx: CommandContext, now: datetime) -> list[str]:
+    """The viewer's nudges now, from the nudge rules (one evaluation for one person), most
+    valuable first; what they muted or turned off is left out, whatever the hour or budget."""
+    evaluation = evaluate(session, ctx.nudges, ctx.org, now, rep_id=viewer.rep_id)
+    facts = [d.nudge.fact for d in evaluation.for_person(viewer.rep_id) if d.held != Hold.MUTED]
+    lines = facts[:NUDGES_SHOWN]
+    if len(facts) > NUDGES_SHOWN:
+        lines.append(f"…and {f.count(len(facts) - NUDGES_SHOWN)} more")
+    return lines
 
 
 def _lead_line(lead: WaitingLead, now: datetime) -> str:
@@ -98,7 +88,7 @@ def home_view(session: Session, viewer: Viewer, ctx: CommandContext) -> dict[str
     ]
     if waiting.oldest:
         blocks.append(section("\n".join(_lead_line(lead, now) for lead in waiting.oldest)))
-    items = nudges(kpis, stale, waiting.total, expected)
+    items = nudge_lines(session, viewer, ctx, now)
     blocks += [
         divider(),
         section(

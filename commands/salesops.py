@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import logging
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,12 +11,12 @@ from commands.kit.args import bad, tokenize
 from commands.kit.blocks import code_sections, context, field_sections, header, section
 from commands.kit.help import USAGES
 from commands.kit.reply import CommandContext, Reply
-from salesops_core.errors import NotAllowed
+from commands.notices import RULE_TITLES
+from salesops_core.config import NudgeRule
 from salesops_core.kpi import format as f
+from salesops_core.nudges.log import person_settings, save_settings
 from salesops_core.org.access import Viewer
 from salesops_core.org.views import rep_profile
-
-log = logging.getLogger(__name__)
 
 
 def help_reply() -> Reply:
@@ -58,11 +57,8 @@ def whoami_reply(session: Session, viewer: Viewer) -> Reply:
     return Reply(text, blocks)
 
 
-def settings_reply(viewer: Viewer, ctx: CommandContext) -> Reply:
-    """Org time zone, fiscal year start, KPI knobs and SLA policies (admins only)."""
-    if not viewer.is_admin:
-        log.warning("access refused: rep_id=%s asked for /salesops settings", viewer.rep_id)
-        raise NotAllowed("Sorry, the bot's settings are for sales-ops admins only.")
+def org_settings_blocks(ctx: CommandContext) -> list[Any]:
+    """Org time zone, fiscal year start, KPI knobs and SLA policies (shown to admins)."""
     org = ctx.org
     fields = [
         f"*Time zone*\n{org.timezone}",
@@ -88,19 +84,87 @@ def settings_reply(viewer: Viewer, ctx: CommandContext) -> Reply:
     else:
         blocks.append(section("*Lead SLA policies*: none configured; the default is 5 minutes."))
     blocks.append(context("Change these in salesops.toml (or SALESOPS_CONFIG) and restart."))
-    text = (
-        f"Settings: time zone {org.timezone}, fiscal year from month {org.fiscal_year_start_month}"
-    )
+    return blocks
+
+
+def _rule(word: str) -> NudgeRule:
+    try:
+        return NudgeRule(word.replace("-", "_"))
+    except ValueError:
+        names = ", ".join(rule.value for rule in NudgeRule)
+        raise bad("/salesops", f'There is no nudge "{word}"; the nudges are {names}.') from None
+
+
+def change_nudge_settings(session: Session, viewer: Viewer, words: list[str]) -> None:
+    """`quiet 19:00-08:00` (or `quiet default`), `off RULE...`, `on RULE...`: the viewer's own."""
+    own = person_settings(session, viewer.rep_id)
+    quiet = own.quiet_hours if own else None
+    rules_off = {rule for rule in NudgeRule if own and rule.value in own.rules_off}
+    verb, values = words[0], words[1:]
+    if verb == "quiet" and len(values) == 1:
+        quiet = None if values[0] == "default" else values[0]
+    elif verb in ("off", "on") and values:
+        chosen = {_rule(word) for word in values}
+        rules_off = rules_off | chosen if verb == "off" else rules_off - chosen
+    else:
+        raise bad("/salesops", f'I don\'t understand "settings {" ".join(words)}".')
+    save_settings(session, viewer.rep_id, quiet_hours=quiet, rules_off=rules_off)
+
+
+def nudge_settings_blocks(session: Session, viewer: Viewer, ctx: CommandContext) -> list[Any]:
+    """The viewer's own nudge settings: quiet hours, budget, and each rule on or off."""
+    config = ctx.nudges
+    own = person_settings(session, viewer.rep_id)
+    quiet = f"{own.quiet_hours} (yours)" if own and own.quiet_hours else None
+    off = set(own.rules_off) if own else set()
+    org_rules = set(config.rules)
+
+    def state(rule: NudgeRule) -> str:
+        if rule not in org_rules:
+            return "off for everyone"
+        return "off" if rule.value in off else "on"
+
+    quiet = quiet or f"{config.quiet_hours} (the default)"
+    zone = viewer.timezone or f"{ctx.org.timezone} (the org's)"
+    fields = [
+        f"*Quiet hours*\n{quiet}, and days off",
+        f"*At most*\n{f.count(config.daily_budget)} a day",
+        f"*Time zone*\n{zone}",
+    ]
+    rules = [f"`{rule.value}` {RULE_TITLES[rule]}: {state(rule)}" for rule in NudgeRule]
+    return [
+        header("Your nudges"),
+        *field_sections(fields),
+        section("\n".join(rules)),
+        context(
+            "Change them: `/salesops settings quiet 19:00-08:00` (or `quiet default`), "
+            "`/salesops settings off few_meetings`, `/salesops settings on few_meetings`."
+        ),
+    ]
+
+
+def settings_reply(session: Session, viewer: Viewer, ctx: CommandContext) -> Reply:
+    """The viewer's own nudge settings; for admins, the org's settings too."""
+    own = person_settings(session, viewer.rep_id)
+    quiet = (own.quiet_hours if own else None) or ctx.nudges.quiet_hours
+    off = ", ".join(own.rules_off) if own and own.rules_off else "none"
+    text = f"Your nudges: quiet hours {quiet}, rules off: {off}"
+    blocks = nudge_settings_blocks(session, viewer, ctx)
+    if viewer.is_admin:
+        return Reply(text, [*blocks, *org_settings_blocks(ctx)])
+    blocks.append(context("The org's settings (time zone, lead SLAs) are for sales-ops admins."))
     return Reply(text, blocks)
 
 
 def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> Reply:
-    """Answer /salesops help | whoami | settings."""
+    """Answer /salesops help | whoami | settings [quiet HH:MM-HH:MM | off RULE | on RULE]."""
     words = [w.lower() for w in tokenize(text)]
     if not words or words == ["help"]:
         return help_reply()
     if words == ["whoami"]:
         return whoami_reply(session, viewer)
-    if words == ["settings"]:
-        return settings_reply(viewer, ctx)
+    if words[0] == "settings":
+        if words[1:]:
+            change_nudge_settings(session, viewer, words[1:])
+        return settings_reply(session, viewer, ctx)
     raise bad("/salesops", f'I don\'t understand "{" ".join(tokenize(text))}".')

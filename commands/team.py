@@ -1,4 +1,7 @@
-"""/team [team] [period] (managers, admins): leaderboard, who is behind pace, attainment chart."""
+"""/team [team] [period] (managers, admins): leaderboard, who is behind pace, attainment chart.
+
+`/team digest [team] [period]` shows the team's weekly digest on demand (default: last week).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from commands.digest import digest_blocks, digest_text, digest_title
 from commands.kit.args import bad, parse_args
 from commands.kit.blocks import code_sections, field_sections, header, section
 from commands.kit.common import footer
 from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
+from salesops_core.db.models import Team
+from salesops_core.digest.content import build_team_digest
 from salesops_core.errors import NotAllowed
 from salesops_core.kpi import format as f
 from salesops_core.kpi.engine import LeaderboardRow
@@ -24,6 +30,8 @@ from salesops_core.org.scopes import ORG_SCOPE, Scope, team_scope_by_id
 
 log = logging.getLogger(__name__)
 NAME_WIDTH = 20
+DIGEST_WORD = "digest"
+DIGEST_PERIOD = "last-week"
 
 
 def leaderboard_lines(rows: list[LeaderboardRow], expected: float) -> list[str]:
@@ -50,13 +58,38 @@ def _default_scope(session: Session, viewer: Viewer) -> Scope:
     raise bad("/team", "You are not on a team, so name one.")
 
 
+def digest(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> Reply:
+    """Answer `/team digest [team] [period]`: the team's digest as its manager gets it."""
+    args = parse_args(session, viewer, "/team", text, ctx, default_period=DIGEST_PERIOD)
+    if not args.explicit_scope:
+        if viewer.team_id is None:
+            raise bad("/team", "You are not on a team, so name one: `/team digest NA East`.")
+        args = replace(args, scope=team_scope_by_id(session, viewer.team_id))
+    require_view(session, viewer, args.scope)
+    if args.scope.kind != "team":
+        raise bad("/team", f"A digest is for one team, and {args.scope.name} is not a team.")
+    team = session.get(Team, args.scope.key)
+    assert team is not None, args.scope
+    facts = build_team_digest(session, team, args.period, ctx.org, ctx.sla, ctx.current_time())
+    chart_list = []
+    if ctx.charts:
+        title = digest_title(facts)
+        chart_list.append(
+            Chart("team-digest.png", title, partial(charts.digest_chart, facts.chart))
+        )
+    return Reply(digest_text(facts), digest_blocks(facts), chart_list, in_channel=args.share)
+
+
 def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> Reply:
-    """Answer /team."""
+    """Answer /team (and `/team digest`)."""
     if not (viewer.is_manager or viewer.is_admin):
         log.warning("access refused: rep_id=%s (role rep) asked for /team", viewer.rep_id)
         raise NotAllowed(
             "Sorry, `/team` is for managers and admins. `/kpi` and `/quota` show your own numbers."
         )
+    first, _, rest = text.strip().partition(" ")
+    if first.lower() == DIGEST_WORD:
+        return digest(session, viewer, rest, ctx)
     args = parse_args(session, viewer, "/team", text, ctx)
     if not args.explicit_scope:
         args = replace(args, scope=_default_scope(session, viewer))

@@ -5,6 +5,11 @@ JSON), the recipient (a Slack user or channel id), and once sent, where the mess
 (`slack_channel`, `slack_ts`). What the notice looks like in Slack is decided when it is sent
 (`commands.notices`), not here. An edit of an earlier message is its own notice whose row
 points at the row of the message to edit (`edits_id`): a message's location is stored once.
+A follow-up (a digest's chart) points at the row it follows (`follows_id`): it is not claimed
+before that row is sent (or dead), and then goes into the same conversation.
+
+A recipient is a Slack user or channel id, or a mailbox (`mailbox(name, email)`) for a person
+whose Slack id is not known: the dispatcher looks the email up when it sends.
 
 Lifecycle: pending -> (claim) sending -> sent | pending again (retry) | dead.
 A claim is a lease: if the sender dies, the lease expires and another dispatcher takes the
@@ -21,13 +26,14 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import TypeAdapter
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from salesops_core.db.engine import rows_changed
 from salesops_core.db.models import Outbox, OutboxStatus
@@ -46,6 +52,10 @@ class NoticeKind(enum.StrEnum):
     MANAGER_ALERT = "alert_manager"  # ladder step 2: the owner's manager
     LEAD_REASSIGNED = "lead_reassigned"  # the previous owner: where the lead went
     LEAD_DM_UPDATE = "lead_dm_update"  # an edit of a delivered lead DM (the lead was answered)
+    DIGEST = "digest"  # a team's weekly digest for a manager (or a team channel)
+    DIGEST_CHART = "digest_chart"  # the digest's chart, posted after the digest message
+    NUDGE = "nudge"  # an accountability nudge for one person, with its buttons
+    NUDGE_ROLLUP = "nudge_rollup"  # a manager's daily roll-up of their team's nudges
 
 
 class Notice(Protocol):
@@ -100,6 +110,21 @@ class ClaimedMessage:
     claim_token: str
     edits: SlackLocation | None = None  # an edit: the message to change
     edits_missing: bool = False  # an edit whose message was never delivered
+    follows: SlackLocation | None = None  # a follow-up: the delivered message it goes after
+    follows_failed: str | None = None  # a follow-up whose message is dead: that row's error
+
+
+def mailbox(name: str, email: str | None) -> str:
+    """A recipient to look up by email when sent: "Name <email>" ("Name <>" without one)."""
+    return formataddr((name, email or "")) if email else f"{name} <>"
+
+
+def mailbox_parts(recipient: str) -> tuple[str, str] | None:
+    """(name, email) of a mailbox recipient (email "" when unknown); None for a Slack id."""
+    if "<" not in recipient:
+        return None
+    name, email = parseaddr(recipient)
+    return (name or recipient.split("<", 1)[0].strip(), email)
 
 
 def enqueue(
@@ -116,6 +141,33 @@ def enqueue(
 
     `edits`: the outbox id of a delivered message this notice rewrites (see `latest_sent`).
     """
+    added = enqueue_row(
+        session,
+        notice,
+        dedupe_key=dedupe_key,
+        recipient=recipient,
+        edits=edits,
+        not_before=not_before,
+        now=now,
+    )
+    return added is not None
+
+
+def enqueue_row(
+    session: Session,
+    notice: Notice,
+    *,
+    dedupe_key: str,
+    recipient: str | None,
+    edits: int | None = None,
+    follows: int | None = None,
+    not_before: datetime | None = None,
+    now: datetime | None = None,
+) -> int | None:
+    """`enqueue`, returning the new row's id (None when the key exists).
+
+    `follows`: the outbox id of the message this notice goes after, in its conversation.
+    """
     now = now or utcnow()
     values = {
         "dedupe_key": dedupe_key,
@@ -123,6 +175,7 @@ def enqueue(
         "channel": recipient,
         "payload": notice_payload(notice),
         "edits_id": edits,
+        "follows_id": follows,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": not_before or now,
@@ -136,7 +189,8 @@ def enqueue(
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(Outbox.id)
     )
-    return session.execute(stmt).scalar_one_or_none() is not None
+    added: int | None = session.execute(stmt).scalar_one_or_none()
+    return added
 
 
 def latest_sent(session: Session, dedupe_keys: Sequence[str]) -> Outbox | None:
@@ -160,6 +214,38 @@ def _locations(session: Session, ids: set[int]) -> dict[int, SlackLocation]:
     return {row_id: SlackLocation(str(channel), str(ts)) for row_id, channel, ts in rows}
 
 
+def _dead_errors(session: Session, ids: set[int]) -> dict[int, str]:
+    rows = session.execute(
+        select(Outbox.id, Outbox.last_error).where(
+            Outbox.id.in_(ids), Outbox.status == OutboxStatus.DEAD
+        )
+    )
+    return {row_id: error or "dead" for row_id, error in rows}
+
+
+def _follow_up_blocked(
+    follows_id: int | None, located: dict[int, SlackLocation], failed: dict[int, str]
+) -> str | None:
+    """Why a claimed follow-up cannot go after its message (None: it can, or follows none)."""
+    if follows_id is None or (follows_id in located and follows_id not in failed):
+        return None
+    return failed.get(follows_id, "it was delivered without a Slack location")
+
+
+def _followed_is_done() -> Any:
+    """A row follows nothing, or the row it follows is sent or dead (its outcome is known)."""
+    followed = aliased(Outbox)
+    done = (
+        select(followed.id)
+        .where(
+            followed.id == Outbox.follows_id,
+            followed.status.in_((OutboxStatus.SENT, OutboxStatus.DEAD)),
+        )
+        .exists()
+    )
+    return or_(Outbox.follows_id.is_(None), done)
+
+
 def claim(
     session: Session,
     worker: str,
@@ -171,13 +257,17 @@ def claim(
     """Lease up to `limit` due rows (pending and due, or sending with an expired lease).
 
     `worker` becomes the claim token; make it unique per claiming process or thread. An edit
-    comes with the location of the message it rewrites, read from that message's row.
-    The caller commits right after, before sending anything.
+    comes with the location of the message it rewrites, read from that message's row; a
+    follow-up is claimed only once its message is sent (with that message's location) or
+    dead (with its error). The caller commits right after, before sending anything.
     """
     now = now or utcnow()
-    due = or_(
-        and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now),
-        and_(Outbox.status == OutboxStatus.SENDING, Outbox.lease_expires_at < now),
+    due = and_(
+        or_(
+            and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now),
+            and_(Outbox.status == OutboxStatus.SENDING, Outbox.lease_expires_at < now),
+        ),
+        _followed_is_done(),
     )
     ids = (
         select(Outbox.id)
@@ -203,12 +293,15 @@ def claim(
             Outbox.payload,
             Outbox.attempts,
             Outbox.edits_id,
+            Outbox.follows_id,
         )
         .execution_options(synchronize_session=False)
     )
     rows = session.execute(stmt).all()
-    targets = {row.edits_id for row in rows if row.edits_id is not None}
+    followed = {row.follows_id for row in rows if row.follows_id is not None}
+    targets = {row.edits_id for row in rows if row.edits_id is not None} | followed
     located = _locations(session, targets) if targets else {}
+    failed = _dead_errors(session, followed) if followed else {}
     claimed = [
         ClaimedMessage(
             id=row.id,
@@ -220,6 +313,8 @@ def claim(
             claim_token=worker,
             edits=located.get(row.edits_id) if row.edits_id is not None else None,
             edits_missing=row.edits_id is not None and row.edits_id not in located,
+            follows=located.get(row.follows_id) if row.follows_id is not None else None,
+            follows_failed=_follow_up_blocked(row.follows_id, located, failed),
         )
         for row in rows
     ]

@@ -172,11 +172,15 @@ def _current(unit: str, today: date, tz: ZoneInfo, fiscal_start: int) -> Period:
         return week_period(today, tz)
     if unit == "month":
         return month_period(today.year, today.month, tz, fiscal_start)
-    fiscal_year = fiscal_year_of(today, fiscal_start)
     if unit == "quarter":
-        offset = (today.month - fiscal_start) % 12
-        return quarter_period(fiscal_year, offset // 3 + 1, tz, fiscal_start)
-    return year_period(fiscal_year, tz, fiscal_start)
+        return quarter_containing(today, tz, fiscal_start)
+    return year_period(fiscal_year_of(today, fiscal_start), tz, fiscal_start)
+
+
+def quarter_containing(day: date, tz: ZoneInfo, fiscal_start: int = 1) -> Period:
+    """The fiscal quarter that contains `day`."""
+    offset = (day.month - fiscal_start) % 12
+    return quarter_period(fiscal_year_of(day, fiscal_start), offset // 3 + 1, tz, fiscal_start)
 
 
 def looks_like_period(word: str) -> bool:

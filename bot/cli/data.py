@@ -6,8 +6,14 @@ without loading the database layer, pandas or matplotlib.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+    from bot.settings import Settings
 
 console = Console()
 
@@ -31,11 +37,13 @@ def migrate_command() -> None:
 
 
 def doctor_command() -> None:
-    """Check the configuration, the database, migrations and (when set) the Slack token."""
+    """Check the configuration, the database, migrations and (when set) the Slack token;
+    show the nudge settings in force."""
     from sqlalchemy import text
 
     from bot.deps import build_deps
     from salesops_core.db.engine import schema_status
+    from salesops_core.errors import ConfigError
 
     problems = 0
 
@@ -45,9 +53,14 @@ def doctor_command() -> None:
         mark = "[green]ok[/]  " if ok else "[red]FAIL[/]"
         console.print(f"{mark} {what}: {detail}", highlight=False)
 
-    deps = build_deps()
+    try:
+        deps = build_deps()
+    except ConfigError as exc:  # e.g. an unknown rule name in `[nudges] rules`
+        report(False, "config", str(exc))
+        raise typer.Exit(1) from None
     source = deps.settings.config_file or "defaults (no salesops.toml)"
     report(True, "config", f"{source}; org time zone {deps.settings.org.timezone}")
+    report(True, "nudges", nudge_settings(deps.settings))
     url = deps.engine.url.render_as_string(hide_password=True)
     try:
         with deps.engine.connect() as connection:
@@ -60,6 +73,8 @@ def doctor_command() -> None:
             f"at {current}, code needs {head}"
             + ("" if current == head else " (run `salesops migrate`)"),
         )
+        if current == head and deps.settings.digest.channels:
+            _check_digest_channels(deps)
     except Exception as exc:
         report(False, "database", f"{url}: {exc.__class__.__name__}: {exc}".splitlines()[0])
     token = deps.settings.slack_bot_token
@@ -79,3 +94,35 @@ def doctor_command() -> None:
         console.print("skip slack: SLACK_BOT_TOKEN not set")
     if problems:
         raise typer.Exit(1)
+
+
+def _check_digest_channels(deps: Deps) -> None:
+    """Warn about `[digest] channels` entries that name no team (their digest never goes)."""
+    from bot.jobs.digest import unknown_channel_teams
+
+    with deps.sessions() as session:
+        unknown = unknown_channel_teams(session, deps.settings)
+    for name in unknown:
+        console.print(
+            f"[yellow]warn[/] digest channels: no team named {name!r}; "
+            f"its channel {deps.settings.digest.channels[name]} gets no digest",
+            highlight=False,
+        )
+    if not unknown:
+        count = len(deps.settings.digest.channels)
+        console.print(f"[green]ok[/]   digest channels: {count} team(s) found", highlight=False)
+
+
+def nudge_settings(settings: Settings) -> str:
+    """The `[nudges]` settings in force, in one line."""
+    from salesops_core.kpi import format as f
+
+    nudges = settings.nudges
+    rules = ", ".join(rule.value for rule in nudges.rules) or "none"
+    return (
+        f"rules {rules}; quiet hours {nudges.quiet_hours} and days off in each person's zone; "
+        f"at most {f.count(nudges.daily_budget)} a day each; the same nudge at most every "
+        f"{f.days(nudges.cooldown_days)}; stale after {f.days(nudges.stale_days(settings.org))}; "
+        f"{f.number(nudges.meetings_per_week_target)} meetings a week; "
+        f"selling time {f.pct(nudges.selling_time_target)}"
+    )

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from salesops_core.errors import SalesopsError
+from bot.cli.options import parse_now
 
 if TYPE_CHECKING:
     from salesops_core.demo import DemoSummary
@@ -41,10 +40,9 @@ def demo_command(
     from salesops_core.db.engine import transaction
     from salesops_core.demo import demo_summary, load_demo
     from salesops_core.leads.deadlines import fill_sla_deadlines
-    from salesops_core.timeutil import utcnow
 
     deps = build_deps()
-    moment = _parse_now(now) if now else utcnow()
+    moment = parse_now(now)
     started = time.monotonic()
     url = deps.engine.url.render_as_string(hide_password=True)
     with console.status(f"Building the demo org (scale {scale:g}) in {url} ..."):
@@ -64,15 +62,6 @@ def demo_command(
     print_summary(summary, time.monotonic() - started)
     console.rule("What the bot answers in Slack")
     console.print(showcase(deps), highlight=False, markup=False)
-
-
-def _parse_now(text: str) -> datetime:
-    from salesops_core.timeutil import as_utc
-
-    try:
-        return as_utc(datetime.fromisoformat(text))
-    except ValueError:
-        raise SalesopsError(f"--now: {text!r} is not an ISO time like 2026-06-30T12:00") from None
 
 
 def print_summary(summary: DemoSummary, seconds: float) -> None:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.cli.options import NowOption, parse_now
 from salesops_core.errors import SalesopsError
 from salesops_core.kpi.format import (
     DOWN,
@@ -60,6 +61,7 @@ def kpi_command(
     region: str | None = RegionOption,
     period: str = PeriodOption,
     output_format: str = typer.Option("table", "--format", help="table or json."),
+    now: str | None = NowOption,
 ) -> None:
     """KPIs for a rep, team, region or the org (default) over a period (default this-quarter)."""
     from bot.deps import build_ready_deps
@@ -69,12 +71,15 @@ def kpi_command(
 
     if output_format not in ("table", "json"):
         raise SalesopsError(f"unknown format {output_format!r}; use table or json")
+    moment = parse_now(now)
     deps = build_ready_deps()
     org = deps.settings.org
     with deps.sessions() as session:
         scope = resolve_scope(session, rep=rep, team=team, region=region)
-        span = parse_period(period, tz=org.tz, fiscal_year_start_month=org.fiscal_year_start_month)
-        report = compute_report(session, scope, span, org, deps.settings.sla)
+        span = parse_period(
+            period, tz=org.tz, fiscal_year_start_month=org.fiscal_year_start_month, now=moment
+        )
+        report = compute_report(session, scope, span, org, deps.settings.sla, now=moment)
     if output_format == "json":
         sys.stdout.write(json.dumps(report.to_json(), allow_nan=False, indent=2) + "\n")
         return

@@ -11,9 +11,11 @@ from rich.markup import escape
 
 from bot.cli import data as cli_data
 from bot.cli import demo as cli_demo
+from bot.cli import digest as cli_digest
 from bot.cli import imports as cli_import
 from bot.cli import kpi as cli_kpi
 from bot.cli import leads as cli_leads
+from bot.cli import nudges as cli_nudges
 from bot.cli import slack as cli_slack
 from salesops_core.errors import SalesopsError
 
@@ -36,7 +38,16 @@ def _root(
     )
 
 
-for module in (cli_data, cli_demo, cli_import, cli_kpi, cli_slack, cli_leads):
+for module in (
+    cli_data,
+    cli_demo,
+    cli_import,
+    cli_kpi,
+    cli_digest,
+    cli_nudges,
+    cli_slack,
+    cli_leads,
+):
     module.register(app)
 
 

@@ -8,8 +8,14 @@
 - HTTP 5xx, timeouts and connection errors: retried with exponential backoff, dead after
   `MAX_ATTEMPTS`. Permanent errors (`channel_not_found`, ...) are dead-lettered at once.
 - A row is a typed notice; it becomes a Slack message here, when it is sent
-  (`commands.notices.render`). An edit (a row that points at an earlier, delivered row) is a
-  chat.update of that message, found by the location recorded on its row.
+  (`commands.notices.render`), or a file (`render_file`: the files v2 upload). An edit (a row
+  that points at an earlier, delivered row) is a chat.update of that message, found by the
+  location recorded on its row. A follow-up (a digest's chart) is claimed only once the row it
+  follows is sent, and goes into that message's conversation; if that row is dead, so is it.
+- A recipient given as a mailbox ("Name <email>": a person without a Slack id) is looked up
+  with users.lookupByEmail when sent; no match is dead-lettered with the person's name.
+- Calls are spaced to Slack's per-method rate limits (`bot.jobs.pacing`) when a `Pacer` is
+  given, so a 429 is the exception; a wait longer than the lease allows hands the row back.
 - Delivery is at-least-once in one narrow window: if the process dies after Slack accepted a
   message and before its row is marked sent (one short UPDATE), the row is sent again when its
   lease expires. Every message carries its dedupe key in Slack message metadata, so such a
@@ -26,19 +32,22 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from time import monotonic
 from typing import Any
 from urllib.error import URLError
 
 from prometheus_client.core import GaugeMetricFamily
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deps import Deps
+from bot.jobs.pacing import ApiCall, Pacer, WouldWait
 from bot.settings import Settings
-from commands.notices import UnreadableNotice, render
+from commands.notices import UnreadableNotice, is_file, render, render_file
 from salesops_core import outbox
 from salesops_core.db.engine import transaction
+from salesops_core.db.models import OutboxStatus
 from salesops_core.errors import ConfigError
 from salesops_core.outbox import ClaimedMessage
 from salesops_core.timeutil import utcnow
@@ -65,6 +74,8 @@ PERMANENT_ERRORS = frozenset(
 )
 NO_RECIPIENT = "no_recipient: no Slack user id (a rep without slack_user_id, or no manager)"
 EDIT_TARGET_MISSING = "edit_target_missing: the message to edit was never delivered"
+FOLLOWED_UNDELIVERED = "followed_undelivered: the message this follows was not delivered"
+UPLOAD_CALLS = (ApiCall("files.getUploadURLExternal"), ApiCall("files.completeUploadExternal"))
 HTTP_TIMEOUT_SECONDS = 10
 LEASE_SECONDS = 60.0  # well above the HTTP timeout: a live sender never loses its lease
 
@@ -85,6 +96,10 @@ def make_sync_client(settings: Settings, *, timeout: int = HTTP_TIMEOUT_SECONDS)
 def worker_name() -> str:
     """A claim token unique to this dispatcher: host, process and a random suffix."""
     return f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class NoSlackUser(Exception):
+    """A mailbox recipient whose email matches no one in the workspace (or who has none)."""
 
 
 @dataclass
@@ -111,6 +126,7 @@ class Dispatcher:
         batch_size: int = 20,
         lease_seconds: float = LEASE_SECONDS,
         clock: Callable[[], datetime] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.sessions = sessions
         self.client = client
@@ -118,9 +134,12 @@ class Dispatcher:
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
         self.clock = clock or utcnow
+        self.pacer = pacer
+        self._claimed_at = monotonic()
 
     def claim(self, now: datetime | None = None) -> list[ClaimedMessage]:
         """Lease a batch of due rows (committed before anything is sent)."""
+        self._claimed_at = monotonic()
         with transaction(self.sessions) as session:
             return outbox.claim(
                 session,
@@ -142,14 +161,18 @@ class Dispatcher:
         return stats
 
     def drain(self, max_batches: int = 50) -> DispatchStats:
-        """Run batches until nothing is due (or rate limited); returns the totals."""
+        """Run batches until nothing is due (or rate limited); returns the totals.
+
+        A batch that delivered something is followed by another, which takes the follow-ups
+        those deliveries let through."""
         total = DispatchStats()
         for _ in range(max_batches):
             stats = self.run_once()
             for name in ("claimed", "sent", "retried", "dead"):
                 setattr(total, name, getattr(total, name) + getattr(stats, name))
             total.errors += stats.errors
-            if stats.rate_limited or stats.claimed < self.batch_size:
+            finished = stats.claimed < self.batch_size and stats.sent + stats.dead == 0
+            if stats.rate_limited or finished:
                 total.rate_limited = stats.rate_limited
                 break
         return total
@@ -171,16 +194,28 @@ class Dispatcher:
         if message.edits_missing:
             self._finish(message, stats, dead=EDIT_TARGET_MISSING)
             return None
-        if message.edits is None and not message.channel:
+        if message.follows_failed is not None:
+            dead = f"{FOLLOWED_UNDELIVERED} ({message.follows_failed})"
+            self._finish(message, stats, dead=dead)
+            return None
+        if message.edits is None and message.follows is None and not message.channel:
             self._finish(message, stats, dead=NO_RECIPIENT)
             return None
         try:
             response = self.send(message)
-        except UnreadableNotice as exc:
-            self._finish(message, stats, dead=f"unreadable_notice: {exc}")
+        except (UnreadableNotice, NoSlackUser) as exc:
+            reason = str(exc) if isinstance(exc, NoSlackUser) else f"unreadable_notice: {exc}"
+            self._finish(message, stats, dead=reason)
             return None
+        except WouldWait as exc:
+            self._finish(message, stats, retry=str(exc), delay=exc.seconds, free=True)
+            stats.rate_limited = True
+            return exc.seconds
         except SlackApiError as exc:
             return self._failed(message, exc, stats)
+        except SlackRequestError as exc:  # the files v2 upload step itself failed
+            self._finish(message, stats, retry=f"upload: {exc}")
+            return None
         except (TimeoutError, URLError, ConnectionError, OSError) as exc:
             self._finish(message, stats, retry=f"network: {exc.__class__.__name__}: {exc}")
             return None
@@ -188,10 +223,14 @@ class Dispatcher:
         return None
 
     def send(self, message: ClaimedMessage) -> dict[str, Any]:
-        """The Web API call: chat.postMessage to a channel or user id (a user id opens the DM),
-        or chat.update of the earlier message an edit points at."""
+        """The Web API calls: chat.postMessage to a channel or user id (a user id opens the
+        DM; a follow-up goes into its message's conversation), chat.update of the earlier
+        message an edit points at, or the files v2 upload of a file notice."""
+        if is_file(message.kind):
+            return self._upload(message)
         rendered = render(message.kind, message.payload)
         if message.edits is not None:
+            self._pace(ApiCall("chat.update"))
             updated = self.client.chat_update(
                 channel=message.edits.channel,
                 ts=message.edits.ts,
@@ -199,8 +238,10 @@ class Dispatcher:
                 blocks=rendered.blocks,
             )
             return dict(updated.data) if isinstance(updated.data, dict) else {}
+        channel = message.follows.channel if message.follows else self._recipient(message)
+        self._pace(ApiCall("chat.postMessage", channel))
         response = self.client.chat_postMessage(
-            channel=str(message.channel),
+            channel=channel,
             text=rendered.text,
             blocks=rendered.blocks,
             metadata={
@@ -210,6 +251,54 @@ class Dispatcher:
             unfurl_links=False,
         )
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _upload(self, message: ClaimedMessage) -> dict[str, Any]:
+        """Share a file notice into its conversation: after the message it follows, or to
+        its recipient. Slack shares the file asynchronously, so no `ts` is recorded.
+
+        A failure before files.completeUploadExternal leaves an unshared file that nobody
+        sees; the retry uploads it again, so a 429 or 5xx on any step shares it once."""
+        file = render_file(message.kind, message.payload)
+        channel = message.follows.channel if message.follows else self._recipient(message)
+        self._pace(*UPLOAD_CALLS)
+        self.client.files_upload_v2(
+            channel=channel,
+            thread_ts=None,
+            file=file.content,
+            filename=file.filename,
+            title=file.title,
+            alt_txt=file.alt_text,
+            initial_comment=file.initial_comment,
+        )
+        return {"channel": channel, "ts": None}
+
+    def _recipient(self, message: ClaimedMessage) -> str:
+        """The Slack id to send to: the row's, or a mailbox's looked up by its email."""
+        recipient = str(message.channel)
+        person = outbox.mailbox_parts(recipient)
+        if person is None:
+            return recipient
+        name, email = person
+        if not email:
+            raise NoSlackUser(
+                f"no Slack user for {name} (no email on record): set slack_user_id or the email"
+            )
+        self._pace(ApiCall("users.lookupByEmail"))
+        try:
+            found = self.client.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "users_not_found":
+                raise NoSlackUser(
+                    f"no Slack user for {name} <{email}>: set slack_user_id or the Slack email"
+                ) from None
+            raise
+        return str(found["user"]["id"])
+
+    def _pace(self, *calls: ApiCall) -> None:
+        """Wait for the calls' slots under Slack's rate limits, within half the lease."""
+        if self.pacer is not None:
+            elapsed = monotonic() - self._claimed_at
+            self.pacer.wait_for(calls, max_wait=max(0.0, self.lease_seconds / 2 - elapsed))
 
     def _failed(
         self, message: ClaimedMessage, exc: SlackApiError, stats: DispatchStats
@@ -260,7 +349,7 @@ class Dispatcher:
                     counts_as_attempt=not free,
                 )
                 stats.errors.append(str(retry))
-                if new == outbox.OutboxStatus.DEAD:
+                if new == OutboxStatus.DEAD:
                     stats.dead += 1
                 else:
                     stats.retried += 1

@@ -1,11 +1,13 @@
-"""Background jobs: the lead sweep every few seconds and the outbox dispatcher loop.
+"""Background jobs: the lead sweep every few seconds, the digests every minute, the nudges
+every five minutes (`bot.jobs.nudges`), and the outbox dispatcher loop.
 
 APScheduler 3 runs the jobs in this one process (`salesops scheduler`, or inside
-`salesops serve --with-scheduler` through `start_background`). Each sweep is still guarded:
+`salesops serve --with-scheduler` through `start_background`). Each run is still guarded:
 on PostgreSQL it runs only while holding a transaction-level advisory lock, so a second
 scheduler started by accident skips the run; on SQLite (single writer) and in any case the
-ladder's compare-and-set and the outbox's unique keys keep every step to one message.
-Dispatchers need no guard: claims are leases, any number may run.
+ladder's compare-and-set and the outbox's unique keys keep every step and every digest to one
+message. Dispatchers need no guard: claims are leases, any number may run; the dispatchers of
+one process share one `Pacer`, which spaces their calls to Slack's rate limits.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
@@ -21,13 +25,20 @@ from sqlalchemy import text
 
 from bot.deps import Deps
 from bot.jobs.delivery import Dispatcher, make_sync_client
+from bot.jobs.digest import DigestRun, run_digests
+from bot.jobs.digest_schedule import SlackZones
+from bot.jobs.nudges import NudgeRun, run_nudges
+from bot.jobs.pacing import Pacer
 from salesops_core.db.engine import is_postgres, transaction
 from salesops_core.leads.engine import LeadRules, SweepResult, sweep
+from salesops_core.timeutil import utcnow
 
 log = logging.getLogger("salesops.scheduler")
 
 SWEEP_LOCK_KEY = zlib.crc32(b"salesops:lead_sweep")
 DEFAULT_SWEEP_SECONDS = 1.0
+DEFAULT_DIGEST_SECONDS = 60.0
+DEFAULT_NUDGE_SECONDS = 300.0  # held nudges go out within five minutes of a working day's start
 
 
 def rules_from(deps: Deps) -> LeadRules:
@@ -77,15 +88,31 @@ class Background:
                 thread.join(timeout=30)
 
 
+def scheduled_digests(
+    deps: Deps, zones: SlackZones, clock: Callable[[], datetime] = utcnow
+) -> DigestRun | None:
+    """The digest job: one guarded run at the clock's time."""
+    return run_digests(deps, now=clock(), zones=zones)
+
+
+def scheduled_nudges(deps: Deps, clock: Callable[[], datetime] = utcnow) -> NudgeRun | None:
+    """The nudge job: one guarded run at the clock's time."""
+    return run_nudges(deps, now=clock())
+
+
 def start_background(
     deps: Deps,
     *,
     client: WebClient | None = None,
     sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
+    digest_seconds: float = DEFAULT_DIGEST_SECONDS,
+    nudge_seconds: float = DEFAULT_NUDGE_SECONDS,
     dispatchers: int = 1,
     idle_seconds: float = 0.2,
+    clock: Callable[[], datetime] = utcnow,
 ) -> Background:
-    """Start the sweep job and `dispatchers` dispatcher threads; returns the handle to stop."""
+    """Start the sweep, digest and nudge jobs and `dispatchers` dispatcher threads; returns
+    the handle to stop. `clock` is the digest and nudge jobs' time (tests pin it)."""
     client = client or make_sync_client(deps.settings)
     rules = rules_from(deps)
     scheduler = BackgroundScheduler(timezone="UTC")
@@ -99,9 +126,30 @@ def start_background(
         coalesce=True,
         misfire_grace_time=max(1, int(sweep_seconds)),
     )
+    scheduler.add_job(
+        scheduled_digests,
+        "interval",
+        seconds=digest_seconds,
+        args=[deps, SlackZones(client), clock],
+        id="digests",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=max(1, int(digest_seconds)),
+    )
+    scheduler.add_job(
+        scheduled_nudges,
+        "interval",
+        seconds=nudge_seconds,
+        args=[deps, clock],
+        id="nudges",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=max(1, int(nudge_seconds)),
+    )
+    pacer = Pacer()
     background = Background(
         scheduler=scheduler,
-        dispatchers=[Dispatcher(deps.sessions, client) for _ in range(dispatchers)],
+        dispatchers=[Dispatcher(deps.sessions, client, pacer=pacer) for _ in range(dispatchers)],
     )
     scheduler.start()
     for index, dispatcher in enumerate(background.dispatchers):

@@ -13,12 +13,15 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
-from bot.listeners import commands, errors, events, lead_actions
+from bot.listeners import commands, errors, events, lead_actions, link_buttons, nudge_actions
 
 
 def register_all(app: AsyncApp, deps: Deps) -> None:
-    """Register the error handler, slash commands, App Home events and the lead DM buttons."""
+    """Register the error handler, slash commands, App Home events, the lead DM buttons, the
+    link buttons and the nudge buttons (with their modal)."""
     errors.register(app, deps)
     commands.register(app, deps)
     events.register(app, deps)
     lead_actions.register(app, deps)
+    link_buttons.register(app, deps)
+    nudge_actions.register(app, deps)

@@ -39,8 +39,11 @@ CHANNEL_REFUSED = {"not_in_channel", "channel_not_found", "is_archived", "access
 
 
 def command_context(deps: Deps) -> CommandContext:
-    """The per-request context commands need (org, SLA policies, charts or not); cheap."""
-    return CommandContext(org=deps.settings.org, sla=tuple(deps.settings.sla), charts=deps.charts)
+    """The per-request context commands need (org, SLA policies, nudges, charts or not); cheap."""
+    settings = deps.settings
+    return CommandContext(
+        org=settings.org, sla=tuple(settings.sla), charts=deps.charts, nudges=settings.nudges
+    )
 
 
 async def acknowledge(ack: AsyncAck) -> None:

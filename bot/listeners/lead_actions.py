@@ -17,7 +17,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.listeners.errors import guarded
-from commands.notices import ACTION_IDS, ACTIONS_BY_ID, LEAD_GONE, SlackMessage, lead_dm
+from commands.kit.message import SlackMessage
+from commands.notices import ACTION_IDS, ACTIONS_BY_ID, LEAD_GONE, lead_dm
 from salesops_core.db.engine import transaction
 from salesops_core.db.models import Lead, LeadStatus
 from salesops_core.leads.engine import LeadRules, lock_lead, reassign, record_response, snooze

@@ -96,8 +96,10 @@ def parse_args(
     ctx: CommandContext,
     *,
     default_scope: Scope | None = None,
+    default_period: str = DEFAULT_PERIOD,
 ) -> Args:
-    """Parse `text` for `command`; the scope defaults to the viewer (or `default_scope`)."""
+    """Parse `text` for `command`; the scope defaults to the viewer (or `default_scope`), the
+    period to `default_period`."""
     period_word: str | None = None
     scope: Scope | None = None
     share = help_ = False
@@ -142,7 +144,7 @@ def parse_args(
         return Args(period=_period(DEFAULT_PERIOD, ctx, command), scope=viewer_scope(viewer),
                     help=True)  # fmt: skip
     return Args(
-        period=_period(period_word or DEFAULT_PERIOD, ctx, command),
+        period=_period(period_word or default_period, ctx, command),
         scope=scope or default_scope or viewer_scope(viewer),
         share=share,
         explicit_scope=scope is not None,

@@ -72,16 +72,29 @@ USAGES: dict[str, Usage] = {
         ),
         Usage(
             "/team",
-            "[team] [period] [share]",
+            "[digest] [team] [period] [share]",
             "Managers and admins: the team leaderboard and who is behind pace, with an "
-            "attainment chart.",
-            ("/team West last-quarter", "/team"),
+            "attainment chart. `/team digest` shows the team's weekly digest now (default: "
+            "last-week).",
+            (
+                "/team West last-quarter",
+                "/team",
+                "/team digest",
+                "/team digest this-week",
+                "/team digest NA West",
+            ),
         ),
         Usage(
             "/salesops",
-            "help | whoami | settings",
-            "Help for every command; who the bot thinks you are; org settings (admins).",
-            ("/salesops help", "/salesops whoami"),
+            "help | whoami | settings [quiet HH:MM-HH:MM | off RULE | on RULE]",
+            "Help for every command; who the bot thinks you are; your nudge settings (quiet "
+            "hours, nudges off or on) and, for admins, the org's settings.",
+            (
+                "/salesops help",
+                "/salesops whoami",
+                "/salesops settings quiet 19:00-08:00",
+                "/salesops settings off few_meetings",
+            ),
         ),
     )
 }

@@ -11,7 +11,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 from commands.kit.blocks import MAX_BLOCKS, guard
-from salesops_core.config import OrgConfig, SlaPolicy
+from salesops_core.config import NudgeConfig, OrgConfig, SlaPolicy
 from salesops_core.timeutil import utcnow
 
 
@@ -58,6 +58,7 @@ class CommandContext:
     sla: Sequence[SlaPolicy] = ()
     now: datetime | None = None  # tests pin time
     charts: bool = True  # False: skip rendering charts
+    nudges: NudgeConfig = field(default_factory=NudgeConfig)  # App Home, /salesops settings
 
     def current_time(self) -> datetime:
         """The pinned time, or now (aware UTC)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
@@ -76,6 +77,16 @@ def is_postgres(engine_or_session: Engine | Session) -> bool:
         else engine_or_session
     )
     return bind.dialect.name == "postgresql"
+
+
+def try_job_lock(session: Session, name: str) -> bool:
+    """Take the transaction-level advisory lock of the job `name` on PostgreSQL (held until
+    commit or rollback); False when another process holds it. Always True on SQLite, whose
+    single writer (and the outbox's unique keys) already keep a run to one."""
+    if not is_postgres(session):
+        return True
+    key = zlib.crc32(f"salesops:{name}".encode())
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
 
 
 def _alembic_config(engine: Engine) -> Config:

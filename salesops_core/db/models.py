@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -246,6 +246,7 @@ class Activity(Base):
     deal_id: Mapped[int | None] = mapped_column(ForeignKey("deal.id"))
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id"))
     external_attendee: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)  # what was done (logged from Slack)
 
 
 class Forecast(Base):
@@ -280,10 +281,13 @@ class Outbox(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(32))  # a salesops_core.outbox.NoticeKind
-    channel: Mapped[str | None] = mapped_column(String(64))  # recipient: Slack user/channel id
+    # recipient: a Slack user or channel id, or "Name <email>" to look up when it is sent
+    channel: Mapped[str | None] = mapped_column(String(600))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the notice's facts
     # an edit: the row of the delivered message this one rewrites (in place, via its ts)
     edits_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    # a follow-up: waits for that row's message, then goes into the same conversation
+    follows_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     status: Mapped[OutboxStatus] = mapped_column(
         _enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
     )
@@ -321,3 +325,44 @@ class RoundRobinState(Base):
     pass_value: Mapped[float] = mapped_column(Float, default=0.0)
     assigned_count: Mapped[int] = mapped_column(Integer, default=0)
     last_assigned_at: Mapped[datetime | None]
+
+
+class NudgeLog(Base):
+    """A nudge that was sent: to whom, about what, on which local day, and what came of it."""
+
+    __tablename__ = "nudge_log"
+    __table_args__ = (Index("ix_nudge_log_rep_rule_subject", "rep_id", "rule", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(32))  # a salesops_core.config.NudgeRule
+    subject: Mapped[str] = mapped_column(String(200))  # "deal:OPP-123", "period:2027-Q1"
+    day: Mapped[date]  # the person's local date when it was sent (their budget day)
+    sent_at: Mapped[datetime] = mapped_column(index=True)  # when it went into the outbox
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)  # the outbox row's key
+    action: Mapped[str | None] = mapped_column(String(32))  # the last button pressed
+    acted_on_at: Mapped[datetime | None]  # done within 24 h: its button, or the fact changed
+    acted_how: Mapped[str | None] = mapped_column(String(32))  # an Action value, "fact_changed"
+    acted_by_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
+    snoozed_until: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class NudgeMute(Base):
+    """ "Not relevant": the person hears no more of this rule about this subject."""
+
+    __tablename__ = "nudge_mute"
+
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id", ondelete="CASCADE"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    muted_at: Mapped[datetime]
+
+
+class NudgeSettings(Base):
+    """A person's own nudge settings (`/salesops settings`); no row: the `[nudges]` defaults."""
+
+    __tablename__ = "nudge_settings"
+
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id", ondelete="CASCADE"), primary_key=True)
+    quiet_hours: Mapped[str | None] = mapped_column(String(16))  # "19:00-08:00"; None: default
+    rules_off: Mapped[list[str]] = mapped_column(JSON, default=list)  # NudgeRule values

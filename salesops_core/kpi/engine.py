@@ -89,14 +89,15 @@ class KpiReport:
                 "end": self.period.end.isoformat(),
                 "label": self.period.label,
             },
-            "kpis": _finite(self.kpis),
-            "previous": _finite(self.previous),
-            "leaderboard": [_finite(row) for row in self.leaderboard],
-            "stage_conversion": [_finite(row) for row in self.stage_conversion],
+            "kpis": finite_values(self.kpis),
+            "previous": finite_values(self.previous),
+            "leaderboard": [finite_values(row) for row in self.leaderboard],
+            "stage_conversion": [finite_values(row) for row in self.stage_conversion],
         }
 
 
-def _finite(values: Mapping[str, Any]) -> dict[str, Any]:
+def finite_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values with NaN and infinities as None (JSON numbers or null only)."""
     return {
         k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()
     }
@@ -135,7 +136,9 @@ def gather(
 
 
 def _sum(rows: Sequence[dict[str, Any]], key: str) -> float:
-    return float(sum(row.get(key) or 0 for row in rows))
+    """An exactly rounded sum (fsum): the same whatever order the owners were gathered in, so
+    a team combined from an org-wide gather equals the team gathered alone."""
+    return math.fsum(row.get(key) or 0 for row in rows)
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -228,6 +231,21 @@ def scope_kpis(session: Session, scope: Scope, numbers: PeriodNumbers) -> KpiVal
         rep_count=_counted_reps(reps, numbers.partials),
         weeks=numbers.weeks,
         percentiles=numbers.percentiles,
+    )
+
+
+def group_kpis(
+    reps: Sequence[Any], numbers: PeriodNumbers, percentiles: dict[str, float | None]
+) -> KpiValues:
+    """The KPIs of a group of reps (a team) from numbers gathered over any scope holding them,
+    with the group's own lead-response `percentiles` (not additive; see kpi.teams)."""
+    partials = numbers.partials
+    return combine(
+        [partials[r.id] for r in reps if r.id in partials],
+        rep_rows=[partials.get(r.id, {}) for r in reps],
+        rep_count=_counted_reps(reps, partials),
+        weeks=numbers.weeks,
+        percentiles=percentiles,
     )
 
 

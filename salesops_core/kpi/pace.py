@@ -38,6 +38,12 @@ class Pace:
         return None if self.quota is None else max(self.quota - self.won, 0.0)
 
     @property
+    def shortfall(self) -> float | None:
+        """Money still to win to be back on pace now: expected x quota - won, at least 0;
+        None without a quota."""
+        return None if self.quota is None else max(self.expected * self.quota - self.won, 0.0)
+
+    @property
     def behind(self) -> bool | None:
         """True when attainment is below the elapsed share; None without a quota."""
         return None if self.attainment is None else self.attainment < self.expected

@@ -31,6 +31,7 @@ from salesops_core.db.models import (
     Lead,
     Outcome,
     Quota,
+    Rep,
     Stage,
 )
 from salesops_core.kpi.rules import (
@@ -318,6 +319,56 @@ def _pandas_percentiles(frame: pd.DataFrame) -> tuple[dict[str, float | None], P
     for owner, value in median.items():
         per_owner[None if owner == -1 else int(owner)]["median"] = float(value)
     return total, per_owner
+
+
+def lead_percentiles_by_team(
+    session: Session, scope: Scope, period: Period, now: datetime
+) -> dict[int, dict[str, float | None]]:
+    """Each team's lead-response median and p90 (leads created in the period, owners on a
+    team in the scope): the numbers `lead_numbers` gives a team scope, for every team at once.
+
+    Percentiles do not add up over reps, so one grouped read serves all teams; it computes each
+    team's values exactly as `lead_numbers` computes a scope's (percentile_cont on Postgres,
+    the same pandas quantiles over the same minutes on SQLite).
+    """
+    answered = Lead.first_response_at.is_not(None)
+    in_period = (
+        Lead.created_at >= at_time(period.start),
+        Lead.created_at < at_time(period.end),
+        in_scope(Lead.owner_id, scope),
+        Rep.team_id.is_not(None),
+    )
+    if is_postgres(session):
+        minutes = response_minutes_expr(session, now)
+        rows = session.execute(
+            select(
+                Rep.team_id,
+                func.percentile_cont(0.5).within_group(minutes).filter(answered),
+                func.percentile_cont(0.9).within_group(minutes),
+            )
+            .join(Rep, Rep.id == Lead.owner_id)
+            .where(*in_period)
+            .group_by(Rep.team_id)
+        ).all()
+        return {team: {"median": _to_float(m), "p90": _to_float(p)} for team, m, p in rows}
+    waited = seconds_between(
+        session, func.coalesce(Lead.first_response_at, at_time(now)), Lead.created_at
+    )
+    raw = session.execute(
+        select(Rep.team_id, waited, answered).join(Rep, Rep.id == Lead.owner_id).where(*in_period)
+    ).all()
+    if not raw:
+        return {}
+    values = np.array(raw, dtype="float64")
+    frame = pd.DataFrame(
+        {"team": values[:, 0].astype("int64"), "minutes": values[:, 1] / 60.0}
+    ).assign(answered=values[:, 2] != 0)
+    result: dict[int, dict[str, float | None]] = {}
+    for team, leads_of_team in frame.groupby("team"):
+        minutes, was_answered = leads_of_team["minutes"], leads_of_team["answered"]
+        median = float(minutes[was_answered].quantile(0.5)) if was_answered.any() else None
+        result[int(team)] = {"median": median, "p90": float(minutes.quantile(0.9))}
+    return result
 
 
 def activities(

@@ -79,15 +79,25 @@ def last_activity_before(at: datetime) -> ScalarSelect[datetime]:
     )
 
 
+def last_touch_before(at: datetime) -> ColumnElement[datetime]:
+    """The deal's latest activity before `at`; its creation when it has none."""
+    return func.coalesce(last_activity_before(at), Deal.created_at)
+
+
+def quiet_at(at: datetime, stale_deal_days: float) -> ColumnElement[bool]:
+    """No activity on the deal in the `stale_deal_days` before `at` (see `last_touch_before`)."""
+    return last_touch_before(at) < at_time(at - timedelta(days=stale_deal_days))
+
+
+def past_close_at(at: datetime) -> ColumnElement[bool]:
+    """The deal's expected close is before `at`."""
+    return Deal.expected_close < at_time(at)
+
+
 def stale_at(at: datetime, stale_deal_days: float) -> ColumnElement[bool]:
-    """The one definition of a stale deal at `at`: no activity on it in the `stale_deal_days`
-    before `at` (a deal with no activity at all is dated from its creation), or its expected
-    close is before `at`."""
-    stale_before = at - timedelta(days=stale_deal_days)
-    return or_(
-        func.coalesce(last_activity_before(at), Deal.created_at) < at_time(stale_before),
-        Deal.expected_close < at_time(at),
-    )
+    """The one definition of a stale deal at `at`: quiet for `stale_deal_days` (`quiet_at`),
+    or past its expected close (`past_close_at`)."""
+    return or_(quiet_at(at, stale_deal_days), past_close_at(at))
 
 
 def due_in(period: Period) -> ColumnElement[bool]:

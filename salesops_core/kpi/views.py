@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from salesops_core.config import OrgConfig, SlaPolicy
@@ -152,6 +152,49 @@ def won_and_attainment_trend(
     return Trend(periods, won, attainment)
 
 
+def won_per_period_per_team(
+    session: Session, scope: Scope, periods: Sequence[Period]
+) -> dict[int, list[float]]:
+    """Won amount in each of consecutive `periods` (oldest first) for every team in the scope,
+    in one grouped query (the won half of `won_and_attainment_trend`, by team)."""
+    bucket = _which_period(closed_in, list(periods)).label("bucket")
+    rows = session.execute(
+        select(Rep.team_id, bucket, func.coalesce(func.sum(Deal.amount), 0))
+        .join(Rep, Rep.id == Deal.owner_id)
+        .where(
+            Deal.outcome == Outcome.WON,
+            Deal.closed_at >= at_time(periods[0].start),
+            Deal.closed_at < at_time(periods[-1].end),
+            in_scope(Deal.owner_id, scope),
+            Rep.team_id.is_not(None),
+        )
+        .group_by(Rep.team_id, bucket)
+    ).all()
+    won: dict[int, list[float]] = {}
+    for team, index, amount in rows:
+        if index is not None:
+            won.setdefault(team, [0.0] * len(periods))[int(index)] = float(amount)
+    return won
+
+
+def latest_forecast_per_rep(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    now: datetime,
+    category: str = DEFAULT_FORECAST_CATEGORY,
+) -> dict[int, float]:
+    """Each rep's forecast for the period as submitted by `now` (their latest row per forecast
+    period inside it, summed): the per-rep parts of `forecast_vs_won`'s forecast."""
+    ranked = latest_forecasts(session, scope, period, category, submitted_before=now)
+    rows = session.execute(
+        select(ranked.c.rep_id, func.sum(ranked.c.amount))
+        .where(ranked.c.rank == 1)
+        .group_by(ranked.c.rep_id)
+    ).all()
+    return {rep_id: float(amount) for rep_id, amount in rows}
+
+
 @dataclass(frozen=True)
 class ForecastVsWon:
     """The forecast as submitted so far against what is won, weighted and the quota."""
@@ -212,27 +255,58 @@ def response_counts_by_bin(
 ) -> tuple[list[int], list[int]]:
     """Answered leads of the period counted per bin of minutes to first response (`edges`, the
     first and last open-ended), split into met / missed their own SLA: one grouped query."""
+    rows = session.execute(_response_bins_query(session, scope, period, now, edges)).all()
+    inside = [0] * (len(edges) - 1)
+    late = [0] * (len(edges) - 1)
+    for index, was_met, count in rows:
+        (inside if was_met else late)[int(index)] += int(count)
+    return inside, late
+
+
+def response_counts_by_bin_per_team(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    now: datetime,
+    edges: Sequence[float],
+) -> dict[int, tuple[list[int], list[int]]]:
+    """`response_counts_by_bin` for every team in the scope at once (one grouped query)."""
+    query = _response_bins_query(session, scope, period, now, edges, Rep.team_id)
+    rows = session.execute(
+        query.join(Rep, Rep.id == Lead.owner_id).where(Rep.team_id.is_not(None))
+    ).all()
+    counts: dict[int, tuple[list[int], list[int]]] = {}
+    for index, was_met, count, team in rows:
+        inside, late = counts.setdefault(team, ([0] * (len(edges) - 1), [0] * (len(edges) - 1)))
+        (inside if was_met else late)[int(index)] += int(count)
+    return counts
+
+
+def _response_bins_query(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    now: datetime,
+    edges: Sequence[float],
+    *group: Any,
+) -> Select[Any]:
+    """Answered leads of the period counted by (bin of `edges`, SLA met, *group)."""
     minutes = response_minutes_expr(session, now)
     met = sla_met()
     bucket = case(
         *((minutes < edge, index) for index, edge in enumerate(edges[1:-1])),
         else_=len(edges) - 2,
     ).label("bucket")
-    rows = session.execute(
-        select(bucket, met.label("met"), func.count())
+    return (
+        select(bucket, met.label("met"), func.count(), *group)
         .where(
             Lead.first_response_at.is_not(None),
             Lead.created_at >= at_time(period.start),
             Lead.created_at < at_time(period.end),
             in_scope(Lead.owner_id, scope),
         )
-        .group_by(bucket, met)
-    ).all()
-    inside = [0] * (len(edges) - 1)
-    late = [0] * (len(edges) - 1)
-    for index, was_met, count in rows:
-        (inside if was_met else late)[int(index)] += int(count)
-    return inside, late
+        .group_by(bucket, met, *group)
+    )
 
 
 @dataclass(frozen=True)

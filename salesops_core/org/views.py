@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from salesops_core.db.models import Rep, Team
+from salesops_core.db.models import Rep, Role, Team
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,30 @@ def rep_profile(session: Session, rep_id: int) -> RepProfile:
         .where(Rep.id == rep_id)
     ).one()
     return RepProfile(*row)
+
+
+def team_managers(session: Session, team_ids: Collection[int]) -> dict[int, Rep]:
+    """Each team's manager: an active rep with role manager on the team; with several, the one
+    most of the team's reps report to (then the longest-standing). Teams without one are left
+    out. Two queries for any number of teams."""
+    managers = session.scalars(
+        select(Rep)
+        .where(Rep.role == Role.MANAGER, Rep.active.is_(True), Rep.team_id.in_(team_ids))
+        .order_by(Rep.id)
+    ).all()
+    reports = {
+        (team_id, manager_id): count
+        for team_id, manager_id, count in session.execute(
+            select(Rep.team_id, Rep.manager_id, func.count())
+            .where(Rep.team_id.in_(team_ids), Rep.manager_id.is_not(None))
+            .group_by(Rep.team_id, Rep.manager_id)
+        )
+    }
+    chosen: dict[int, Rep] = {}
+    for manager in managers:  # oldest first: a tie keeps the earlier one
+        assert manager.team_id is not None
+        current = chosen.get(manager.team_id)
+        count = reports.get((manager.team_id, manager.id), 0)
+        if current is None or count > reports.get((manager.team_id, current.id), 0):
+            chosen[manager.team_id] = manager
+    return chosen

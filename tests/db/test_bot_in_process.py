@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from commands.digest import OPEN_IN_CRM
 from commands.kit.help import USAGES
 from salesops_core.db.models import Rep
 from tests.support.inprocess import InProcessBot, in_process_bot
@@ -121,3 +122,12 @@ def test_a_lead_button_on_a_lead_that_is_gone_rewrites_the_message(
     (update,) = fake_slack.calls_to("chat.update")
     assert (update.params["channel"], update.params["ts"]) == ("DANN", "1.000100")
     assert update.params["text"] == "This lead no longer exists."
+
+
+def test_the_digests_open_in_crm_link_button_is_acked_and_nothing_is_sent(
+    bot: InProcessBot, fake_slack: FakeSlack
+) -> None:
+    ack = bot.press_button(OPEN_IN_CRM, "11", user_id="UANN", channel_id="DANN", message_ts="1.2")
+    assert ack.status == 200
+    assert [c.method for c in fake_slack.calls if c.method.startswith("chat.")] == []
+    assert fake_slack.responses == []

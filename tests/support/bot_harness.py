@@ -68,10 +68,16 @@ def event_body(event: dict[str, Any], event_id: str) -> str:
 
 
 def button_press_body(
-    action_id: str, value: str, *, user_id: str, channel_id: str, message_ts: str
+    action_id: str,
+    value: str,
+    *,
+    user_id: str,
+    channel_id: str,
+    message_ts: str,
+    response_url: str | None = None,
 ) -> str:
     """A block_actions payload for one button on a message, form-encoded as Slack posts it."""
-    payload = {
+    payload: dict[str, Any] = {
         "type": "block_actions",
         "team": {"id": "T0TEST"},
         "user": {"id": user_id},
@@ -82,6 +88,30 @@ def button_press_body(
         "message": {"ts": message_ts},
         "trigger_id": "1.2.3",
         "actions": [{"action_id": action_id, "value": value, "type": "button"}],
+    }
+    if response_url is not None:
+        payload["response_url"] = response_url
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_submission_body(
+    callback_id: str, values: dict[str, Any], *, user_id: str, private_metadata: str = ""
+) -> str:
+    """A view_submission payload for a modal whose inputs hold `values` (its `state.values`)."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0TEST"},
+        "user": {"id": user_id},
+        "api_app_id": "A0SALESOPS",
+        "token": "legacy-verification-token",
+        "trigger_id": "1.2.4",
+        "view": {
+            "id": "V0MODAL",
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": values},
+        },
     }
     return urlencode({"payload": json.dumps(payload)})
 

@@ -29,6 +29,7 @@ from tests.support.bot_harness import (
     event_body,
     sign,
     slash_command_body,
+    view_submission_body,
 )
 from tests.support.slack_server import FakeSlack
 
@@ -71,11 +72,32 @@ class InProcessBot:
         return self.dispatch(body, JSON, headers)
 
     def press_button(
-        self, action_id: str, value: str, *, user_id: str, channel_id: str, message_ts: str
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user_id: str,
+        channel_id: str,
+        message_ts: str,
+        response_url: str | None = None,
     ) -> BoltResponse:
         """Press a button on the message at (`channel_id`, `message_ts`)."""
         body = button_press_body(
-            action_id, value, user_id=user_id, channel_id=channel_id, message_ts=message_ts
+            action_id,
+            value,
+            user_id=user_id,
+            channel_id=channel_id,
+            message_ts=message_ts,
+            response_url=response_url,
+        )
+        return self.dispatch(body, FORM, sign(body))
+
+    def submit_view(
+        self, callback_id: str, values: dict[str, Any], *, user_id: str, private_metadata: str
+    ) -> BoltResponse:
+        """Submit a modal with these input `values`; returns the ack (errors come back in it)."""
+        body = view_submission_body(
+            callback_id, values, user_id=user_id, private_metadata=private_metadata
         )
         return self.dispatch(body, FORM, sign(body))
 

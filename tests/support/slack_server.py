@@ -3,12 +3,19 @@
 It answers the Web API methods the bot uses, the files v2 upload URL and response_url
 posts, records every call, and fails on demand (HTTP 429 with Retry-After, 5xx, or an
 `ok: false` error) so retry and dead-letter paths can be tested over real HTTP.
+
+`enforce_rate_limits()` turns on Slack's documented per-method rate limits (off by default):
+each method's tier (https://api.slack.com/apis/rate-limits) as a token bucket that allows a
+short burst, and chat.postMessage's "special" limit of one message per second per channel.
+A call over its limit is answered 429 with Retry-After, as Slack does; `floor_seconds()`
+says how long the calls Slack accepted needed at least under those limits.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import random
 import selectors
 import socket
@@ -22,6 +29,24 @@ from urllib.parse import parse_qs, urlparse
 
 HOST = "127.0.0.1"
 INVALID_TOKEN = "xoxb-invalid"
+
+TIER_CALLS_PER_MINUTE = {1: 1.0, 2: 20.0, 3: 50.0, 4: 100.0}
+METHOD_TIERS = {  # as each method's page in Slack's API reference lists it
+    "chat.update": 3,
+    "chat.delete": 3,
+    "chat.postEphemeral": 4,
+    "conversations.open": 3,
+    "users.info": 4,
+    "users.lookupByEmail": 3,
+    "views.publish": 4,
+    "views.open": 4,
+    "views.update": 4,
+    "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4,
+    "files.info": 4,
+}
+POST_MESSAGE_PER_SECOND = 1.0  # chat.postMessage: "1 per second per channel, short bursts"
+BURST_CALLS = 3  # what a bucket holds when full: the short burst Slack tolerates
 
 
 @dataclass
@@ -40,6 +65,25 @@ class _Failure:
     error: str | None = None
     retry_after: float | None = None
     times: int = 1
+
+
+@dataclass
+class _Bucket:
+    """A token bucket: `rate` calls per second, at most `capacity` in a burst."""
+
+    rate: float
+    capacity: float
+    tokens: float
+    at: float
+
+    def take(self, now: float) -> float:
+        """Take one call's token; 0 when allowed, else the seconds until one is there."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
 
 
 @dataclass
@@ -64,6 +108,10 @@ class FakeSlack:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._files: dict[str, dict[str, Any]] = {}
+        self._limits_on = False
+        self._buckets: dict[tuple[str, str | None], _Bucket] = {}
+        self.admitted: dict[tuple[str, str | None], int] = {}  # calls let through, per bucket
+        self.rate_limited: list[Call] = []  # calls answered 429 for going over a limit
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -157,14 +205,37 @@ class FakeSlack:
             self._failure_share = (share, status, methods)
             self._random = random.Random(seed)
 
+    def enforce_rate_limits(self, on: bool = True) -> None:
+        """Answer 429 to calls over Slack's per-method limits (full buckets from now)."""
+        with self._lock:
+            self._limits_on = on
+            self._buckets.clear()
+            self.admitted.clear()
+            self.rate_limited.clear()
+
+    def floor_seconds(self) -> float:
+        """The least time the calls let through so far needed under the limits: the slowest
+        bucket's calls beyond its burst, at its rate."""
+        with self._lock:
+            return max(
+                (
+                    max(0, calls - BURST_CALLS) / _limit(method)
+                    for (method, _), calls in self.admitted.items()
+                ),
+                default=0.0,
+            )
+
     def reset(self) -> None:
-        """Forget calls, responses, uploads and injected failures."""
+        """Forget calls, responses, uploads, injected failures and rate-limit state."""
         with self._lock:
             self.calls.clear()
             self.responses.clear()
             self.uploads.clear()
             self._failures.clear()
             self._failure_share = None
+            self._buckets.clear()
+            self.admitted.clear()
+            self.rate_limited.clear()
 
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
@@ -196,12 +267,40 @@ class FakeSlack:
                     return _Failure(status=status)
         return None
 
+    def _over_limit(self, call: Call) -> float:
+        """0 when `call` is within its method's limit, else the seconds until it would be."""
+        if call.method != "chat.postMessage" and call.method not in METHOD_TIERS:
+            return 0.0
+        channel = None
+        if call.method == "chat.postMessage":  # a DM is the same conversation by U or D id
+            channel = str(call.params.get("channel", ""))
+            channel = "D" + channel[1:] if channel.startswith("U") else channel
+        key = (call.method, channel)
+        with self._lock:
+            if not self._limits_on:
+                return 0.0
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = _Bucket(_limit(call.method), BURST_CALLS, BURST_CALLS, call.at)
+                self._buckets[key] = bucket
+            wait = bucket.take(call.at)
+            if wait:
+                self.rate_limited.append(call)
+            else:
+                self.admitted[key] = self.admitted.get(key, 0) + 1
+            return wait
+
     def _answer(
         self, method: str, params: dict[str, Any], headers: dict[str, str]
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """Return (HTTP status, extra headers, JSON body) for one Web API call."""
+        call = Call(method, params, headers)
         with self._lock:
-            self.calls.append(Call(method, params, headers))
+            self.calls.append(call)
+        wait = self._over_limit(call)
+        if wait:
+            retry_after = str(max(1, math.ceil(wait)))  # Slack sends whole seconds
+            return 429, {"Retry-After": retry_after}, {"ok": False, "error": "ratelimited"}
         failure = self._injected_failure(method)
         if failure and failure.status != 200:
             extra = (
@@ -327,6 +426,13 @@ class FakeSlack:
     def _m_files_info(self, params: dict[str, Any]) -> dict[str, Any]:
         meta = self._files.get(str(params.get("file")))
         return {"ok": True, "file": meta} if meta else {"ok": False, "error": "file_not_found"}
+
+
+def _limit(method: str) -> float:
+    """Calls per second a method (a chat.postMessage channel) is allowed."""
+    if method == "chat.postMessage":
+        return POST_MESSAGE_PER_SECOND
+    return TIER_CALLS_PER_MINUTE[METHOD_TIERS[method]] / 60
 
 
 def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:

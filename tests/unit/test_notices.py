@@ -5,7 +5,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from commands.notices import ACTION_IDS, RENDERERS, UnreadableNotice, lead_dm, render
+from commands.notices import (
+    ACTION_IDS,
+    FILE_RENDERERS,
+    RENDERERS,
+    UnreadableNotice,
+    lead_dm,
+    render,
+)
 from salesops_core.leads.notices import (
     LeadAction,
     LeadDmUpdate,
@@ -37,8 +44,9 @@ def buttons(message):
     return [(b["action_id"], b["value"], b["text"]["text"]) for b in actions["elements"]]
 
 
-def test_every_notice_kind_has_a_renderer():
-    assert set(RENDERERS) == set(NoticeKind)
+def test_every_notice_kind_has_one_renderer_a_message_or_a_file():
+    assert set(RENDERERS) | set(FILE_RENDERERS) == set(NoticeKind)
+    assert not set(RENDERERS) & set(FILE_RENDERERS)
 
 
 def test_a_stored_notice_reads_back_equal_with_its_deadline_in_utc():

@@ -1,0 +1,191 @@
+"""CLI: `salesops nudges` - the nudges due at a moment (--dry-run), sent (--send-now), or how
+each rule's nudges fared (--stats)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bot.cli.options import NowOption, parse_now
+from salesops_core.errors import SalesopsError
+
+if TYPE_CHECKING:
+    from salesops_core.nudges.log import RuleStats
+    from salesops_core.nudges.service import Evaluation, SendCounts
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    """Add `nudges` to the CLI."""
+    app.command("nudges")(nudges_command)
+
+
+def nudges_command(
+    rep: str | None = typer.Option(None, "--rep", help="Only this person (email, name, Slack id)."),
+    now: str | None = NowOption,
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="List the nudges due at --now and those held, with why; send nothing.",
+    ),
+    send_now: bool = typer.Option(
+        False,
+        "--send-now",
+        help="Put the due nudges in the outbox (once per rule, subject, person and local day).",
+    ),
+    stats: bool = typer.Option(
+        False,
+        "--stats",
+        help="Per rule: sent, acted on within 24 h, acted-on rate, snoozed, muted.",
+    ),
+    days: int = typer.Option(30, "--days", help="--stats: the nudges sent in the last N days."),
+    output_format: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Accountability nudges: what would go out now and what is held (--dry-run), deliver them
+    (--send-now), or see which rules people act on (--stats)."""
+    from bot.deps import build_ready_deps
+    from salesops_core.db.engine import transaction
+    from salesops_core.org.lookup import find_rep
+
+    if sum((dry_run, send_now, stats)) != 1:
+        raise SalesopsError("give one of --dry-run, --send-now or --stats")
+    if output_format not in ("table", "json"):
+        raise SalesopsError(f"unknown format {output_format!r}; use table or json")
+    moment = parse_now(now)
+    deps = build_ready_deps(charts=False)
+    settings = deps.settings
+    if stats:
+        from salesops_core.nudges.log import rule_stats
+
+        with deps.sessions() as session:
+            _print_stats(rule_stats(session, moment - timedelta(days=days)), days, output_format)
+        return
+    from salesops_core.nudges.service import enqueue_due, evaluate
+
+    if dry_run:
+        with deps.sessions() as session:
+            rep_id = find_rep(session, rep).id if rep else None
+            evaluation = evaluate(session, settings.nudges, settings.org, moment, rep_id=rep_id)
+        _print_dry_run(evaluation, output_format)
+        return
+    with transaction(deps.sessions) as session:
+        rep_id = find_rep(session, rep).id if rep else None
+        evaluation = evaluate(session, settings.nudges, settings.org, moment, rep_id=rep_id)
+        counts = enqueue_due(session, evaluation, moment)
+    _print_sent(counts, output_format)
+
+
+def dry_run_json(evaluation: Evaluation) -> dict[str, Any]:
+    """The `--dry-run --format json` object: every nudge found at --now, per person in rank
+    order, with `held` (the reason, or null when it goes now) and `until` (when it may go)."""
+    return {
+        "now": evaluation.at.isoformat(),
+        "nudges": [
+            {
+                "rep": d.nudge.rep,
+                "rep_id": d.nudge.rep_id,
+                "rule": d.nudge.rule.value,
+                "subject": d.nudge.subject,
+                "text": d.nudge.fact,
+                "why": d.nudge.why,
+                "held": d.held.value if d.held else None,
+                "until": d.until.isoformat() if d.until else None,
+            }
+            for d in evaluation.decisions
+        ],
+    }
+
+
+def _local(moment: datetime | None, evaluation: Evaluation, rep_id: int) -> str:
+    if moment is None:
+        return ""
+    local = moment.astimezone(evaluation.people[rep_id].tz)
+    return f"{local:%a %b} {local.day} {local:%H:%M} {local.tzname()}"
+
+
+def _print_dry_run(evaluation: Evaluation, output_format: str) -> None:
+    if output_format == "json":
+        sys.stdout.write(json.dumps(dry_run_json(evaluation), indent=2) + "\n")
+        return
+    due = sum(1 for d in evaluation.decisions if d.held is None)
+    title = (
+        f"Nudges at {evaluation.at:%Y-%m-%d %H:%M} UTC: {due} due now, "
+        f"{len(evaluation.decisions) - due} held"
+    )
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in ("person", "rule", "nudge", "held", "may go"):
+        table.add_column(column)
+    shown: int | None = None
+    for decision in evaluation.decisions:
+        rep_id = decision.nudge.rep_id
+        if shown is not None and rep_id != shown:
+            table.add_section()
+        table.add_row(
+            escape(decision.nudge.rep) if rep_id != shown else "",
+            decision.nudge.rule.value,
+            escape(decision.nudge.fact),
+            decision.held.value if decision.held else "[green]due now[/]",
+            _local(decision.until, evaluation, rep_id),
+        )
+        shown = rep_id
+    console.print(table)
+
+
+def _print_sent(counts: SendCounts, output_format: str) -> None:
+    if output_format == "json":
+        sys.stdout.write(json.dumps(vars(counts), indent=2) + "\n")
+        return
+    held = ", ".join(f"{reason} {n}" for reason, n in sorted(counts.held.items())) or "none"
+    if counts.sent:
+        console.print(f"{counts.sent} nudges put in the outbox; held: {held}.")
+    else:
+        console.print(f"Nothing to send: no nudge is due that was not sent already; held: {held}.")
+    if counts.already_sent:
+        console.print(f"{counts.already_sent} due nudges had been sent already today.")
+    if counts.no_slack_user:
+        console.print(f"{counts.no_slack_user} due nudges skipped: the person has no Slack user.")
+    if counts.fact_changed:
+        console.print(f"{counts.fact_changed} earlier nudges recorded as acted on (fact changed).")
+
+
+def _print_stats(rows: list[RuleStats], days: int, output_format: str) -> None:
+    from salesops_core.kpi.format import count, pct
+
+    if output_format == "json":
+        payload = {
+            "days": days,
+            "rules": [
+                {
+                    "rule": r.rule,
+                    "sent": r.sent,
+                    "acted_on": r.acted_on,
+                    "acted_on_rate": r.acted_on_rate,
+                    "snoozed": r.snoozed,
+                    "muted": r.muted,
+                }
+                for r in rows
+            ],
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    table = Table(title=f"Nudges sent in the last {days} days", title_justify="left")
+    for column in ("rule", "sent", "acted on", "acted-on rate", "snoozed", "muted"):
+        table.add_column(column, justify="left" if column == "rule" else "right")
+    for r in rows:
+        table.add_row(
+            r.rule,
+            count(r.sent),
+            count(r.acted_on),
+            pct(r.acted_on_rate),
+            count(r.snoozed),
+            count(r.muted),
+        )
+    console.print(table)

@@ -1,0 +1,352 @@
+"""What a team's digest says: its period's numbers from the KPI engine, as `TeamDigest` facts.
+
+Every team is computed from one pass of the engine (`kpi.teams`): one gather for each of the
+period, the period before and the quarter to date over the scope holding the teams (the org
+for `--all`, the team itself for one team), and one grouped read per chart panel, stale-deal
+list and forecast. A team's `kpis` and `previous` are `compute_report`'s for the team scope.
+
+Definitions made here (and only here):
+- quarter to date: the fiscal quarter the period ends in (so far), from its start to now;
+  pace is attainment QTD against the share of that quarter elapsed (`kpi.pace`).
+- the leaderboard: the team's reps on the leaderboard of the period or of the quarter, best
+  won in the period first; attainment and pace are quarter to date.
+- slowest responders: reps with SLA breaches in the period, most breaches first, then the
+  slowest median (a rep with no answered lead counts as slowest).
+- movers: the team's percentage KPI that moved most (in points) vs the previous period, then
+  the reps whose won amount changed most.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from salesops_core.config import OrgConfig, SlaPolicy
+from salesops_core.db.models import Rep, Team
+from salesops_core.digest.facts import (
+    ChartFacts,
+    ForecastFacts,
+    Mover,
+    PeriodFacts,
+    Recipient,
+    RepLine,
+    Responder,
+    SlaFacts,
+    StageBar,
+    StaleDeal,
+    TeamDigest,
+)
+from salesops_core.digest.stale import stale_deals_per_team
+from salesops_core.digest.words import period_title
+from salesops_core.kpi.details import pipeline_by_stage_per_team
+from salesops_core.kpi.engine import finite_values
+from salesops_core.kpi.pace import elapsed_share, pace_of
+from salesops_core.kpi.registry import KPIS, Unit
+from salesops_core.kpi.teams import TeamsNumbers, gather_teams, reps_by_team
+from salesops_core.kpi.views import (
+    TREND_PERIODS,
+    latest_forecast_per_rep,
+    recent_periods,
+    response_counts_by_bin_per_team,
+    won_per_period_per_team,
+)
+from salesops_core.org.scopes import ORG_SCOPE, team_scope
+from salesops_core.org.views import team_managers
+from salesops_core.periods import Period, quarter_containing
+
+SLOWEST_SHOWN = 3
+REP_MOVERS = 2
+# Minutes to first response, bin edges of the chart (the first and last bins open-ended); the
+# SLA target is added as an edge so no bar mixes leads answered in time and late.
+RESPONSE_EDGES = (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 1440, 2880, 10080)
+
+
+def digest_quarter(period: Period, now: datetime, fiscal_start: int) -> Period:
+    """The fiscal quarter the period ends in (so far: for a running period, the one of now)."""
+    tz = period.start.tzinfo
+    assert isinstance(tz, ZoneInfo)
+    last_moment = period.effective_end(now) - timedelta(microseconds=1)
+    return quarter_containing(last_moment.astimezone(tz).date(), tz, fiscal_start)
+
+
+@dataclass(frozen=True)
+class ResponseBins:
+    """The lead-response histogram's bins and the SLA target line it is read against."""
+
+    edges: list[float]  # minutes; the first and last bins are open-ended
+    sla_minutes: float | None  # the target, when every policy has the same one
+    business_hours: bool  # the target counts business minutes (every policy does)
+
+
+def response_bins(sla: Sequence[SlaPolicy]) -> ResponseBins:
+    """`RESPONSE_EDGES` plus the SLA target as an edge, when every policy has the same."""
+    targets = {policy.first_response_minutes for policy in sla}
+    target = targets.pop() if len(targets) == 1 else None
+    edges = {float(edge) for edge in RESPONSE_EDGES} | ({target} if target is not None else set())
+    return ResponseBins(sorted(edges), target, all(policy.business_hours for policy in sla))
+
+
+def build_team_digest(
+    session: Session,
+    team: Team,
+    period: Period,
+    org: OrgConfig,
+    sla: Sequence[SlaPolicy],
+    now: datetime,
+) -> TeamDigest:
+    """One team's digest for the period, as it stands at `now` (the team scope's numbers)."""
+    return build_digests(session, period, org, sla, now, teams=[team])[0]
+
+
+def build_digests(
+    session: Session,
+    period: Period,
+    org: OrgConfig,
+    sla: Sequence[SlaPolicy],
+    now: datetime,
+    teams: Sequence[Team] | None = None,
+) -> list[TeamDigest]:
+    """The digests of `teams` (default: every team, by name) from one pass of the engine.
+
+    A recipient's time zone is the manager's stored zone, else the org's; the scheduler may
+    replace `recipient.timezone` with what Slack knows (`dataclasses.replace`).
+    """
+    if teams is None:
+        teams = session.scalars(select(Team).order_by(Team.name)).all()
+    if not teams:
+        return []
+    scope = team_scope(teams[0]) if len(teams) == 1 else ORG_SCOPE
+    quarter = digest_quarter(period, now, org.fiscal_year_start_month)
+    previous = period.previous()
+    reps = reps_by_team(session, scope)
+    bins = response_bins(sla)
+    trend = recent_periods(period, TREND_PERIODS + 1)
+    one_pass = _OnePass(
+        now=now,
+        org=org,
+        periods=(PeriodFacts.of(period, now), PeriodFacts.of(previous, now)),
+        quarter=PeriodFacts.of(quarter, now),
+        expected=elapsed_share(quarter, now),
+        current=gather_teams(session, scope, period, org, sla, now, reps=reps),
+        before=gather_teams(session, scope, previous, org, sla, now, reps=reps),
+        qtd=gather_teams(session, scope, quarter, org, sla, now, reps=reps),
+        forecasts=latest_forecast_per_rep(session, scope, quarter, now),
+        stages=pipeline_by_stage_per_team(session, scope, org, at=now),
+        bins=bins,
+        responses=response_counts_by_bin_per_team(session, scope, period, now, bins.edges),
+        trend_labels=[short_label(p) for p in trend],
+        won=won_per_period_per_team(session, scope, trend),
+        stale=stale_deals_per_team(session, scope, org, now),
+        managers=team_managers(session, [team.id for team in teams]),
+    )
+    return [one_pass.digest(team) for team in teams]
+
+
+def short_label(period: Period) -> str:
+    """ "2026-W47" of "last-week (2026-W47)"; other labels as they are."""
+    label = period.label
+    return label[label.index("(") + 1 : -1] if label.endswith(")") and "(" in label else label
+
+
+@dataclass(frozen=True)
+class _OnePass:
+    """Everything read once for all teams; `digest` picks one team's facts out of it."""
+
+    now: datetime
+    org: OrgConfig
+    periods: tuple[PeriodFacts, PeriodFacts]  # the period, the one before
+    quarter: PeriodFacts
+    expected: float  # share of the quarter elapsed: attainment on pace by now
+    current: TeamsNumbers
+    before: TeamsNumbers
+    qtd: TeamsNumbers
+    forecasts: dict[int, float]  # rep id -> forecast for the quarter, as submitted by now
+    stages: dict[int, list[dict[str, Any]]]
+    bins: ResponseBins
+    responses: dict[int, tuple[list[int], list[int]]]
+    trend_labels: list[str]  # oldest first; the last is the digest period
+    won: dict[int, list[float]]  # team id -> won per trend period
+    stale: dict[int, list[StaleDeal]]
+    managers: dict[int, Rep]
+
+    def digest(self, team: Team) -> TeamDigest:
+        kpis = finite_values(self.current.kpis(team.id))
+        previous = finite_values(self.before.kpis(team.id))
+        qtd = finite_values(self.qtd.kpis(team.id))
+        leaderboard = self._leaderboard(team.id)
+        behind = sorted(
+            (line for line in leaderboard if line.behind_pace),
+            key=lambda line: (-(line.pace_gap or 0), line.name),
+        )
+        won = self.won.get(team.id, [0.0] * len(self.trend_labels))
+        empty = [0] * (len(self.bins.edges) - 1)
+        within, late = self.responses.get(team.id, (empty, empty))
+        sla = self._sla(team.id)
+        chart = ChartFacts(
+            team=team.name,
+            period=period_title(self.periods[0]),
+            expected_attainment=self.expected,
+            attainment=sorted(
+                ((line.name, line.quota_attainment) for line in leaderboard),
+                key=lambda pair: (pair[1] is None, -(pair[1] or 0), pair[0]),
+            ),
+            stages=[
+                StageBar(s["stage"], s["amount"], s["weighted_amount"], s["count"])
+                for s in self.stages.get(team.id, [])
+            ],
+            response_edges=list(self.bins.edges),
+            response_within=within,
+            response_late=late,
+            sla_minutes=self.bins.sla_minutes,
+            won_trend=list(zip(self.trend_labels[1:], won[1:], strict=True)),
+            won_previous=list(zip(self.trend_labels[:-1], won[:-1], strict=True)),
+            sla_business_hours=self.bins.business_hours,
+            unanswered=sla.unanswered,
+            trend_running=self.periods[0].running,
+        )
+        return TeamDigest(
+            team_id=team.id,
+            team=team.name,
+            region=team.region,
+            recipient=self._recipient(team.id),
+            period=self.periods[0],
+            previous_period=self.periods[1],
+            quarter=self.quarter,
+            computed_at=self.now,
+            kpis=kpis,
+            previous=previous,
+            quarter_to_date=qtd,
+            leaderboard=leaderboard,
+            behind_pace=behind,
+            sla=sla,
+            forecast=self._forecast(team.id, qtd),
+            stale_deals=self.stale.get(team.id, []),
+            movers=_movers(team.name, kpis, previous, self._won_changes(team.id)),
+            chart=chart,
+        )
+
+    def _leaderboard(self, team_id: int) -> list[RepLine]:
+        """Reps on the period's or the quarter's leaderboard (a player-coach with a quarterly
+        quota is on the quarter's only), best won in the period first."""
+        period_rows = {row["rep_id"]: row for row in self.current.leaderboard(team_id)}
+        qtd_rows = {row["rep_id"]: row for row in self.qtd.leaderboard(team_id)}
+        lines = []
+        for rep_id in period_rows.keys() | qtd_rows.keys():
+            row: Mapping[str, Any] = period_rows.get(rep_id) or {}
+            quarter: Mapping[str, Any] = qtd_rows.get(rep_id) or {}
+            quota = self.qtd.partial(rep_id, "quota") or None
+            pace = pace_of(quarter, self.expected, quota)
+            lines.append(
+                RepLine(
+                    rep_id=rep_id,
+                    name=(row or quarter)["rep"],
+                    won_amount=float(row.get("won_amount") or 0),
+                    quota_attainment=_finite(quarter.get("quota_attainment")),
+                    win_rate=_finite(row.get("win_rate")),
+                    meetings_per_week=_finite(row.get("meetings_per_rep_per_week")),
+                    lead_response_minutes_median=_finite(row.get("lead_response_minutes_median")),
+                    behind_pace=pace.behind,
+                    pace_gap=pace.shortfall if pace.behind is not None else None,
+                )
+            )
+        return sorted(lines, key=lambda line: (-line.won_amount, line.name))
+
+    def _sla(self, team_id: int) -> SlaFacts:
+        numbers = self.current
+        reps = numbers.reps.get(team_id, [])
+
+        def total(key: str, rep_ids: Sequence[int]) -> int:
+            return int(sum(numbers.partial(rep_id, key) for rep_id in rep_ids))
+
+        ids = [rep.id for rep in reps]
+        met, decided = total("sla_met", ids), total("sla_decided", ids)
+        slowest = []
+        for rep in reps:
+            breaches = total("sla_decided", [rep.id]) - total("sla_met", [rep.id])
+            if breaches > 0:
+                median = numbers.gathered.owner_percentiles.get(rep.id, {}).get("median")
+                slowest.append(Responder(rep.id, rep.name, _finite(median), breaches))
+        slowest.sort(
+            key=lambda r: (
+                -r.breaches,
+                -(math.inf if r.median_minutes is None else r.median_minutes),
+                r.name,
+            )
+        )
+        return SlaFacts(
+            leads=total("leads", ids),
+            met=met,
+            breached=decided - met,
+            unanswered=total("leads_unanswered", ids),
+            slowest=slowest[:SLOWEST_SHOWN],
+        )
+
+    def _forecast(self, team_id: int, qtd: Mapping[str, Any]) -> ForecastFacts:
+        """As `kpi.views.forecast_vs_won` for the team and quarter."""
+        ids = [rep.id for rep in self.qtd.reps.get(team_id, [])]
+        submitted = [self.forecasts[i] for i in ids if i in self.forecasts]
+        quotas = [q for i in ids if (q := self.qtd.partial(i, "quota")) > 0]
+        return ForecastFacts(
+            period=self.quarter.label,
+            forecast=math.fsum(submitted) if submitted else None,
+            won=float(qtd["won_amount"] or 0),
+            weighted_pipeline=float(qtd["weighted_pipeline_value"] or 0),
+            quota=math.fsum(quotas) if quotas else None,
+        )
+
+    def _won_changes(self, team_id: int) -> list[Mover]:
+        """Each rep's won amount in the period vs the one before, where it changed."""
+        changes = []
+        for rep in self.current.reps.get(team_id, []):
+            current = self.current.partial(rep.id, "won_amount")
+            previous = self.before.partial(rep.id, "won_amount")
+            if current != previous:
+                changes.append(Mover(rep.name, "won_amount", current, previous))
+        return changes
+
+    def _recipient(self, team_id: int) -> Recipient | None:
+        manager = self.managers.get(team_id)
+        if manager is None:
+            return None
+        return Recipient(
+            rep_id=manager.id,
+            name=manager.name,
+            email=manager.email,
+            slack_user_id=manager.slack_user_id,
+            timezone=manager.timezone or self.org.timezone,
+        )
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+PERCENT_KPIS = tuple(kpi.key for kpi in KPIS if kpi.unit is Unit.PERCENT)
+
+
+def _movers(
+    team: str, kpis: Mapping[str, Any], previous: Mapping[str, Any], won_changes: list[Mover]
+) -> list[Mover]:
+    """What changed most vs the previous period: the team's percentage KPI that moved most
+    in points (when one moved), then the `REP_MOVERS` reps whose won amount changed most."""
+    moved = [
+        (abs(kpis[key] - previous[key]), key)
+        for key in PERCENT_KPIS
+        if kpis[key] is not None and previous[key] is not None and kpis[key] != previous[key]
+    ]
+    movers = []
+    if moved:
+        _, key = max(moved, key=lambda pair: (pair[0], -PERCENT_KPIS.index(pair[1])))
+        movers.append(Mover(team, key, kpis[key], previous[key]))
+    reps = sorted(
+        won_changes,
+        key=lambda m: (-abs((m.current or 0) - (m.previous or 0)), m.subject),
+    )
+    return movers + reps[:REP_MOVERS]

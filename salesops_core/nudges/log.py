@@ -1,0 +1,224 @@
+"""The nudge log: what was sent, the buttons pressed, snoozes, mutes, and the acted-on rate.
+
+A nudge counts as acted on when, within 24 hours of being sent, its owner pressed a button
+that does the thing (log an activity, open the deal, submit a forecast), or the fact behind
+it stopped being true (`acted_how = "fact_changed"`). Snoozing and "not relevant" are
+recorded, and counted apart: they defer or silence a nudge, they do not act on it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from salesops_core.config import NudgeRule, parse_quiet_hours
+from salesops_core.db.engine import is_postgres
+from salesops_core.db.models import NudgeLog, NudgeMute, NudgeSettings, Rep
+from salesops_core.errors import BadArguments, NotAllowed, SalesopsError
+from salesops_core.nudges.facts import Action
+from salesops_core.nudges.policy import History, Key
+
+ACTED_WINDOW = timedelta(hours=24)
+FACT_CHANGED = "fact_changed"
+DOING = (Action.OPEN_DEAL, Action.LOG_ACTIVITY, Action.SUBMIT_FORECAST)
+KNOWN_RULES = frozenset(rule.value for rule in NudgeRule)
+SNOOZES = {Action.SNOOZE_DAY: timedelta(days=1), Action.SNOOZE_WEEK: timedelta(days=7)}
+
+
+class UnknownNudge(SalesopsError):
+    """A button on a nudge the log no longer has."""
+
+
+def nudge_key(rep_id: int, rule: NudgeRule, subject: str, day: date) -> str:
+    """The outbox and log key of a nudge: one per (rule, subject, person, local day)."""
+    return f"nudge:{rep_id}:{rule.value}:{subject}:{day.isoformat()}"
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if is_postgres(session) else sqlite_insert
+
+
+@dataclass(frozen=True)
+class OpenSend:
+    """A logged nudge not yet acted on, sent less than 24 hours ago."""
+
+    log_id: int
+    rep_id: int
+    rule: NudgeRule
+    subject: str
+
+
+def load_histories(
+    session: Session,
+    rep_ids: Iterable[int] | None,
+    today: Mapping[int, date],
+    now: datetime,
+    cooldown_days: float,
+) -> tuple[dict[int, History], list[OpenSend]]:
+    """Each person's history (two queries: recent or snoozed log rows, mutes), and the sends
+    still inside their 24-hour acted-on window. `rep_ids` None: everyone."""
+    since = now - max(timedelta(days=cooldown_days), timedelta(days=2))
+    rows = select(NudgeLog).where(or_(NudgeLog.sent_at >= since, NudgeLog.snoozed_until > now))
+    mutes = select(NudgeMute.rep_id, NudgeMute.rule, NudgeMute.subject)
+    if rep_ids is not None:
+        ids = list(rep_ids)
+        rows = rows.where(NudgeLog.rep_id.in_(ids))
+        mutes = mutes.where(NudgeMute.rep_id.in_(ids))
+    last_sent: dict[int, dict[Key, datetime]] = defaultdict(dict)
+    snoozed: dict[int, dict[Key, datetime]] = defaultdict(dict)
+    sent_today: dict[int, int] = defaultdict(int)
+    open_sends = []
+    for row in session.scalars(rows):
+        if row.rule not in KNOWN_RULES:  # a rule from a newer or older version
+            continue
+        key = (NudgeRule(row.rule), row.subject)
+        if key not in last_sent[row.rep_id] or last_sent[row.rep_id][key] < row.sent_at:
+            last_sent[row.rep_id][key] = row.sent_at
+        if row.snoozed_until is not None:
+            snoozed[row.rep_id][key] = max(row.snoozed_until, snoozed[row.rep_id].get(key, now))
+        if row.day == today.get(row.rep_id):
+            sent_today[row.rep_id] += 1
+        if row.acted_on_at is None and now - row.sent_at < ACTED_WINDOW:
+            open_sends.append(OpenSend(row.id, row.rep_id, key[0], key[1]))
+    muted: dict[int, set[Key]] = defaultdict(set)
+    for rep_id, rule, subject in session.execute(mutes):
+        if rule in KNOWN_RULES:
+            muted[rep_id].add((NudgeRule(rule), subject))
+    people = set(last_sent) | set(snoozed) | set(muted)
+    histories = {
+        rep_id: History(
+            last_sent=last_sent.get(rep_id, {}),
+            snoozed_until=snoozed.get(rep_id, {}),
+            muted=frozenset(muted.get(rep_id, ())),
+            sent_today=sent_today.get(rep_id, 0),
+        )
+        for rep_id in people
+    }
+    return histories, open_sends
+
+
+def record_send(
+    session: Session, rep_id: int, rule: NudgeRule, subject: str, day: date, now: datetime
+) -> int | None:
+    """Log a nudge going out; its id, or None when this (rule, subject, person, day) was
+    logged before (a second run or a second scheduler)."""
+    key = nudge_key(rep_id, rule, subject, day)
+    stmt = (
+        _insert(session)(NudgeLog)
+        .values(
+            rep_id=rep_id, rule=rule.value, subject=subject, day=day, sent_at=now, dedupe_key=key
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(NudgeLog.id)
+    )
+    result: int | None = session.execute(stmt).scalar_one_or_none()
+    return result
+
+
+def mark_fact_changed(session: Session, log_ids: Iterable[int], now: datetime) -> int:
+    """Record that the facts behind these sends changed (acted on); how many were marked."""
+    ids = list(log_ids)
+    if not ids:
+        return 0
+    result = session.execute(
+        update(NudgeLog)
+        .where(NudgeLog.id.in_(ids), NudgeLog.acted_on_at.is_(None))
+        .values(acted_on_at=now, acted_how=FACT_CHANGED)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def record_action(
+    session: Session, log_id: int, action: Action, by_rep_id: int, now: datetime
+) -> NudgeLog:
+    """A button pressed on a nudge, by its owner only: a doing button within 24 hours marks it
+    acted on; a snooze holds it for a day or a week; "not relevant" mutes its subject."""
+    row = session.get(NudgeLog, log_id)
+    if row is None:
+        raise UnknownNudge("That nudge is no longer known; a newer one may be on its way.")
+    if row.rep_id != by_rep_id:
+        owner = session.get(Rep, row.rep_id)
+        raise NotAllowed(
+            f"This nudge is for {owner.name if owner else 'someone else'}; only they can act on it."
+        )
+    row.action = action.value
+    if action in DOING and row.acted_on_at is None and now - row.sent_at < ACTED_WINDOW:
+        row.acted_on_at, row.acted_how, row.acted_by_id = now, action.value, by_rep_id
+    if action in SNOOZES:
+        row.snoozed_until = now + SNOOZES[action]
+    if action == Action.NOT_RELEVANT:
+        session.execute(
+            _insert(session)(NudgeMute)
+            .values(rep_id=row.rep_id, rule=row.rule, subject=row.subject, muted_at=now)
+            .on_conflict_do_nothing(index_elements=["rep_id", "rule", "subject"])
+        )
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class RuleStats:
+    """How one rule's nudges fared: sent, acted on within 24 h, snoozed, muted."""
+
+    rule: str
+    sent: int
+    acted_on: int
+    snoozed: int
+    muted: int
+
+    @property
+    def acted_on_rate(self) -> float | None:
+        return self.acted_on / self.sent if self.sent else None
+
+
+def rule_stats(session: Session, since: datetime) -> list[RuleStats]:
+    """Per rule, nudges sent since `since` and what came of them (one grouped query); every
+    rule is listed, with zeros when it sent nothing."""
+    query = (
+        select(
+            NudgeLog.rule,
+            func.count(),
+            func.count(NudgeLog.acted_on_at),
+            func.count(NudgeLog.snoozed_until),
+            func.sum(case((NudgeLog.action == Action.NOT_RELEVANT.value, 1), else_=0)),
+        )
+        .where(NudgeLog.sent_at >= since)
+        .group_by(NudgeLog.rule)
+    )
+    counts = {
+        rule: (sent, acted, snoozed, int(muted or 0))
+        for rule, sent, acted, snoozed, muted in session.execute(query)
+    }
+    return [RuleStats(rule.value, *counts.get(rule.value, (0, 0, 0, 0))) for rule in NudgeRule]
+
+
+def person_settings(session: Session, rep_id: int) -> NudgeSettings | None:
+    """A person's own nudge settings; None: the `[nudges]` defaults."""
+    return session.get(NudgeSettings, rep_id)
+
+
+def save_settings(
+    session: Session, rep_id: int, *, quiet_hours: str | None, rules_off: Iterable[NudgeRule]
+) -> NudgeSettings:
+    """Store a person's quiet hours ("19:00-08:00"; None: the default) and the rules they
+    turned off. A malformed quiet-hours text is refused with a message a person can act on."""
+    if quiet_hours is not None:
+        try:
+            parse_quiet_hours(quiet_hours)
+        except ValueError as exc:
+            raise BadArguments(str(exc)) from None
+    own = session.get(NudgeSettings, rep_id) or NudgeSettings(rep_id=rep_id)
+    own.quiet_hours = quiet_hours.strip() if quiet_hours is not None else None
+    own.rules_off = sorted(NudgeRule(rule).value for rule in rules_off)
+    session.add(own)
+    session.flush()
+    return own

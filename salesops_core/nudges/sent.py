@@ -1,0 +1,39 @@
+"""A sent nudge as its buttons see it: the log row's owner and the facts it was sent with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from salesops_core.db.models import NudgeLog, Outbox, Rep
+from salesops_core.errors import NotAllowed
+from salesops_core.nudges.facts import Nudge, NudgeNotice
+from salesops_core.nudges.log import UnknownNudge
+from salesops_core.outbox import read_notice
+
+
+@dataclass(frozen=True)
+class SentNudge:
+    """A nudge that went out: its log row and what it said."""
+
+    log_id: int
+    nudge: Nudge
+
+
+def nudge_for_owner(session: Session, log_id: int, rep_id: int) -> SentNudge:
+    """The sent nudge `log_id` when `rep_id` is its owner; NotAllowed for anyone else."""
+    row = session.execute(
+        select(NudgeLog.rep_id, Outbox.payload)
+        .join(Outbox, Outbox.dedupe_key == NudgeLog.dedupe_key)
+        .where(NudgeLog.id == log_id)
+    ).one_or_none()
+    if row is None:
+        raise UnknownNudge("That nudge is no longer known; a newer one may be on its way.")
+    if row.rep_id != rep_id:
+        owner = session.get(Rep, row.rep_id)
+        raise NotAllowed(
+            f"This nudge is for {owner.name if owner else 'someone else'}; only they can act on it."
+        )
+    return SentNudge(log_id, read_notice(NudgeNotice, row.payload).nudge)
