@@ -9,6 +9,7 @@ metrics, the worker pool and the background work. `bot.app.build_app` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.metrics import Metrics
 from bot.runtime import BackgroundWork, WorkerPool
 from bot.settings import Settings, load_settings
+from commands.kit.reply import CommandContext
 from salesops_core.db.engine import make_engine, make_session_factory, require_migrated
 
 
@@ -34,6 +36,18 @@ class Deps:
     def __post_init__(self) -> None:
         background = self.background
         self.metrics.background_tasks.set_function(lambda: len(background))
+
+    def command_context(self, *, now: datetime | None = None) -> CommandContext:
+        """What a slash command needs besides the session and the viewer (cheap, per request);
+        `now` pins the time (`salesops ask --now`)."""
+        settings = self.settings
+        return CommandContext(
+            org=settings.org,
+            sla=tuple(settings.sla),
+            charts=self.charts,
+            nudges=settings.nudges,
+            now=now,
+        )
 
 
 def build_deps(settings: Settings | None = None, *, charts: bool = True) -> Deps:

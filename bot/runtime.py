@@ -51,7 +51,7 @@ class BackgroundWork:
         try:
             yield
         finally:
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            self._tasks.discard(task)
 
     async def drain(self, timeout: float) -> int:
         """Wait up to `timeout` seconds for running work; return how many did not finish."""

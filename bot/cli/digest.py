@@ -110,10 +110,11 @@ def _build(
     from salesops_core.digest.content import build_digests
 
     settings = deps.settings
+    nudges = settings.nudges  # the manager's own nudges held back by the budget
     if not progress:
-        return build_digests(session, period, settings.org, settings.sla, now, teams)
+        return build_digests(session, period, settings.org, settings.sla, now, teams, nudges)
     with console.status(f"Computing every team's digest for {period.label} ..."):
-        return build_digests(session, period, settings.org, settings.sla, now, teams)
+        return build_digests(session, period, settings.org, settings.sla, now, teams, nudges)
 
 
 def _print_json(digests: list[TeamDigest], *, as_list: bool) -> None:

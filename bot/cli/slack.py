@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
+from bot.cli.options import NowOption
 from salesops_core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -109,10 +110,12 @@ def ask_command(
         Path("salesops-charts"), "--charts-dir", help="Where chart PNGs are written."
     ),
     no_charts: bool = typer.Option(False, "--no-charts", help="Do not render charts."),
+    now: str | None = NowOption,
 ) -> None:
     """Answer a slash command locally, as text, through the same code the Slack bot runs."""
+    from bot.cli.options import parse_now
     from bot.deps import build_ready_deps
-    from commands.base import CommandContext, run_command
+    from commands.base import run_command
     from commands.kit.text import reply_as_text
     from salesops_core.db.engine import transaction
     from salesops_core.org.access import viewer_for_rep
@@ -120,10 +123,8 @@ def ask_command(
 
     name, _, text = command_line.strip().partition(" ")
     name = name if name.startswith("/") else f"/{name}"
-    deps = build_ready_deps()
-    context = CommandContext(
-        org=deps.settings.org, sla=tuple(deps.settings.sla), charts=not no_charts
-    )
+    deps = build_ready_deps(charts=not no_charts)
+    context = deps.command_context(now=parse_now(now) if now else None)
     with transaction(deps.sessions) as session:
         viewer = viewer_for_rep(find_rep(session, as_rep))
         reply = run_command(session, viewer, name, text.strip(), context)

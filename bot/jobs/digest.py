@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import logging
 import re
-import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from prometheus_client import Counter
 from slack_sdk import WebClient
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
@@ -38,7 +37,7 @@ from bot.jobs.digest_schedule import (
 from bot.settings import Settings
 from salesops_core import outbox
 from salesops_core.charts import digest_chart
-from salesops_core.db.engine import is_postgres, transaction
+from salesops_core.db.engine import transaction, try_job_lock
 from salesops_core.db.models import Outbox, Rep, Team
 from salesops_core.digest.content import build_digests
 from salesops_core.digest.facts import DigestChartNotice, DigestNotice, PeriodFacts, TeamDigest
@@ -48,7 +47,6 @@ from salesops_core.timeutil import utcnow
 
 log = logging.getLogger("salesops.digest")
 
-DIGEST_LOCK_KEY = zlib.crc32(b"salesops:digests")
 CHART_NOTE = "The chart could not be drawn this time; the numbers above are complete."
 
 
@@ -67,7 +65,12 @@ class DigestTarget:
 def manager_target(manager: Rep) -> DigestTarget:
     """A team's manager: their Slack id, else their name and email, looked up when sent."""
     address = manager.slack_user_id or outbox.mailbox(manager.name, manager.email)
-    return DigestTarget(key=f"rep:{manager.id}", address=address, label=manager.name)
+    return DigestTarget(key=manager_target_key(manager.id), address=address, label=manager.name)
+
+
+def manager_target_key(manager_id: int) -> str:
+    """A manager's part of the digest's dedupe key: "rep:17"."""
+    return f"rep:{manager_id}"
 
 
 def channel_target(channel: str) -> DigestTarget:
@@ -205,6 +208,15 @@ def chart_notice(digest: TeamDigest, png: bytes) -> DigestChartNotice:
     )
 
 
+def _for_target(digest: TeamDigest, target: DigestTarget) -> TeamDigest:
+    """The digest as `target` reads it: the manager's own held nudges are for the manager
+    only, not for a team channel."""
+    recipient = digest.recipient
+    if recipient is not None and target.key == manager_target_key(recipient.rep_id):
+        return digest
+    return replace(digest, held_nudges=[])
+
+
 def enqueue_digest(
     session: Session,
     digest: TeamDigest,
@@ -221,7 +233,7 @@ def enqueue_digest(
     if _present(session, [key]):
         return False
     chart = chart or draw_chart(digest, failures)
-    message = DigestNotice(digest, chart_note=chart.note)
+    message = DigestNotice(_for_target(digest, target), chart_note=chart.note)
     row = outbox.enqueue_row(session, message, dedupe_key=key, recipient=target.address, now=now)
     if row is None:
         return False
@@ -264,7 +276,9 @@ def enqueue_plans(
     work = []
     for period, group in by_period.items():
         teams = [plan.team for plan in group]
-        built = build_digests(session, period, settings.org, settings.sla, now, teams=teams)
+        built = build_digests(
+            session, period, settings.org, settings.sla, now, teams=teams, nudges=settings.nudges
+        )
         for plan, digest in zip(group, built, strict=True):
             if digest.recipient is not None and plan.timezone is not None:
                 digest = replace(
@@ -317,13 +331,9 @@ def run_digests(
     the lock (on PostgreSQL). Enqueues every digest that is due; the dispatcher sends them."""
     now = now or utcnow()
     with transaction(deps.sessions) as session:
-        if is_postgres(session):
-            locked = session.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": DIGEST_LOCK_KEY}
-            )
-            if not locked:
-                log.info("digest run skipped: another scheduler holds the lock")
-                return None
+        if not try_job_lock(session, "digests"):
+            log.info("digest run skipped: another scheduler holds the lock")
+            return None
         due = due_digests(session, deps.settings, now, zones=zones)
         if not due:
             return DigestRun(0, [])

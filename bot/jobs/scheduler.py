@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
-from sqlalchemy import text
 
 from bot.deps import Deps
 from bot.jobs.delivery import Dispatcher, make_sync_client
@@ -29,13 +27,12 @@ from bot.jobs.digest import DigestRun, run_digests
 from bot.jobs.digest_schedule import SlackZones
 from bot.jobs.nudges import NudgeRun, run_nudges
 from bot.jobs.pacing import Pacer
-from salesops_core.db.engine import is_postgres, transaction
+from salesops_core.db.engine import transaction, try_job_lock
 from salesops_core.leads.engine import LeadRules, SweepResult, sweep
 from salesops_core.timeutil import utcnow
 
 log = logging.getLogger("salesops.scheduler")
 
-SWEEP_LOCK_KEY = zlib.crc32(b"salesops:lead_sweep")
 DEFAULT_SWEEP_SECONDS = 1.0
 DEFAULT_DIGEST_SECONDS = 60.0
 DEFAULT_NUDGE_SECONDS = 300.0  # held nudges go out within five minutes of a working day's start
@@ -50,13 +47,9 @@ def run_sweep(deps: Deps, rules: LeadRules | None = None) -> SweepResult | None:
     """One guarded sweep in its own transaction; None when another process holds the lock."""
     rules = rules or rules_from(deps)
     with transaction(deps.sessions) as session:
-        if is_postgres(session):
-            locked = session.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK_KEY}
-            )
-            if not locked:
-                log.info("lead sweep skipped: another scheduler holds the lock")
-                return None
+        if not try_job_lock(session, "lead_sweep"):
+            log.info("lead sweep skipped: another scheduler holds the lock")
+            return None
         result = sweep(session, rules)
     if result.steps_fired:
         log.info("lead sweep: %s due, fired %s", result.leads_due, result.steps_fired)

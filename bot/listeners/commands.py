@@ -29,21 +29,13 @@ from sqlalchemy.orm import Session
 from bot.deps import Deps
 from bot.listeners.errors import guarded
 from bot.slack_users import run_as_slack_user
-from commands.base import COMMANDS, Chart, CommandContext, Reply, run_command
+from commands.base import COMMANDS, Chart, Reply, run_command
 from salesops_core.org.access import Viewer
 
 log = logging.getLogger("salesops.bot")
 
 # completeUploadExternal errors that mean "this channel will not take the file": use the DM.
 CHANNEL_REFUSED = {"not_in_channel", "channel_not_found", "is_archived", "access_denied"}
-
-
-def command_context(deps: Deps) -> CommandContext:
-    """The per-request context commands need (org, SLA policies, nudges, charts or not); cheap."""
-    settings = deps.settings
-    return CommandContext(
-        org=settings.org, sla=tuple(settings.sla), charts=deps.charts, nudges=settings.nudges
-    )
 
 
 async def acknowledge(ack: AsyncAck) -> None:
@@ -102,7 +94,7 @@ async def answer_command(
         (command.get("text") or "").strip(),
         command["user_id"],
     )
-    context = command_context(deps)
+    context = deps.command_context()
 
     def run(session: Session, viewer: Viewer) -> Reply:
         return run_command(session, viewer, name, text, context)

@@ -24,7 +24,6 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.listeners.commands import command_context
 from bot.listeners.errors import guarded
 from bot.slack_users import run_as_slack_user
 from commands.home import home_view
@@ -86,7 +85,7 @@ async def publish_home(deps: Deps, event: dict[str, Any], client: AsyncWebClient
     """Publish the viewer's dashboard on their Home tab (the other tabs are left alone)."""
     if event.get("tab", "home") != "home":
         return
-    context = command_context(deps)
+    context = deps.command_context()
     view = await run_as_slack_user(
         deps, client, event["user"], lambda session, viewer: home_view(session, viewer, context)
     )

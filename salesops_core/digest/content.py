@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesops_core.config import OrgConfig, SlaPolicy
+from salesops_core.config import NudgeConfig, OrgConfig, SlaPolicy
 from salesops_core.db.models import Rep, Team
 from salesops_core.digest.facts import (
     ChartFacts,
@@ -57,6 +57,8 @@ from salesops_core.kpi.views import (
     response_counts_by_bin_per_team,
     won_per_period_per_team,
 )
+from salesops_core.nudges.facts import Nudge
+from salesops_core.nudges.service import held_for_digest
 from salesops_core.org.scopes import ORG_SCOPE, team_scope
 from salesops_core.org.views import team_managers
 from salesops_core.periods import Period, quarter_containing
@@ -112,11 +114,14 @@ def build_digests(
     sla: Sequence[SlaPolicy],
     now: datetime,
     teams: Sequence[Team] | None = None,
+    nudges: NudgeConfig | None = None,
 ) -> list[TeamDigest]:
     """The digests of `teams` (default: every team, by name) from one pass of the engine.
 
     A recipient's time zone is the manager's stored zone, else the org's; the scheduler may
-    replace `recipient.timezone` with what Slack knows (`dataclasses.replace`).
+    replace `recipient.timezone` with what Slack knows (`dataclasses.replace`). With `nudges`
+    (the `[nudges]` settings), each recipient's own nudges that the daily budget holds back
+    are folded in, from one evaluation for all recipients (`nudges.service.held_for_digest`).
     """
     if teams is None:
         teams = session.scalars(select(Team).order_by(Team.name)).all()
@@ -128,6 +133,8 @@ def build_digests(
     reps = reps_by_team(session, scope)
     bins = response_bins(sla)
     trend = recent_periods(period, TREND_PERIODS + 1)
+    managers = team_managers(session, [team.id for team in teams])
+    recipients = [manager.id for manager in managers.values()]
     one_pass = _OnePass(
         now=now,
         org=org,
@@ -144,7 +151,8 @@ def build_digests(
         trend_labels=[short_label(p) for p in trend],
         won=won_per_period_per_team(session, scope, trend),
         stale=stale_deals_per_team(session, scope, org, now),
-        managers=team_managers(session, [team.id for team in teams]),
+        managers=managers,
+        held=held_for_digest(session, nudges, org, recipients, now) if nudges is not None else {},
     )
     return [one_pass.digest(team) for team in teams]
 
@@ -175,6 +183,7 @@ class _OnePass:
     won: dict[int, list[float]]  # team id -> won per trend period
     stale: dict[int, list[StaleDeal]]
     managers: dict[int, Rep]
+    held: dict[int, list[Nudge]]  # manager id -> their nudges the daily budget holds back
 
     def digest(self, team: Team) -> TeamDigest:
         kpis = finite_values(self.current.kpis(team.id))
@@ -230,6 +239,7 @@ class _OnePass:
             stale_deals=self.stale.get(team.id, []),
             movers=_movers(team.name, kpis, previous, self._won_changes(team.id)),
             chart=chart,
+            held_nudges=self._held(team.id),
         )
 
     def _leaderboard(self, team_id: int) -> list[RepLine]:
@@ -310,6 +320,10 @@ class _OnePass:
             if current != previous:
                 changes.append(Mover(rep.name, "won_amount", current, previous))
         return changes
+
+    def _held(self, team_id: int) -> list[Nudge]:
+        manager = self.managers.get(team_id)
+        return self.held.get(manager.id, []) if manager is not None else []
 
     def _recipient(self, team_id: int) -> Recipient | None:
         manager = self.managers.get(team_id)

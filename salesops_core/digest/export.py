@@ -46,8 +46,9 @@ def _plain(value: Any) -> Any:
 def digest_json(digest: TeamDigest) -> dict[str, Any]:
     """The `salesops digest --format json` object: DESIGN.md's keys (team, period, kpis,
     quarter_to_date, leaderboard, behind_pace, sla_breaches, forecast, stale_deals), then the
-    previous period, what changed, the recipient and the chart's facts. `kpis` and
-    `previous` are `salesops kpi --team T --period P --format json`'s."""
+    previous period, what changed, the recipient, the chart's facts and the recipient's nudges
+    the daily budget held back (`held_nudges`: rule, subject, text). `kpis` and `previous` are
+    `salesops kpi --team T --period P --format json`'s."""
     return {
         "team": digest.team,
         "period": _period_json(digest.period),
@@ -70,4 +71,7 @@ def digest_json(digest: TeamDigest) -> dict[str, Any]:
         "computed_at": digest.computed_at.isoformat(),
         "is_empty": digest.is_empty,
         "chart": _plain(digest.chart),
+        "held_nudges": [
+            {"rule": n.rule.value, "subject": n.subject, "text": n.fact} for n in digest.held_nudges
+        ],
     }

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from salesops_core.nudges.facts import Nudge
 from salesops_core.outbox import NoticeKind
 from salesops_core.periods import Period, PeriodKind
 
@@ -177,6 +178,8 @@ class TeamDigest:
     stale_deals: list[StaleDeal]
     movers: list[Mover]
     chart: ChartFacts
+    # the recipient's own nudges the daily budget held back when the digest was computed
+    held_nudges: list[Nudge] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:

@@ -9,6 +9,7 @@ transaction.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -157,9 +158,21 @@ def enqueue_due(session: Session, evaluation: Evaluation, now: datetime) -> Send
 
 
 def held_for_digest(
-    session: Session, config: NudgeConfig, org: OrgConfig, manager_id: int, now: datetime
-) -> list[Nudge]:
-    """A manager's own nudges the daily budget holds back at `now`, most valuable first: what
-    the weekly digest folds in instead of sending them one by one."""
-    evaluation = evaluate(session, config, org, now, rep_id=manager_id)
-    return [d.nudge for d in evaluation.decisions if d.held == Hold.BUDGET]
+    session: Session,
+    config: NudgeConfig,
+    org: OrgConfig,
+    manager_ids: Collection[int],
+    now: datetime,
+) -> dict[int, list[Nudge]]:
+    """Each manager's own nudges the daily budget holds back at `now`, most valuable first: what
+    the weekly digest folds in instead of sending them one by one (managers with none are left
+    out). One evaluation: of the one manager, or of the whole org for several."""
+    wanted = set(manager_ids)
+    if not wanted:
+        return {}
+    only = next(iter(wanted)) if len(wanted) == 1 else None
+    held: dict[int, list[Nudge]] = defaultdict(list)
+    for decision in evaluate(session, config, org, now, rep_id=only).decisions:
+        if decision.held == Hold.BUDGET and decision.nudge.rep_id in wanted:
+            held[decision.nudge.rep_id].append(decision.nudge)
+    return dict(held)

@@ -146,9 +146,9 @@ def test_the_digest_gets_a_managers_nudges_beyond_the_budget(org: Org) -> None:
     for amount in (1_000, 2_000, 3_000, 4_000, 5_000):
         org.deal(boss, f"Deal {amount}", amount)
     held = held_for_digest(
-        org.session, CONFIG.model_copy(update={"stale_deals_per_person": 5}), ORG, boss.id, NOW
+        org.session, CONFIG.model_copy(update={"stale_deals_per_person": 5}), ORG, [boss.id], NOW
     )
-    assert [n.fact.split(" (")[0] for n in held] == ["Deal 2000", "Deal 1000"]
+    assert [n.fact.split(" (")[0] for n in held[boss.id]] == ["Deal 2000", "Deal 1000"]
 
 
 def test_settings_turn_rules_off_and_move_quiet_hours(org: Org) -> None:
