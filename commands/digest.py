@@ -4,8 +4,9 @@
 the order a VP of Sales reads it: header, a one-line summary, the headline numbers vs the
 period before, quarter to date, the leaderboard, who is behind pace, lead SLA, stale deals
 worth a call (with an "Open in CRM" link button where the deal's URL is known), what changed,
-and a footer. Every number goes through `salesops_core.kpi.format`. An empty period says so in
-one section. The message stays inside Block Kit's limits (`commands.kit.blocks`).
+the recipient's own nudges the daily budget held back (when there are any), and a footer.
+Every number goes through `salesops_core.kpi.format`. An empty period says so in one section.
+The message stays inside Block Kit's limits (`commands.kit.blocks`).
 """
 
 from __future__ import annotations
@@ -56,7 +57,12 @@ MAX_BEHIND = 15  # reps named under "Behind pace"; the rest are marked in the le
 MAX_STALE = 5  # stale deals shown, one section (and button) each
 MAX_MOVERS = 5
 MAX_SLOWEST = 3
+MAX_HELD = 5  # the recipient's held-back nudges listed, one line each
 LEADERBOARD_SECTIONS = 3  # a code block of ~45 reps each
+
+# Numbers that need a quota for the period: a week has none when quotas are quarterly, so the
+# headline leaves them out then and the quarter-to-date section carries them.
+QUOTA_KPIS = frozenset({"pipeline_coverage"})
 
 # The headline numbers vs the previous period; with deals won / lost, the 10 fields of a section.
 HEADLINE_KPIS = (
@@ -114,7 +120,11 @@ def _fields_section(title: str, fields: Sequence[str]) -> SectionBlock:
 
 def _headline(digest: TeamDigest) -> SectionBlock:
     fields = [_headline_field("won_amount", digest), _deals_field(digest)]
-    fields += [_headline_field(key, digest) for key in HEADLINE_KPIS[1:]]
+    fields += [
+        _headline_field(key, digest)
+        for key in HEADLINE_KPIS[1:]
+        if key not in QUOTA_KPIS or digest.kpis.get(key) is not None  # quotas are quarterly
+    ]
     title = f"*{period_noun(digest.period).capitalize()}* {compared_with(digest.period)}"
     return _fields_section(title, fields)
 
@@ -166,6 +176,12 @@ def _quarter_section(digest: TeamDigest) -> SectionBlock:
         f"*Weighted pipeline*\n{f.money(forecast.weighted_pipeline)}\n"
         "_all open deals, weighted by stage_"
     )
+    coverage = qtd.get("pipeline_coverage")
+    if coverage is not None:
+        fields.append(
+            f"*Pipeline coverage*\n{f.format_kpi('pipeline_coverage', coverage)}\n"
+            "_pipeline due this quarter / quota still to win_"
+        )
     quarter = digest.quarter
     return _fields_section(
         f"*Quarter to date* · {inner_label(quarter)}, {period_span(quarter)}", fields
@@ -176,10 +192,15 @@ def _mark(line: RepLine) -> str:
     return " !" if line.behind_pace else ""
 
 
-def leaderboard_lines(lines: Sequence[RepLine]) -> list[str]:
-    """The leaderboard as aligned monospace lines; `!` marks a rep behind pace."""
+def _unit(digest: TeamDigest) -> str:
+    """What a leaderboard line is: a rep, or a team in a region's or the org's digest."""
+    return "rep" if digest.scope == "team" else "team"
+
+
+def leaderboard_lines(lines: Sequence[RepLine], unit: str = "rep") -> list[str]:
+    """The leaderboard as aligned monospace lines; `!` marks a rep (or team) behind pace."""
     rows = [
-        f"{'#':>2} {'Rep':<{NAME_WIDTH}} {'Won':>8} {'Quota':>6} {'Win':>5} "
+        f"{'#':>2} {unit.capitalize():<{NAME_WIDTH}} {'Won':>8} {'Quota':>6} {'Win':>5} "
         f"{'Meet':>5} {'Reply':>8}"
     ]
     for rank, line in enumerate(lines, start=1):
@@ -194,7 +215,8 @@ def leaderboard_lines(lines: Sequence[RepLine]) -> list[str]:
 
 def _leaderboard(digest: TeamDigest) -> list[Block]:
     if not digest.leaderboard:
-        return [section("*Leaderboard* · Nobody is on the team yet.")]
+        empty = "Nobody is on the team yet." if _unit(digest) == "rep" else "No team has reps yet."
+        return [section(f"*Leaderboard* · {empty}")]
     noun = period_noun(digest.period)
     legend = (
         f"*Leaderboard* · won, win rate, meetings a week and median lead reply in {noun}; "
@@ -202,7 +224,7 @@ def _leaderboard(digest: TeamDigest) -> list[Block]:
     )
     if any(line.behind_pace for line in digest.leaderboard):
         legend += "; `!` behind pace"
-    lines = leaderboard_lines(digest.leaderboard)
+    lines = leaderboard_lines(digest.leaderboard, _unit(digest))
     return [section(legend), *code_sections(lines, max_sections=LEADERBOARD_SECTIONS)]
 
 
@@ -211,10 +233,11 @@ def _behind_pace(digest: TeamDigest) -> SectionBlock:
     behind = digest.behind_pace
     lagging = "Behind pace" if digest.quarter.running else "Below quota"
     if not rated:
-        return section(f"*{lagging}* · Nobody on the team has a quota for this quarter.")
+        who = "Nobody on the team has" if _unit(digest) == "rep" else "No team has"
+        return section(f"*{lagging}* · {who} a quota for this quarter.")
     if not behind:
         return section(f"*{lagging}* · Nobody: everyone with a quota is on pace.")
-    title = f"*{lagging}* · {len(behind)} of {len(rated)} reps with a quota"
+    title = f"*{lagging}* · {len(behind)} of {len(rated)} {_unit(digest)}s with a quota"
     if digest.quarter.running:
         title += f", {f.pct(_expected(digest))} of quota expected by now"
     gap_words = "short of pace" if digest.quarter.running else "short of quota"
@@ -244,15 +267,17 @@ def _sla(digest: TeamDigest) -> SectionBlock:
     if sla.leads == 0:
         return section(f"*Lead SLA* · No new leads in {period_noun(digest.period)}.")
     met_share = f.format_kpi("lead_sla_met_share", digest.kpis.get("lead_sla_met_share"))
-    parts = [f"{f.plural(sla.leads, 'new lead')}", f"{f.count(sla.met)} answered in time"]
+    waiting = sla.leads - sla.met - sla.breached  # not answered yet, still inside their SLA
+    parts = [f"{f.count(sla.met)} answered in time", f"{f.count(sla.breached)} missed the SLA"]
+    if waiting > 0:
+        parts.append(f"{f.count(waiting)} still inside it")
+    text = f"*Lead SLA* · {f.plural(sla.leads, 'new lead')}: " + ", ".join(parts) + "."
     if met_share != f.NA:
-        parts[-1] += f" ({met_share})"
-    parts.append(f"{f.count(sla.breached)} missed the SLA")
+        text += f" SLA met: {met_share} of the leads decided."
     if sla.unanswered:
-        parts.append(f"{f.count(sla.unanswered)} still unanswered")
-    text = "*Lead SLA* · " + ", ".join(parts) + "."
+        text += f" {f.plural(sla.unanswered, 'lead')} still without a reply."
     if sla.slowest:
-        text += "\nSlowest to respond: " + " · ".join(map(_responder, sla.slowest[:MAX_SLOWEST]))
+        text += "\nMost SLA misses: " + " · ".join(map(_responder, sla.slowest[:MAX_SLOWEST]))
     return section(text)
 
 
@@ -267,7 +292,7 @@ def _deal_block(deal: StaleDeal) -> SectionBlock:
     if deal.amount is not None:
         facts.append(f.money(deal.amount))
     if deal.days_quiet is not None:
-        facts.append(f"quiet for {f.days(deal.days_quiet)}")
+        facts.append(f"quiet for {f.whole_days(deal.days_quiet)}")
     if deal.past_close:
         facts.append("past its close date")
     block = section(f"{_deal_title(deal)}\n{' · '.join(facts)}")
@@ -304,6 +329,17 @@ def _movers(digest: TeamDigest) -> list[Block]:
     versus = compared_with(digest.period)
     rows = [f"• {_mover(mover, versus)}" for mover in digest.movers[:MAX_MOVERS]]
     return [section("\n".join(["*What changed*", *rows]))]
+
+
+def _held(digest: TeamDigest) -> list[Block]:
+    """The recipient's own nudges the daily budget held back, one fact a line."""
+    held = digest.held_nudges
+    if not held:
+        return []
+    rows = [f"• {nudge.fact}" for nudge in held[:MAX_HELD]]
+    if len(held) > MAX_HELD:
+        rows.append(f"…and {len(held) - MAX_HELD} more")
+    return [section("\n".join(["*Held back from your nudges*", *rows]))]
 
 
 def _summary(digest: TeamDigest) -> str:
@@ -361,7 +397,7 @@ def digest_text(digest: TeamDigest) -> str:
     won = digest.kpis.get("won_amount")
     text = f"{title}: {f.money(won)} won, quarter to date {_pace_words(digest)}"
     if digest.behind_pace:
-        text += f", {f.plural(len(digest.behind_pace), 'rep')} behind pace"
+        text += f", {f.plural(len(digest.behind_pace), _unit(digest))} behind pace"
     return clip(text, MAX_SECTION_TEXT)
 
 
@@ -378,6 +414,8 @@ def digest_blocks(digest: TeamDigest, *, chart_note: str | None = None) -> list[
         blocks += [_behind_pace(digest), divider(), _sla(digest), divider(), *_stale(digest)]
         if movers := _movers(digest):
             blocks += [divider(), *movers]
+    if held := _held(digest):
+        blocks += [divider(), *held]
     if chart_note:
         blocks.append(context(f":warning: {chart_note}"))
     blocks.append(_footer(digest))

@@ -1,6 +1,7 @@
 """/team [team] [period] (managers, admins): leaderboard, who is behind pace, attainment chart.
 
-`/team digest [team] [period]` shows the team's weekly digest on demand (default: last week).
+`/team digest [team] [period]` shows the team's weekly digest on demand (default: last week);
+`/team digest EMEA` and `/team digest org` a region's or the org's, for admins.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
 from salesops_core.db.models import Team
 from salesops_core.digest.content import build_team_digest
+from salesops_core.digest.regions import build_scope_digest
 from salesops_core.errors import NotAllowed
 from salesops_core.kpi import format as f
 from salesops_core.kpi.engine import LeaderboardRow
@@ -59,18 +61,24 @@ def _default_scope(session: Session, viewer: Viewer) -> Scope:
 
 
 def digest(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> Reply:
-    """Answer `/team digest [team] [period]`: the team's digest as its manager gets it."""
+    """Answer `/team digest [team | region | org] [period]`: the team's digest as its manager
+    gets it; a region's or the org's (admins only, by the access rules) as admins get it."""
     args = parse_args(session, viewer, "/team", text, ctx, default_period=DIGEST_PERIOD)
     if not args.explicit_scope:
         if viewer.team_id is None:
             raise bad("/team", "You are not on a team, so name one: `/team digest NA East`.")
         args = replace(args, scope=team_scope_by_id(session, viewer.team_id))
     require_view(session, viewer, args.scope)
-    if args.scope.kind != "team":
-        raise bad("/team", f"A digest is for one team, and {args.scope.name} is not a team.")
-    team = session.get(Team, args.scope.key)
-    assert team is not None, args.scope
-    facts = build_team_digest(session, team, args.period, ctx.org, ctx.sla, ctx.current_time())
+    if args.scope.kind == "rep":
+        raise bad("/team", f"A digest is for a team, a region or the org, not {args.scope.name}.")
+    if args.scope.kind == "team":
+        team = session.get(Team, args.scope.key)
+        assert team is not None, args.scope
+        facts = build_team_digest(session, team, args.period, ctx.org, ctx.sla, ctx.current_time())
+    else:
+        facts = build_scope_digest(
+            session, args.scope, args.period, ctx.org, ctx.sla, ctx.current_time()
+        )
     chart_list = []
     if ctx.charts:
         title = digest_title(facts)

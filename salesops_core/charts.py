@@ -373,7 +373,9 @@ def _digest_panels(facts: ChartFacts, style: ChartStyle) -> list[_Panel]:
     quota = sorted(((n, a) for n, a in facts.attainment if a is not None), key=lambda r: -r[1])
     if quota:
         without = len(facts.attainment) - len(quota)
-        panels.append(_Attainment(style, quota, facts.expected_attainment, without))
+        panels.append(
+            _Attainment(style, quota, facts.expected_attainment, without, facts.line_unit)
+        )
     stages = [stage for stage in facts.stages if stage.deals or stage.amount]
     if stages:
         panels.append(_Pipeline(style, stages))
@@ -494,6 +496,7 @@ class _Attainment(_Panel):
     reps: list[tuple[str, float]]  # best first
     expected: float
     without_quota: int
+    unit: str = "rep"  # what a bar is (a rep, or a team)
 
     @property
     def height_in(self) -> float:
@@ -533,7 +536,7 @@ class _Attainment(_Panel):
         ]
         if self.without_quota:
             axes.set_xlabel(
-                f"Not shown: {plural(self.without_quota, 'rep')} without a quota",
+                f"Not shown: {plural(self.without_quota, self.unit)} without a quota",
                 fontsize=style.font_size - 1, color=style.reference,
             )  # fmt: skip
         used = {self._colour(v) for v in values}

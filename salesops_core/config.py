@@ -98,7 +98,8 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 class DigestConfig(BaseModel):
     """When the weekly manager digest goes out (in each recipient's time zone), what period
-    it covers, and the team channels that also get their team's digest."""
+    it covers, the team channels that also get their team's digest, and the region heads who
+    get their region's (the admins get it otherwise, and the org's always)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -106,6 +107,7 @@ class DigestConfig(BaseModel):
     time: dt.time = dt.time(9, 0)
     period: str = "last-week"  # a period word; quarter to date is always added
     channels: dict[str, str] = Field(default_factory=dict)  # team name -> "#channel" or id
+    region_recipients: dict[str, str] = Field(default_factory=dict)  # region -> a rep's email
 
     @field_validator("period")
     @classmethod

@@ -36,8 +36,15 @@ def register(app: typer.Typer) -> None:
 def digest_command(
     team: str | None = typer.Option(None, "--team", help="A team name."),
     all_teams: bool = typer.Option(False, "--all", help="Every team."),
+    region: str | None = typer.Option(
+        None, "--region", help="A region: its digest, a line per team (for its head or admins)."
+    ),
+    org: bool = typer.Option(False, "--org", help="The whole org, a line per team (for admins)."),
     period: str | None = typer.Option(
-        None, "--period", help="What the digest covers; default: [digest] period (last-week)."
+        None,
+        "--period",
+        help="What the digest covers; default: period in salesops.toml's digest section "
+        "(last-week).",
     ),
     now: str | None = NowOption,
     output_format: str | None = typer.Option(None, "--format", help="json: the digest's numbers."),
@@ -52,13 +59,11 @@ def digest_command(
         False, "--send-now", help="Deliver through the outbox (once per team, recipient, period)."
     ),
 ) -> None:
-    """A team's digest for a period, always with quarter to date: the numbers (--format
-    json), the Slack messages and chart as files (--preview DIR), or delivered (--send-now)."""
-    if bool(team) == all_teams:
-        raise SalesopsError("give --team T or --all")
-    outputs = [output_format is not None, preview is not None, send_now]
-    if sum(outputs) != 1:
-        raise SalesopsError("give one of --format json, --preview DIR or --send-now")
+    """A team's (or a region's, or the org's) digest for a period, always with quarter to
+    date: the numbers (--format json), the Slack messages and chart as files (--preview DIR),
+    or delivered (--send-now)."""
+    if sum([bool(team), all_teams, bool(region), org]) != 1:
+        raise SalesopsError("give --team T or --all (or --region G, or --org)")
     if output_format not in (None, "json"):
         raise SalesopsError(f"unknown format {output_format!r}; use json")
     from bot.deps import build_ready_deps
@@ -67,8 +72,13 @@ def digest_command(
     moment = parse_now(now)
     deps = build_ready_deps()
     with transaction(deps.sessions) as session:
-        teams = _teams(session, team)
         span = _period(deps, period, moment)
+        teams = None if region or org else _teams(session, team)  # unknown names fail first
+        if sum([output_format is not None, preview is not None, send_now]) != 1:
+            raise SalesopsError("give one of --format json, --preview DIR or --send-now")
+        if region or org:
+            _scope_digest(session, deps, region, span, moment, preview=preview, send=send_now)
+            return
         if send_now:
             _send_now(session, deps, teams, span, moment, progress=all_teams)
             return
@@ -77,6 +87,48 @@ def digest_command(
             _write_preview(session, deps, digests, preview, one_team=not all_teams)
             return
     _print_json(digests, as_list=all_teams)
+
+
+def _scope_digest(
+    session: Session,
+    deps: Deps,
+    region: str | None,
+    period: Period,
+    now: Any,
+    *,
+    preview: Path | None,
+    send: bool,
+) -> None:
+    """The region's (or, without one, the org's) digest: as JSON, previewed for each of its
+    recipients, or enqueued for them (`bot.jobs.digest.scope_recipients`)."""
+    from dataclasses import replace
+
+    from bot.jobs.digest import scope_recipients, send_scope_now
+    from salesops_core.digest.content import recipient_of
+    from salesops_core.digest.regions import build_scope_digest
+    from salesops_core.org.lookup import find_region
+    from salesops_core.org.scopes import ORG_SCOPE, region_scope
+
+    settings = deps.settings
+    scope = region_scope(find_region(session, region)) if region else ORG_SCOPE
+    digest = build_scope_digest(session, scope, period, settings.org, settings.sla, now)
+    if preview is None and not send:
+        _print_json([digest], as_list=False)
+        return
+    recipients = scope_recipients(session, settings, scope)
+    if not recipients:
+        raise SalesopsError(
+            f"{scope.name}: no admin (an active rep with role admin) and no [digest] "
+            "region_recipients entry, so the digest has nobody to go to"
+        )
+    if send:
+        failures = deps.metrics.digest_chart_failures
+        for result in send_scope_now(session, settings, digest, recipients, now, failures=failures):
+            console.print(escape(_outcome(result, period)), highlight=False, soft_wrap=True)
+        return
+    assert preview is not None
+    mine = [replace(digest, recipient=recipient_of(rep, settings.org)) for rep in recipients]
+    _write_preview(session, deps, mine, preview, one_team=True)
 
 
 def _teams(session: Session, name: str | None) -> list[Team] | None:
@@ -141,7 +193,7 @@ def _write_preview(
     from commands.digest import digest_message
     from salesops_core.db.models import Rep, Team
 
-    teams = [session.get_one(Team, digest.team_id) for digest in digests]
+    teams = [session.get_one(Team, d.team_id) for d in digests if d.team_id is not None]
     channels = team_channels(deps.settings, teams)
     payloads: list[dict[str, Any]] = []
     charts: dict[str, bytes] = {}
@@ -165,10 +217,16 @@ def _write_preview(
         if chart.png is not None:
             notice = chart_notice(digest, chart.png)
             charts[notice.filename] = chart.png
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / PREVIEW_FILE).write_text(json.dumps(payloads, allow_nan=False, indent=2) + "\n")
-    for filename, png in charts.items():
-        (folder / filename).write_bytes(png)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / PREVIEW_FILE).write_text(json.dumps(payloads, allow_nan=False, indent=2) + "\n")
+        for filename, png in charts.items():
+            (folder / filename).write_bytes(png)
+    except OSError as exc:
+        raise SalesopsError(
+            f"cannot write the preview to {folder}: {exc.strerror or exc}; give a folder you "
+            "can write to"
+        ) from None
     files = ", ".join([PREVIEW_FILE, *charts])
     console.print(
         f"{len(payloads)} message(s) written to {escape(str(folder))}: {escape(files)}",

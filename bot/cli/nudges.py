@@ -18,6 +18,7 @@ from salesops_core.errors import SalesopsError
 
 if TYPE_CHECKING:
     from salesops_core.nudges.log import RuleStats
+    from salesops_core.nudges.rollup import DueRollup, RollupCounts
     from salesops_core.nudges.service import Evaluation, SendCounts
 
 console = Console()
@@ -34,19 +35,24 @@ def nudges_command(
     dry_run: bool = typer.Option(
         False,
         "--dry-run",
-        help="List the nudges due at --now and those held, with why; send nothing.",
+        help="List the nudges due at --now and those held, with why, and the managers' "
+        "roll-ups due then; send nothing.",
     ),
     send_now: bool = typer.Option(
         False,
         "--send-now",
-        help="Put the due nudges in the outbox (once per rule, subject, person and local day).",
+        help="Put the due nudges in the outbox (once per rule, subject, person and local day), "
+        "and, without --rep, the managers' roll-ups due then (once per manager and local day).",
     ),
     stats: bool = typer.Option(
         False,
         "--stats",
-        help="Per rule: sent, acted on within 24 h, acted-on rate, snoozed, muted.",
+        help="Per rule: sent, pending (less than 24 h old), acted on within 24 h and the "
+        "acted-on rate (of the nudges at least a day old), snoozed, muted.",
     ),
-    days: int = typer.Option(30, "--days", help="--stats: the nudges sent in the last N days."),
+    days: int = typer.Option(
+        30, "--days", min=1, help="--stats: the nudges sent in the last N days."
+    ),
     output_format: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
     """Accountability nudges: what would go out now and what is held (--dry-run), deliver them
@@ -66,26 +72,39 @@ def nudges_command(
         from salesops_core.nudges.log import rule_stats
 
         with deps.sessions() as session:
-            _print_stats(rule_stats(session, moment - timedelta(days=days)), days, output_format)
+            rows = rule_stats(session, moment - timedelta(days=days), moment)
+        _print_stats(rows, days, output_format)
         return
+    from salesops_core.nudges.rollup import already_enqueued, due_rollups, enqueue_rollups
     from salesops_core.nudges.service import enqueue_due, evaluate
 
     if dry_run:
         with deps.sessions() as session:
             rep_id = find_rep(session, rep).id if rep else None
             evaluation = evaluate(session, settings.nudges, settings.org, moment, rep_id=rep_id)
-        _print_dry_run(evaluation, output_format)
+            rollups = due_rollups(evaluation, moment)
+            sent = already_enqueued(session, rollups)
+        _print_dry_run(evaluation, rollups, sent, output_format)
         return
-    with transaction(deps.sessions) as session:
+    with transaction(deps.sessions) as session:  # what the nudge job runs, at --now
         rep_id = find_rep(session, rep).id if rep else None
         evaluation = evaluate(session, settings.nudges, settings.org, moment, rep_id=rep_id)
         counts = enqueue_due(session, evaluation, moment)
-    _print_sent(counts, output_format)
+        rollup_counts = enqueue_rollups(session, evaluation, moment)
+    _print_sent(counts, rollup_counts, output_format)
 
 
-def dry_run_json(evaluation: Evaluation) -> dict[str, Any]:
+def rollup_counts_text(rollup: DueRollup) -> str:
+    """A roll-up's counts per rule: "stale_deal 4, past_close 2"."""
+    return ", ".join(f"{line.rule.value} {line.count}" for line in rollup.lines)
+
+
+def dry_run_json(
+    evaluation: Evaluation, rollups: list[DueRollup], sent: set[str]
+) -> dict[str, Any]:
     """The `--dry-run --format json` object: every nudge found at --now, per person in rank
-    order, with `held` (the reason, or null when it goes now) and `until` (when it may go)."""
+    order, with `held` (the reason, or null when it goes now) and `until` (when it may go); and
+    the managers' roll-ups due at --now, with their counts per rule."""
     return {
         "now": evaluation.at.isoformat(),
         "nudges": [
@@ -101,6 +120,15 @@ def dry_run_json(evaluation: Evaluation) -> dict[str, Any]:
             }
             for d in evaluation.decisions
         ],
+        "rollups": [
+            {
+                "rep": r.manager.name,
+                "rep_id": r.manager.rep_id,
+                "counts": {line.rule.value: line.count for line in r.lines},
+                "held": "already sent" if r.dedupe_key in sent else None,
+            }
+            for r in rollups
+        ],
     }
 
 
@@ -111,9 +139,11 @@ def _local(moment: datetime | None, evaluation: Evaluation, rep_id: int) -> str:
     return f"{local:%a %b} {local.day} {local:%H:%M} {local.tzname()}"
 
 
-def _print_dry_run(evaluation: Evaluation, output_format: str) -> None:
+def _print_dry_run(
+    evaluation: Evaluation, rollups: list[DueRollup], sent: set[str], output_format: str
+) -> None:
     if output_format == "json":
-        sys.stdout.write(json.dumps(dry_run_json(evaluation), indent=2) + "\n")
+        sys.stdout.write(json.dumps(dry_run_json(evaluation, rollups, sent), indent=2) + "\n")
         return
     due = sum(1 for d in evaluation.decisions if d.held is None)
     title = (
@@ -136,20 +166,39 @@ def _print_dry_run(evaluation: Evaluation, output_format: str) -> None:
             _local(decision.until, evaluation, rep_id),
         )
         shown = rep_id
+    if rollups:
+        table.add_section()
+    for rollup in rollups:
+        table.add_row(
+            escape(rollup.manager.name),
+            "rollup",
+            rollup_counts_text(rollup),
+            "already sent" if rollup.dedupe_key in sent else "[green]due now[/]",
+            "",
+        )
     console.print(table)
 
 
-def _print_sent(counts: SendCounts, output_format: str) -> None:
+def _print_sent(counts: SendCounts, rollups: RollupCounts, output_format: str) -> None:
     if output_format == "json":
-        sys.stdout.write(json.dumps(vars(counts), indent=2) + "\n")
+        sys.stdout.write(json.dumps({**vars(counts), "rollups": vars(rollups)}, indent=2) + "\n")
         return
     held = ", ".join(f"{reason} {n}" for reason, n in sorted(counts.held.items())) or "none"
     if counts.sent:
         console.print(f"{counts.sent} nudges put in the outbox; held: {held}.")
+        if counts.already_sent:
+            console.print(f"{counts.already_sent} more had been sent already today.")
+    elif counts.already_sent:
+        console.print(f"Nothing to send: {counts.already_sent} already sent today; held: {held}.")
     else:
-        console.print(f"Nothing to send: no nudge is due that was not sent already; held: {held}.")
-    if counts.already_sent:
-        console.print(f"{counts.already_sent} due nudges had been sent already today.")
+        console.print(f"Nothing to send: no nudge is due; held: {held}.")
+    if rollups.sent or rollups.already_sent:
+        console.print(
+            f"Manager roll-ups: {rollups.sent} put in the outbox, "
+            f"{rollups.already_sent} already sent today."
+        )
+    if rollups.no_slack_user:
+        console.print(f"{rollups.no_slack_user} roll-ups skipped: the manager has no Slack user.")
     if counts.no_slack_user:
         console.print(f"{counts.no_slack_user} due nudges skipped: the person has no Slack user.")
     if counts.fact_changed:
@@ -166,6 +215,7 @@ def _print_stats(rows: list[RuleStats], days: int, output_format: str) -> None:
                 {
                     "rule": r.rule,
                     "sent": r.sent,
+                    "pending": r.pending,
                     "acted_on": r.acted_on,
                     "acted_on_rate": r.acted_on_rate,
                     "snoozed": r.snoozed,
@@ -176,13 +226,18 @@ def _print_stats(rows: list[RuleStats], days: int, output_format: str) -> None:
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
-    table = Table(title=f"Nudges sent in the last {days} days", title_justify="left")
-    for column in ("rule", "sent", "acted on", "acted-on rate", "snoozed", "muted"):
+    title = (
+        f"Nudges sent in the last {days} days (pending: less than 24 h old; "
+        "acted-on rate over nudges at least a day old)"
+    )
+    table = Table(title=title, title_justify="left")
+    for column in ("rule", "sent", "pending", "acted on", "acted-on rate", "snoozed", "muted"):
         table.add_column(column, justify="left" if column == "rule" else "right")
     for r in rows:
         table.add_row(
             r.rule,
             count(r.sent),
+            count(r.pending),
             count(r.acted_on),
             pct(r.acted_on_rate),
             count(r.snoozed),

@@ -38,9 +38,12 @@ from bot.settings import Settings
 from salesops_core import outbox
 from salesops_core.charts import digest_chart
 from salesops_core.db.engine import transaction, try_job_lock
-from salesops_core.db.models import Outbox, Rep, Team
-from salesops_core.digest.content import build_digests
+from salesops_core.db.models import Outbox, Rep, Role, Team
+from salesops_core.digest.content import build_digests, recipient_of
 from salesops_core.digest.facts import DigestChartNotice, DigestNotice, PeriodFacts, TeamDigest
+from salesops_core.digest.words import period_title
+from salesops_core.org.lookup import find_rep
+from salesops_core.org.scopes import Scope
 from salesops_core.org.views import team_managers
 from salesops_core.periods import Period
 from salesops_core.timeutil import utcnow
@@ -90,12 +93,33 @@ def unknown_channel_teams(session: Session, settings: Settings) -> list[str]:
     return [name for name in settings.digest.channels if name.strip().lower() not in known]
 
 
-def digest_key(team_id: int, target: DigestTarget, period: PeriodFacts) -> str:
-    """The outbox key of one digest: (team, recipient, the period's local dates), the same
-    whatever word named the period ("digest:3:rep:17:2026-11-16..2026-11-23")."""
+def digest_key(subject: int | str, target: DigestTarget, period: PeriodFacts) -> str:
+    """The outbox key of one digest: (team id or `digest_subject`, recipient, the period's
+    local dates), the same whatever word named the period ("digest:3:rep:17:2026-11-16..
+    2026-11-23", "digest:region:EMEA:rep:4:...", "digest:org:rep:4:...")."""
     tz = ZoneInfo(period.timezone)
     dates = f"{period.start.astimezone(tz).date()}..{period.end.astimezone(tz).date()}"
-    return f"digest:{team_id}:{target.key}:{dates}"
+    return f"digest:{subject}:{target.key}:{dates}"
+
+
+def digest_subject(digest: TeamDigest) -> int | str:
+    """What a digest is about, in its key: the team's id, "region:EMEA" or "org"."""
+    if digest.scope == "region":
+        return f"region:{digest.region}"
+    if digest.scope == "org":
+        return "org"
+    assert digest.team_id is not None
+    return digest.team_id
+
+
+def scope_recipients(session: Session, settings: Settings, scope: Scope) -> list[Rep]:
+    """Who gets a region's or the org's digest: the region's head named in `[digest]
+    region_recipients` (a rep's email; UnknownRep if none has it), else every active admin."""
+    heads = {k.strip().lower(): v for k, v in settings.digest.region_recipients.items()}
+    if scope.kind == "region" and str(scope.key).lower() in heads:
+        return [find_rep(session, heads[str(scope.key).lower()], exact=True)]
+    query = select(Rep).where(Rep.role == Role.ADMIN, Rep.active).order_by(Rep.name, Rep.id)
+    return list(session.scalars(query))
 
 
 def _present(session: Session, keys: Sequence[str]) -> set[str]:
@@ -204,7 +228,7 @@ def chart_notice(digest: TeamDigest, png: bytes) -> DigestChartNotice:
     return DigestChartNotice(
         png_base64=base64.b64encode(png).decode("ascii"),
         filename=f"digest-{slug}.png",
-        title=f"{digest.team}: {digest.period.label}",
+        title=f"{digest.team} · {period_title(digest.period)}",
     )
 
 
@@ -229,7 +253,7 @@ def enqueue_digest(
     """Put one digest in the outbox, and its chart as a follow-up; False if already there.
 
     `chart`: drawn already (a digest with two recipients is drawn once); else drawn now."""
-    key = digest_key(digest.team_id, target, digest.period)
+    key = digest_key(digest_subject(digest), target, digest.period)
     if _present(session, [key]):
         return False
     chart = chart or draw_chart(digest, failures)
@@ -311,6 +335,27 @@ def send_now(
     plans = [DueDigest(team, period, _targets(team, managers, channels)) for team in teams]
     nobody = [SendResult(plan.team.name, None, False) for plan in plans if not plan.targets]
     return enqueue_plans(session, settings, plans, now, failures=failures) + nobody
+
+
+def send_scope_now(
+    session: Session,
+    settings: Settings,
+    digest: TeamDigest,
+    recipients: Sequence[Rep],
+    now: datetime,
+    *,
+    failures: Counter | None = None,
+) -> list[SendResult]:
+    """Enqueue a region's or the org's digest (`digest.regions`) for each recipient, its chart
+    drawn once; once per (region or org, recipient, period). The caller commits."""
+    chart = draw_chart(digest, failures)
+    results = []
+    for rep in recipients:
+        mine = replace(digest, recipient=recipient_of(rep, settings.org))
+        target = manager_target(rep)
+        enqueued = enqueue_digest(session, mine, target, chart=chart, now=now)
+        results.append(SendResult(digest.team, target.label, enqueued))
+    return results
 
 
 @dataclass(frozen=True)

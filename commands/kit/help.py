@@ -75,9 +75,9 @@ USAGES: dict[str, Usage] = {
             "[digest] [team] [period] [share]",
             "Managers and admins: the team leaderboard and who is behind pace, with an "
             "attainment chart. `/team digest` shows the team's weekly digest now (default: "
-            "last-week).",
+            "last-week); admins get a region's or the org's too (`/team digest org`).",
             (
-                "/team West last-quarter",
+                '/team "NA West" last-quarter',
                 "/team",
                 "/team digest",
                 "/team digest this-week",

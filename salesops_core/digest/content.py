@@ -59,7 +59,7 @@ from salesops_core.kpi.views import (
 )
 from salesops_core.nudges.facts import Nudge
 from salesops_core.nudges.service import held_for_digest
-from salesops_core.org.scopes import ORG_SCOPE, team_scope
+from salesops_core.org.scopes import ORG_SCOPE, Scope, team_scope
 from salesops_core.org.views import team_managers
 from salesops_core.periods import Period, quarter_containing
 
@@ -128,14 +128,32 @@ def build_digests(
     if not teams:
         return []
     scope = team_scope(teams[0]) if len(teams) == 1 else ORG_SCOPE
+    managers = team_managers(session, [team.id for team in teams])
+    recipients = [manager.id for manager in managers.values()]
+    held = held_for_digest(session, nudges, org, recipients, now) if nudges is not None else {}
+    one_pass = read_once(session, scope, period, org, sla, now, managers=managers, held=held)
+    return [one_pass.digest(team) for team in teams]
+
+
+def read_once(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    org: OrgConfig,
+    sla: Sequence[SlaPolicy],
+    now: datetime,
+    *,
+    managers: dict[int, Rep],
+    held: dict[int, list[Nudge]],
+) -> OnePass:
+    """The one pass over `scope` every team digest in it is picked from (and a region's or
+    the org's digest, `digest.regions`): three gathers, then one grouped read per part."""
     quarter = digest_quarter(period, now, org.fiscal_year_start_month)
     previous = period.previous()
     reps = reps_by_team(session, scope)
     bins = response_bins(sla)
     trend = recent_periods(period, TREND_PERIODS + 1)
-    managers = team_managers(session, [team.id for team in teams])
-    recipients = [manager.id for manager in managers.values()]
-    one_pass = _OnePass(
+    return OnePass(
         now=now,
         org=org,
         periods=(PeriodFacts.of(period, now), PeriodFacts.of(previous, now)),
@@ -152,9 +170,8 @@ def build_digests(
         won=won_per_period_per_team(session, scope, trend),
         stale=stale_deals_per_team(session, scope, org, now),
         managers=managers,
-        held=held_for_digest(session, nudges, org, recipients, now) if nudges is not None else {},
+        held=held,
     )
-    return [one_pass.digest(team) for team in teams]
 
 
 def short_label(period: Period) -> str:
@@ -164,7 +181,7 @@ def short_label(period: Period) -> str:
 
 
 @dataclass(frozen=True)
-class _OnePass:
+class OnePass:
     """Everything read once for all teams; `digest` picks one team's facts out of it."""
 
     now: datetime
@@ -194,31 +211,15 @@ class _OnePass:
             (line for line in leaderboard if line.behind_pace),
             key=lambda line: (-(line.pace_gap or 0), line.name),
         )
-        won = self.won.get(team.id, [0.0] * len(self.trend_labels))
         empty = [0] * (len(self.bins.edges) - 1)
-        within, late = self.responses.get(team.id, (empty, empty))
         sla = self._sla(team.id)
-        chart = ChartFacts(
-            team=team.name,
-            period=period_title(self.periods[0]),
-            expected_attainment=self.expected,
-            attainment=sorted(
-                ((line.name, line.quota_attainment) for line in leaderboard),
-                key=lambda pair: (pair[1] is None, -(pair[1] or 0), pair[0]),
-            ),
-            stages=[
-                StageBar(s["stage"], s["amount"], s["weighted_amount"], s["count"])
-                for s in self.stages.get(team.id, [])
-            ],
-            response_edges=list(self.bins.edges),
-            response_within=within,
-            response_late=late,
-            sla_minutes=self.bins.sla_minutes,
-            won_trend=list(zip(self.trend_labels[1:], won[1:], strict=True)),
-            won_previous=list(zip(self.trend_labels[:-1], won[:-1], strict=True)),
-            sla_business_hours=self.bins.business_hours,
-            unanswered=sla.unanswered,
-            trend_running=self.periods[0].running,
+        chart = self.chart(
+            team.name,
+            leaderboard,
+            self.stages.get(team.id, []),
+            self.responses.get(team.id, (empty, empty)),
+            self.won.get(team.id, [0.0] * len(self.trend_labels)),
+            sla.unanswered,
         )
         return TeamDigest(
             team_id=team.id,
@@ -237,9 +238,43 @@ class _OnePass:
             sla=sla,
             forecast=self._forecast(team.id, qtd),
             stale_deals=self.stale.get(team.id, []),
-            movers=_movers(team.name, kpis, previous, self._won_changes(team.id)),
+            movers=biggest_movers(team.name, kpis, previous, self._won_changes(team.id)),
             chart=chart,
             held_nudges=self._held(team.id),
+        )
+
+    def chart(
+        self,
+        name: str,
+        leaderboard: Sequence[RepLine],
+        stages: Sequence[Mapping[str, Any]],
+        responses: tuple[list[int], list[int]],
+        won: Sequence[float],
+        unanswered: int,
+    ) -> ChartFacts:
+        """The chart's facts: attainment per leaderboard line, open pipeline by stage (rows of
+        `pipeline_by_stage`), response counts per bin (within, late), won per trend period."""
+        within, late = responses
+        return ChartFacts(
+            team=name,
+            period=period_title(self.periods[0]),
+            expected_attainment=self.expected,
+            attainment=sorted(
+                ((line.name, line.quota_attainment) for line in leaderboard),
+                key=lambda pair: (pair[1] is None, -(pair[1] or 0), pair[0]),
+            ),
+            stages=[
+                StageBar(s["stage"], s["amount"], s["weighted_amount"], s["count"]) for s in stages
+            ],
+            response_edges=list(self.bins.edges),
+            response_within=within,
+            response_late=late,
+            sla_minutes=self.bins.sla_minutes,
+            won_trend=list(zip(self.trend_labels[1:], won[1:], strict=True)),
+            won_previous=list(zip(self.trend_labels[:-1], won[:-1], strict=True)),
+            sla_business_hours=self.bins.business_hours,
+            unanswered=unanswered,
+            trend_running=self.periods[0].running,
         )
 
     def _leaderboard(self, team_id: int) -> list[RepLine]:
@@ -327,15 +362,18 @@ class _OnePass:
 
     def _recipient(self, team_id: int) -> Recipient | None:
         manager = self.managers.get(team_id)
-        if manager is None:
-            return None
-        return Recipient(
-            rep_id=manager.id,
-            name=manager.name,
-            email=manager.email,
-            slack_user_id=manager.slack_user_id,
-            timezone=manager.timezone or self.org.timezone,
-        )
+        return None if manager is None else recipient_of(manager, self.org)
+
+
+def recipient_of(rep: Rep, org: OrgConfig) -> Recipient:
+    """A rep as a digest's recipient, in the rep's stored time zone, else the org's."""
+    return Recipient(
+        rep_id=rep.id,
+        name=rep.name,
+        email=rep.email,
+        slack_user_id=rep.slack_user_id,
+        timezone=rep.timezone or org.timezone,
+    )
 
 
 def _finite(value: float | None) -> float | None:
@@ -345,7 +383,7 @@ def _finite(value: float | None) -> float | None:
 PERCENT_KPIS = tuple(kpi.key for kpi in KPIS if kpi.unit is Unit.PERCENT)
 
 
-def _movers(
+def biggest_movers(
     team: str, kpis: Mapping[str, Any], previous: Mapping[str, Any], won_changes: list[Mover]
 ) -> list[Mover]:
     """What changed most vs the previous period: the team's percentage KPI that moved most

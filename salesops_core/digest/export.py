@@ -63,6 +63,7 @@ def digest_json(digest: TeamDigest) -> dict[str, Any]:
         "sla_breaches": _plain(digest.sla),
         "forecast": _plain(digest.forecast),
         "stale_deals": _plain(digest.stale_deals),
+        "scope": digest.scope,
         "region": digest.region,
         "previous_period": _period_json(digest.previous_period),
         "previous": _plain(digest.previous),

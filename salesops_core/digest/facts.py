@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from salesops_core.nudges.facts import Nudge
 from salesops_core.outbox import NoticeKind
@@ -52,9 +52,13 @@ class Recipient:
     timezone: str  # the IANA zone the schedule uses (rep's, else Slack's, else the org's)
 
 
+DigestScope = Literal["team", "region", "org"]  # what a digest is about
+
+
 @dataclass(frozen=True)
 class RepLine:
-    """One rep on the leaderboard, for the digest period (and pace over quarter to date)."""
+    """One rep on the leaderboard, for the digest period (and pace over quarter to date); in
+    a region's or the org's digest, one team (`rep_id` is then the team's id)."""
 
     rep_id: int
     name: str
@@ -69,7 +73,8 @@ class RepLine:
 
 @dataclass(frozen=True)
 class Responder:
-    """A rep's lead response in the digest period (for "slowest responders")."""
+    """A rep's lead response in the digest period (for "slowest responders"); a team's in a
+    region's or the org's digest."""
 
     rep_id: int
     name: str
@@ -154,14 +159,16 @@ class ChartFacts:
     sla_business_hours: bool = True  # the SLA target counts business minutes (the policy's)
     unanswered: int = 0  # leads of the period still without a response (not in the bins)
     trend_running: bool = False  # the last won_trend period had not ended: drawn "to date"
+    line_unit: str = "rep"  # what an attainment bar is: "team" in a region's or the org's
 
 
 @dataclass(frozen=True)
 class TeamDigest:
-    """One team's digest for one period, computed at the moment it is sent."""
+    """One team's digest for one period, computed at the moment it is sent; or a region's or
+    the org's (`scope`), the same facts with one leaderboard line per team of the scope."""
 
-    team_id: int
-    team: str
+    team_id: int | None  # None for a region's or the org's digest
+    team: str  # the team's name, the region's, or "Org"
     region: str | None
     recipient: Recipient | None  # None: the team has no manager
     period: PeriodFacts
@@ -180,6 +187,7 @@ class TeamDigest:
     chart: ChartFacts
     # the recipient's own nudges the daily budget held back when the digest was computed
     held_nudges: list[Nudge] = field(default_factory=list)
+    scope: DigestScope = "team"
 
     @property
     def is_empty(self) -> bool:

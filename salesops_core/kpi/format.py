@@ -88,6 +88,14 @@ def days(value: Value) -> str:
     return f"{text} day" if text == "1" else f"{text} days"
 
 
+def whole_days(value: Value) -> str:
+    """Whole days elapsed, rounded down: 153.8 days quiet reads `153 days`, half a day `0 days`."""
+    if not _defined(value):
+        return NA
+    assert value is not None
+    return days(math.floor(float(value)))
+
+
 def minutes(value: Value) -> str:
     """A duration given in minutes: `4 min`, `2.5 h`, `3.1 days`."""
     if not _defined(value):

@@ -37,6 +37,7 @@ class Hold(enum.StrEnum):
     QUIET_HOURS = "quiet hours"
     WEEKEND = "weekend"
     BUDGET = "budget"  # the person's daily budget is spent
+    ALREADY_SENT = "already sent"  # this rule and subject went out earlier on the person's day
     COOLDOWN = "cooldown"  # the same rule and subject was sent less than `cooldown_days` ago
     SNOOZED = "snoozed"
     MUTED = "muted"  # "not relevant", or the rule is off in the person's settings

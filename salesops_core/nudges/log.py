@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -74,7 +74,7 @@ def load_histories(
         mutes = mutes.where(NudgeMute.rep_id.in_(ids))
     last_sent: dict[int, dict[Key, datetime]] = defaultdict(dict)
     snoozed: dict[int, dict[Key, datetime]] = defaultdict(dict)
-    sent_today: dict[int, int] = defaultdict(int)
+    sent_today: dict[int, set[Key]] = defaultdict(set)
     open_sends = []
     for row in session.scalars(rows):
         if row.rule not in KNOWN_RULES:  # a rule from a newer or older version
@@ -85,7 +85,7 @@ def load_histories(
         if row.snoozed_until is not None:
             snoozed[row.rep_id][key] = max(row.snoozed_until, snoozed[row.rep_id].get(key, now))
         if row.day == today.get(row.rep_id):
-            sent_today[row.rep_id] += 1
+            sent_today[row.rep_id].add(key)
         if row.acted_on_at is None and now - row.sent_at < ACTED_WINDOW:
             open_sends.append(OpenSend(row.id, row.rep_id, key[0], key[1]))
     muted: dict[int, set[Key]] = defaultdict(set)
@@ -98,7 +98,7 @@ def load_histories(
             last_sent=last_sent.get(rep_id, {}),
             snoozed_until=snoozed.get(rep_id, {}),
             muted=frozenset(muted.get(rep_id, ())),
-            sent_today=sent_today.get(rep_id, 0),
+            sent_today=frozenset(sent_today.get(rep_id, ())),
         )
         for rep_id in people
     }
@@ -167,38 +167,44 @@ def record_action(
 
 @dataclass(frozen=True)
 class RuleStats:
-    """How one rule's nudges fared: sent, acted on within 24 h, snoozed, muted."""
+    """How one rule's nudges fared: sent, pending (sent less than 24 hours ago, so not yet
+    judged), acted on within 24 hours (of the others), snoozed, muted."""
 
     rule: str
     sent: int
+    pending: int
     acted_on: int
     snoozed: int
     muted: int
 
     @property
     def acted_on_rate(self) -> float | None:
-        return self.acted_on / self.sent if self.sent else None
+        """Acted on, of the nudges at least a day old; None when there are none."""
+        judged = self.sent - self.pending
+        return self.acted_on / judged if judged else None
 
 
-def rule_stats(session: Session, since: datetime) -> list[RuleStats]:
-    """Per rule, nudges sent since `since` and what came of them (one grouped query); every
-    rule is listed, with zeros when it sent nothing."""
+def rule_stats(session: Session, since: datetime, now: datetime) -> list[RuleStats]:
+    """Per rule, nudges sent from `since` to `now` and what came of them (one grouped query);
+    every rule is listed, with zeros when it sent nothing."""
+    young = NudgeLog.sent_at > now - ACTED_WINDOW
     query = (
         select(
             NudgeLog.rule,
             func.count(),
-            func.count(NudgeLog.acted_on_at),
+            func.sum(case((young, 1), else_=0)),
+            func.sum(case((and_(~young, NudgeLog.acted_on_at.isnot(None)), 1), else_=0)),
             func.count(NudgeLog.snoozed_until),
             func.sum(case((NudgeLog.action == Action.NOT_RELEVANT.value, 1), else_=0)),
         )
-        .where(NudgeLog.sent_at >= since)
+        .where(NudgeLog.sent_at >= since, NudgeLog.sent_at <= now)
         .group_by(NudgeLog.rule)
     )
     counts = {
-        rule: (sent, acted, snoozed, int(muted or 0))
-        for rule, sent, acted, snoozed, muted in session.execute(query)
+        rule: (sent, int(pending or 0), int(acted or 0), snoozed, int(muted or 0))
+        for rule, sent, pending, acted, snoozed, muted in session.execute(query)
     }
-    return [RuleStats(rule.value, *counts.get(rule.value, (0, 0, 0, 0))) for rule in NudgeRule]
+    return [RuleStats(rule.value, *counts.get(rule.value, (0, 0, 0, 0, 0))) for rule in NudgeRule]
 
 
 def person_settings(session: Session, rep_id: int) -> NudgeSettings | None:

@@ -1,7 +1,8 @@
 """Noise control, as pure functions: which of a person's nudges go out now, and which wait.
 
 In order: a rule turned off or a subject marked "not relevant" is muted; a snoozed one waits
-for its snooze; one sent less than `cooldown_days` ago waits out the cooldown; outside working
+for its snooze; one that already went out on the person's local day is not sent again that day
+(its outbox key); one sent less than `cooldown_days` ago waits out the cooldown; outside working
 time (quiet hours, weekends and public holidays, in the person's own time zone) everything
 waits for the start of the next working period (09:00 on the next workday, not 00:01); then
 the daily budget lets the most valuable through and holds the rest until the next working day.
@@ -42,7 +43,7 @@ class History:
     last_sent: Mapping[Key, datetime] = field(default_factory=dict)
     snoozed_until: Mapping[Key, datetime] = field(default_factory=dict)
     muted: frozenset[Key] = frozenset()
-    sent_today: int = 0  # nudges sent on the person's current local day
+    sent_today: frozenset[Key] = frozenset()  # sent on the person's current local day
 
 
 def is_day_off(person: Person, day: date) -> bool:
@@ -129,7 +130,7 @@ def decide(
     """Decide each of one person's nudges at `now`, in rank order (see the module docstring)."""
     off_hours = off_hours_hold(person, now)
     resumes = next_working_start(person, now) if off_hours else None
-    budget = max(0, daily_budget - history.sent_today)
+    budget = max(0, daily_budget - len(history.sent_today))
     cooldown = timedelta(days=cooldown_days)
     decisions = []
     for nudge in ranked(nudges):
@@ -140,6 +141,9 @@ def decide(
             decision = Decision(nudge, Hold.MUTED)
         elif snoozed is not None and snoozed > now:
             decision = Decision(nudge, Hold.SNOOZED, next_working_start(person, snoozed))
+        elif key in history.sent_today:
+            again = max(next_working_day_start(person, now), (last or now) + cooldown)
+            decision = Decision(nudge, Hold.ALREADY_SENT, next_working_start(person, again))
         elif last is not None and now < last + cooldown:
             decision = Decision(nudge, Hold.COOLDOWN, next_working_start(person, last + cooldown))
         elif off_hours is not None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesops_core import outbox
-from salesops_core.db.models import Team
+from salesops_core.db.models import Outbox, Team
 from salesops_core.nudges.facts import Decision, Hold, Nudge, RollupLine, RollupNotice, Rule
 from salesops_core.nudges.people import Person
 from salesops_core.nudges.policy import RULE_PRIORITY, next_working_start
@@ -85,6 +85,38 @@ def team_decisions(evaluation: Evaluation) -> dict[int, list[Decision]]:
     return teams
 
 
+@dataclass(frozen=True)
+class DueRollup:
+    """A manager's roll-up due now: the manager, the key it goes out under, its lines."""
+
+    manager: Person
+    dedupe_key: str
+    lines: list[RollupLine]
+
+
+def due_rollups(evaluation: Evaluation, now: datetime) -> list[DueRollup]:
+    """The roll-up of every manager whose morning it is and whose team has open nudges (the
+    whole team is in an org-wide evaluation only)."""
+    due = []
+    for manager_id, decisions in team_decisions(evaluation).items():
+        manager = evaluation.people.get(manager_id)
+        if manager is None or not in_morning(manager, now):
+            continue
+        lines = rollup_lines(decisions)
+        if lines:
+            key = rollup_key(manager_id, evaluation.local_day(manager_id))
+            due.append(DueRollup(manager, key, lines))
+    return sorted(due, key=lambda rollup: (rollup.manager.name, rollup.manager.rep_id))
+
+
+def already_enqueued(session: Session, rollups: Sequence[DueRollup]) -> set[str]:
+    """The dedupe keys of these roll-ups already in the outbox (one query)."""
+    keys = [rollup.dedupe_key for rollup in rollups]
+    if not keys:
+        return set()
+    return set(session.scalars(select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(keys))))
+
+
 @dataclass
 class RollupCounts:
     """What `enqueue_rollups` did."""
@@ -95,33 +127,26 @@ class RollupCounts:
 
 
 def enqueue_rollups(session: Session, evaluation: Evaluation, now: datetime) -> RollupCounts:
-    """Enqueue the roll-up of every manager whose morning it is and whose team has open nudges
-    (one query for the team names, one insert per roll-up)."""
-    due: list[tuple[Person, list[RollupLine]]] = []
-    for manager_id, decisions in team_decisions(evaluation).items():
-        manager = evaluation.people.get(manager_id)
-        if manager is None or not in_morning(manager, now):
-            continue
-        lines = rollup_lines(decisions)
-        if lines:
-            due.append((manager, lines))
-    names = _team_names(session, {m.team_id for m, _ in due if m.team_id is not None})
+    """Enqueue the roll-ups due at `now` (`due_rollups`; one query for the team names, one
+    insert per roll-up)."""
+    due = due_rollups(evaluation, now)
+    names = _team_names(session, {r.manager.team_id for r in due if r.manager.team_id is not None})
     counts = RollupCounts()
-    for manager, lines in due:
+    for rollup in due:
+        manager = rollup.manager
         if not manager.slack_user_id:
             counts.no_slack_user += 1
             continue
-        day = evaluation.local_day(manager.rep_id)
         notice = RollupNotice(
             manager_id=manager.rep_id,
             team=names.get(manager.team_id) if manager.team_id is not None else None,
-            day=day.isoformat(),
-            lines=lines,
+            day=evaluation.local_day(manager.rep_id).isoformat(),
+            lines=rollup.lines,
         )
         added = outbox.enqueue(
             session,
             notice,
-            dedupe_key=rollup_key(manager.rep_id, day),
+            dedupe_key=rollup.dedupe_key,
             recipient=manager.slack_user_id,
             now=now,
         )

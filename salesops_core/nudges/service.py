@@ -59,14 +59,20 @@ def evaluate(
     meetings, the nudge log and mutes.
     """
     people = load_people(session, config, org, rep_id)
-    ctx = Context(config, org, now, people, scope_of(rep_id, people))
-    found: dict[int, list[Nudge]] = defaultdict(list)
-    for nudge in find_nudges(session, ctx):
-        found[nudge.rep_id].append(nudge)
     today = {pid: now.astimezone(person.tz).date() for pid, person in people.items()}
     histories, open_sends = log.load_histories(
         session, None if rep_id is None else [rep_id], today, now, config.cooldown_days
     )
+    named_today = {
+        pid: frozenset(
+            subject for rule, subject in history.sent_today if rule == NudgeRule.STALE_DEAL
+        )
+        for pid, history in histories.items()
+    }
+    ctx = Context(config, org, now, people, scope_of(rep_id, people), named_today)
+    found: dict[int, list[Nudge]] = defaultdict(list)
+    for nudge in find_nudges(session, ctx):
+        found[nudge.rep_id].append(nudge)
     decisions: list[Decision] = []
     for pid, person in people.items():
         if found.get(pid):
@@ -122,7 +128,7 @@ class SendCounts:
     """What `enqueue_due` did."""
 
     sent: int = 0  # put in the outbox now
-    already_sent: int = 0  # due, but this (rule, subject, person, day) was sent before
+    already_sent: int = 0  # this (rule, subject, person, day) was sent before
     no_slack_user: int = 0  # due, but the person has no Slack user to write to
     held: dict[str, int] = field(default_factory=dict)  # held, by reason
     fact_changed: int = 0  # earlier sends now recorded as acted on
@@ -134,6 +140,9 @@ def enqueue_due(session: Session, evaluation: Evaluation, now: datetime) -> Send
     counts = SendCounts(fact_changed=log.mark_fact_changed(session, evaluation.fact_changed, now))
     for decision in evaluation.decisions:
         nudge = decision.nudge
+        if decision.held == Hold.ALREADY_SENT:
+            counts.already_sent += 1
+            continue
         if decision.held is not None:
             counts.held[decision.held.value] = counts.held.get(decision.held.value, 0) + 1
             continue

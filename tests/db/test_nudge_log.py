@@ -19,6 +19,7 @@ from salesops_core.db.models import Activity, ActivityType, NudgeLog, Outbox, Ro
 from salesops_core.errors import NotAllowed
 from salesops_core.nudges import log
 from salesops_core.nudges.facts import Action, Hold, NudgeNotice
+from salesops_core.nudges.rollup import rollup_key
 from salesops_core.nudges.service import enqueue_due, evaluate, held_for_digest
 from salesops_core.outbox import read_notice
 from tests.db.test_nudge_rules import NOW, ORG, Org
@@ -53,8 +54,9 @@ def test_due_nudges_go_to_the_outbox_once_per_subject_and_day(org: Org) -> None:
     notice = read_notice(NudgeNotice, row.payload)
     logged = org.session.get(NudgeLog, notice.log_id)
     assert logged is not None and (logged.rule, logged.dedupe_key) == ("stale_deal", row.dedupe_key)
-    again = _send(org.session)
-    assert (again.sent, again.held) == (0, {"cooldown": 1})
+    again = _send(org.session)  # the same moment: already sent today, not a cooldown
+    assert (again.sent, again.already_sent, again.held) == (0, 1, {})
+    assert _send(org.session, NOW + timedelta(days=1)).held == {"cooldown": 1}
     no_cooldown = CONFIG.model_copy(update={"cooldown_days": 0})
     assert _send(org.session, NOW + timedelta(hours=1), no_cooldown).already_sent == 1
     assert org.session.scalar(select(func.count()).select_from(Outbox)) == 1
@@ -98,7 +100,7 @@ def test_snooze_holds_the_nudge_past_its_cooldown(org: Org) -> None:
     later = NOW + timedelta(days=4)  # the cooldown is over; the snooze is not
     [decision] = evaluate(org.session, CONFIG, ORG, later).decisions
     assert (decision.held, decision.until) == (Hold.SNOOZED, NOW + timedelta(days=7))
-    assert log.rule_stats(org.session, NOW - timedelta(days=1))[0].snoozed == 1
+    assert log.rule_stats(org.session, NOW - timedelta(days=1), NOW)[0].snoozed == 1
 
 
 def test_not_relevant_mutes_that_subject_for_that_rule(org: Org) -> None:
@@ -124,13 +126,28 @@ def test_a_fact_that_changed_within_24_hours_counts_as_acted_on(org: Org) -> Non
     assert counts.fact_changed == 1
     row = org.session.scalars(select(NudgeLog)).one()
     assert (row.acted_how, row.acted_on_at) == ("fact_changed", NOW + timedelta(hours=3))
-    [stats] = [s for s in log.rule_stats(org.session, NOW - timedelta(days=1)) if s.sent]
-    assert (stats.rule, stats.sent, stats.acted_on, stats.acted_on_rate) == (
+    a_day_on = NOW + timedelta(days=1)
+    [stats] = [s for s in log.rule_stats(org.session, NOW - timedelta(days=1), a_day_on) if s.sent]
+    assert (stats.rule, stats.sent, stats.pending, stats.acted_on, stats.acted_on_rate) == (
         "stale_deal",
         1,
-        1,
+        0,
+        1.0,
         1.0,
     )
+
+
+def test_stats_judge_only_nudges_at_least_a_day_old_and_count_the_rest_pending(org: Org) -> None:
+    ann, [old, new] = _quiet_deals(org, n=2)
+    two_days_ago = NOW - timedelta(days=2)
+    log.record_send(org.session, ann.id, NudgeRule.STALE_DEAL, f"deal:{old.external_id}",
+                    two_days_ago.date(), two_days_ago)  # fmt: skip
+    fresh = log.record_send(org.session, ann.id, NudgeRule.STALE_DEAL, f"deal:{new.external_id}",
+                            NOW.date(), NOW - timedelta(hours=1))  # fmt: skip
+    assert fresh is not None
+    log.record_action(org.session, fresh, Action.LOG_ACTIVITY, ann.id, NOW)
+    [stats] = [s for s in log.rule_stats(org.session, NOW - timedelta(days=30), NOW) if s.sent]
+    assert (stats.sent, stats.pending, stats.acted_on, stats.acted_on_rate) == (2, 1, 0, 0.0)
 
 
 def test_a_quiet_deal_outside_the_top_few_has_not_changed(org: Org) -> None:
@@ -200,9 +217,36 @@ def test_a_second_send_now_at_the_same_moment_sends_nothing_and_says_so(org: Org
     code, output = cli("nudges", "--send-now", "--now", NOW.isoformat())
     assert (code, output.split(";")[0]) == (0, "2 nudges put in the outbox")
     code, output = cli("nudges", "--send-now", "--now", NOW.isoformat())
-    assert code == 0
-    assert output.startswith("Nothing to send")
+    assert (code, output) == (0, "Nothing to send: 2 already sent today; held: none.\n")
     code, output = cli("nudges", "--stats", "--format", "json", "--now", NOW.isoformat())
     stale = next(r for r in json.loads(output)["rules"] if r["rule"] == "stale_deal")
-    assert stale == {"rule": "stale_deal", "sent": 2, "acted_on": 0, "acted_on_rate": 0.0,
-                     "snoozed": 0, "muted": 0}  # fmt: skip
+    assert stale == {"rule": "stale_deal", "sent": 2, "pending": 2, "acted_on": 0,
+                     "acted_on_rate": None, "snoozed": 0, "muted": 0}  # fmt: skip
+
+
+def test_stats_refuse_a_window_of_less_than_a_day(cli) -> None:  # type: ignore[no-untyped-def]
+    for days in ("-3", "0"):
+        code, output = cli("nudges", "--stats", "--days", days)
+        assert code == 2 and "--days" in output
+
+
+def test_send_now_enqueues_the_managers_roll_ups_due_and_dry_run_lists_them(org: Org, cli) -> None:  # type: ignore[no-untyped-def]
+    boss = org.rep("Mia Manager", role=Role.MANAGER)
+    ann = org.rep("Ann Archer", manager_id=boss.id)
+    for amount in (10_000, 20_000):
+        org.deal(ann, f"Deal {amount}", amount)
+    org.session.commit()
+    rollup = {"rep": "Mia Manager", "rep_id": boss.id, "counts": {"stale_deal": 2}, "held": None}
+    code, output = cli("nudges", "--dry-run", "--format", "json", "--now", NOW.isoformat())
+    assert (code, json.loads(output)["rollups"]) == (0, [rollup])
+    code, output = cli("nudges", "--send-now", "--now", NOW.isoformat())
+    assert "Manager roll-ups: 1 put in the outbox, 0 already sent today." in output
+    key = org.session.scalars(select(Outbox.dedupe_key).where(Outbox.kind == "nudge_rollup")).one()
+    assert key == rollup_key(boss.id, NOW.date())  # the key the nudge job uses
+    code, output = cli("nudges", "--dry-run", "--format", "json", "--now", NOW.isoformat())
+    assert json.loads(output)["rollups"] == [{**rollup, "held": "already sent"}]
+    code, output = cli("nudges", "--dry-run", "--now", NOW.isoformat())
+    [line] = [line for line in output.splitlines() if "Mia Manager" in line]
+    assert "rollup" in line and "stale_deal 2" in line and "already sent" in line
+    code, output = cli("nudges", "--send-now", "--now", NOW.isoformat())
+    assert "Manager roll-ups: 0 put in the outbox, 1 already sent today." in output

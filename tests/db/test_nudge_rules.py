@@ -27,6 +27,7 @@ from salesops_core.db.models import (
     Rep,
     Role,
 )
+from salesops_core.nudges import log
 from salesops_core.nudges.facts import Nudge
 from salesops_core.nudges.service import evaluate
 
@@ -174,9 +175,51 @@ def test_past_close_names_a_late_deal_the_quiet_deal_nudges_do_not(org: Org) -> 
     active = org.deal(ann, "Active and late", 5_000, expected_close=late)
     org.activity(ann, days_ago=1, deal=active)
     [past] = found(org.session, NudgeRule.PAST_CLOSE)
-    assert "the biggest, Active and late ($5,000)" in past.fact
+    assert past.fact == (
+        "2 deals are past their expected close, among them Active and late ($5,000), due Nov 14"
+    )
     [quiet] = found(org.session, NudgeRule.STALE_DEAL)
     assert quiet.fact.startswith("Quiet and late ($90,000)")
+
+
+def test_past_close_skips_every_deal_the_stale_deal_nudges_name_even_quiet_ones(org: Org) -> None:
+    ann = org.rep("Ann Archer")
+    late = datetime(2026, 11, 14, tzinfo=UTC)
+    for amount in (90_000, 50_000, 30_000, 10_000):  # all quiet and late; the top three named
+        org.deal(ann, f"Late {amount}", amount, expected_close=late)
+    evaluation = evaluate(org.session, CONFIG, ORG, NOW)
+    [past] = [d.nudge for d in evaluation.decisions if d.nudge.rule == NudgeRule.PAST_CLOSE]
+    assert past.fact == (
+        "4 deals are past their expected close, among them Late 10000 ($10,000), due Nov 14"
+    )
+    deal_ids = [d.nudge.deal_id for d in evaluation.decisions if d.nudge.deal_id is not None]
+    assert len(deal_ids) == len(set(deal_ids)) == 4  # no deal in two nudges
+
+
+def test_past_close_says_only_the_count_when_every_late_deal_is_named_as_stale(org: Org) -> None:
+    ann = org.rep("Ann Archer")
+    late = datetime(2026, 11, 14, tzinfo=UTC)
+    for amount in (90_000, 50_000):
+        org.deal(ann, f"Late {amount}", amount, expected_close=late)
+    [past] = found(org.session, NudgeRule.PAST_CLOSE)
+    assert past.fact == "2 deals are past their expected close"
+    assert (past.deal_id, past.crm_url, past.value) == (None, None, 2)
+
+
+def test_past_close_skips_a_deal_a_stale_deal_nudge_named_earlier_today(org: Org) -> None:
+    ann = org.rep("Ann Archer")
+    org.deal(ann, "Big and quiet", 90_000)  # today's one stale_deal nudge from now on
+    named = org.deal(
+        ann, "Late and quiet", 50_000, expected_close=datetime(2026, 11, 14, tzinfo=UTC)
+    )
+    one = NudgeConfig(stale_deals_per_person=1)
+    [past] = found(org.session, NudgeRule.PAST_CLOSE, config=one)
+    assert past.fact == "Late and quiet ($50,000) is past its expected close (Nov 14)"
+    earlier = NOW - timedelta(hours=2)  # before the bigger deal went quiet it was the named one
+    log.record_send(org.session, ann.id, NudgeRule.STALE_DEAL, f"deal:{named.external_id}",
+                    earlier.date(), earlier)  # fmt: skip
+    [past] = found(org.session, NudgeRule.PAST_CLOSE, config=one)
+    assert past.fact == "1 deal is past its expected close"
 
 
 def test_no_past_close_nudge_when_every_close_date_is_ahead(org: Org) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 from dataclasses import replace
@@ -271,12 +272,21 @@ def test_nobody_behind_pace_reads_as_good_news() -> None:
     assert "behind pace" not in message.text
 
 
-def test_lead_sla_counts_breaches_unanswered_and_names_the_slowest() -> None:
+def test_lead_sla_counts_add_up_and_name_who_missed_most() -> None:
     block = section_starting(digest_message(digest()), "*Lead SLA*")
     assert block["text"]["text"] == (
-        "*Lead SLA* · 10 new leads, 8 answered in time (80%), 2 missed the SLA, "
-        "1 still unanswered.\n"
-        "Slowest to respond: Bob Stone (1.6 h median, 2 missed) · Nia New (no reply yet, 1 missed)"
+        "*Lead SLA* · 10 new leads: 8 answered in time, 2 missed the SLA. "
+        "SLA met: 80% of the leads decided. 1 lead still without a reply.\n"
+        "Most SLA misses: Bob Stone (1.6 h median, 2 missed) · Nia New (no reply yet, 1 missed)"
+    )
+
+
+def test_lead_sla_names_the_leads_still_inside_their_sla() -> None:
+    base = digest()
+    sla = dataclasses.replace(base.sla, leads=12, unanswered=3)  # 2 more, not due yet
+    block = section_starting(digest_message(dataclasses.replace(base, sla=sla)), "*Lead SLA*")
+    assert block["text"]["text"].startswith(
+        "*Lead SLA* · 12 new leads: 8 answered in time, 2 missed the SLA, 2 still inside it."
     )
 
 
@@ -298,6 +308,11 @@ def test_stale_deal_without_a_crm_url_has_no_button_and_no_amount_placeholder() 
     block = section_starting(digest_message(digest()), "*Globex*")
     assert block["text"]["text"] == "*Globex*\nBob Stone · quiet for 16 days"
     assert "accessory" not in block
+
+
+def test_days_quiet_reads_the_whole_days_elapsed_as_the_nudge_does() -> None:
+    message = digest_message(digest(stale_deals=[replace(GLOBEX, days_quiet=153.8)]))
+    assert section_starting(message, "*Globex*")["text"]["text"].endswith("quiet for 153 days")
 
 
 def test_a_deal_named_after_its_account_does_not_repeat_the_account() -> None:
@@ -438,3 +453,16 @@ def test_a_stored_chart_notice_is_a_file_with_its_title_as_alt_text() -> None:
         render(notice.kind, payload)
     with pytest.raises(UnreadableNotice, match="unreadable"):
         render_file(notice.kind, {**payload, "png_base64": "not base64!"})
+
+
+def test_coverage_without_a_quota_for_the_week_moves_to_quarter_to_date() -> None:
+    base = digest()
+    week = {**base.kpis, "pipeline_coverage": None}
+    qtd = {**base.quarter_to_date, "pipeline_coverage": 18.3}
+    message = digest_message(dataclasses.replace(base, kpis=week, quarter_to_date=qtd))
+    headline = section_starting(message, "*The week*")
+    quarter = section_starting(message, "*Quarter to date*")
+    assert not any("Pipeline coverage" in field["text"] for field in headline["fields"])
+    assert "*Pipeline coverage*\n18.3x\n_pipeline due this quarter / quota still to win_" in [
+        field["text"] for field in quarter["fields"]
+    ]

@@ -45,6 +45,12 @@ def test_days_minutes_and_ratios_read_naturally() -> None:
     assert f.ratio(2.345) == "2.3x"
 
 
+def test_whole_days_count_the_days_elapsed_rounded_down() -> None:
+    assert [f.whole_days(v) for v in (153.8, 1.99, 0.4, None)] == [
+        "153 days", "1 day", "0 days", "—",
+    ]  # fmt: skip
+
+
 def test_a_rate_per_day_is_money_with_its_unit() -> None:
     assert (f.money_per_day(1_234.4), f.money_per_day(None)) == ("$1,234 / day", "—")
 

@@ -131,9 +131,20 @@ def test_the_budget_lets_the_most_valuable_through_and_holds_the_rest_until_tomo
 
 def test_what_was_sent_today_counts_against_the_budget() -> None:
     nudges = [nudge(subject=f"deal:{i}") for i in range(3)]
-    decisions = decide(NY, nudges, History(sent_today=2), THURSDAY, daily_budget=3,
+    earlier = frozenset({(NudgeRule.FEW_MEETINGS, "week:2026-W49"), (NudgeRule.BEHIND_PACE, "q")})
+    decisions = decide(NY, nudges, History(sent_today=earlier), THURSDAY, daily_budget=3,
                        cooldown_days=3)  # fmt: skip
     assert [d.held for d in decisions] == [None, Hold.BUDGET, Hold.BUDGET]
+
+
+def test_a_nudge_sent_earlier_today_is_already_sent_not_cooling_down() -> None:
+    key = (NudgeRule.STALE_DEAL, "deal:a")
+    history = History(last_sent={key: THURSDAY - timedelta(hours=1)}, sent_today=frozenset({key}))
+    decision = decide_one(NY, THURSDAY, history)
+    # sent Thursday 14:00 UTC: the cooldown ends Sunday 14:00 UTC, a day off, so Monday 09:00
+    assert (decision.held, decision.until) == (Hold.ALREADY_SENT, utc(2026, 12, 7, 14))
+    no_cooldown = decide(NY, [nudge()], history, THURSDAY, daily_budget=3, cooldown_days=0)
+    assert [(d.held, d.until) for d in no_cooldown] == [(Hold.ALREADY_SENT, utc(2026, 12, 4, 14))]
 
 
 def test_ranking_keeps_each_rules_own_order() -> None:
