@@ -32,7 +32,7 @@ from salesops_core.leads.notices import (
     ManagerAlert,
     NewLead,
 )
-from salesops_core.nudges.facts import Action, Nudge, NudgeNotice, RollupNotice, Rule
+from salesops_core.nudges.facts import DEFERRALS, Action, Nudge, NudgeNotice, RollupNotice, Rule
 from salesops_core.outbox import NoticeKind, read_notice
 
 ACTION_IDS = {
@@ -166,7 +166,6 @@ NUDGE_BUTTON_LABELS = {
     Action.SNOOZE_WEEK: "Snooze a week",
     Action.NOT_RELEVANT: "Not relevant",
 }
-DEFERRALS = (Action.SNOOZE_DAY, Action.SNOOZE_WEEK, Action.NOT_RELEVANT)  # on every nudge
 RULE_TITLES = {
     Rule.STALE_DEAL: "Stale deals",
     Rule.PAST_CLOSE: "Past expected close",

@@ -31,6 +31,9 @@ class Action(enum.StrEnum):
     NOT_RELEVANT = "not_relevant"  # mutes this subject for this rule
 
 
+DEFERRALS = (Action.SNOOZE_DAY, Action.SNOOZE_WEEK, Action.NOT_RELEVANT)  # on every nudge
+
+
 class Hold(enum.StrEnum):
     """Why a due nudge is not sent now."""
 

@@ -20,10 +20,12 @@ from salesops_core import outbox
 from salesops_core.config import NudgeConfig, NudgeRule, OrgConfig
 from salesops_core.db.models import Deal
 from salesops_core.nudges import log
+from salesops_core.nudges.context import Context
+from salesops_core.nudges.deal_rules import still_quiet
 from salesops_core.nudges.facts import Decision, Hold, Nudge, NudgeNotice
 from salesops_core.nudges.people import Person, load_people
 from salesops_core.nudges.policy import History, decide
-from salesops_core.nudges.rules import Context, find_nudges, scope_of, still_quiet
+from salesops_core.nudges.rules import find_nudges, scope_of
 
 
 @dataclass(frozen=True)
