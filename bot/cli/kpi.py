@@ -159,6 +159,7 @@ def explain_command(
     period: str = PeriodOption,
     csv_file: Path | None = typer.Option(None, "--csv", help="Write the records to this CSV."),
     limit: int = typer.Option(50, "--limit", help="Records to print before suggesting --csv."),
+    now: str | None = NowOption,
 ) -> None:
     """The formula, definition choices, counts and the records behind one KPI."""
     from bot.deps import build_ready_deps
@@ -168,12 +169,15 @@ def explain_command(
 
     if kpi not in EXPLAINABLE:
         raise SalesopsError(f"unknown KPI {kpi!r}; one of: {', '.join(EXPLAINABLE)}")
+    moment = parse_now(now)
     deps = build_ready_deps()
     org = deps.settings.org
     with deps.sessions() as session:
         scope = resolve_scope(session, rep=rep, team=team, region=region)
-        span = parse_period(period, tz=org.tz, fiscal_year_start_month=org.fiscal_year_start_month)
-        result = explain(session, kpi, scope, span, org, deps.settings.sla)
+        span = parse_period(
+            period, tz=org.tz, fiscal_year_start_month=org.fiscal_year_start_month, now=moment
+        )
+        result = explain(session, kpi, scope, span, org, deps.settings.sla, now=moment)
     out = Console(record=False)
     head = [
         f"[bold]{EXPLAINABLE[kpi].label}[/] ({kpi}) for {scope.name} ({scope.kind}), "

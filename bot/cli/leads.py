@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.cli.options import NowOption, parse_now
 from salesops_core.errors import ConfigError
 
 console = Console()
@@ -28,31 +29,31 @@ def _short(moment: datetime | None) -> str:
 
 def leads_command(
     limit: int = typer.Option(50, "--limit", help="Show at most this many open leads."),
+    now: str | None = NowOption,
 ) -> None:
     """Open leads with their response clock and ladder step, then today's SLA breaches (UTC)."""
     from bot.deps import build_ready_deps
     from salesops_core.leads.business_hours import business_minutes_between, calendar_for
     from salesops_core.leads.engine import LeadRules, ladder
     from salesops_core.leads.views import breaches_between, open_leads
-    from salesops_core.timeutil import utcnow
 
+    at = parse_now(now)
     deps = build_ready_deps()
     rules = LeadRules(org=deps.settings.org, policies=list(deps.settings.sla))
-    now = utcnow()
     with deps.sessions() as session:
-        table = Table(title=f"Open leads ({now:%Y-%m-%d %H:%M} UTC)")
+        table = Table(title=f"Open leads ({at:%Y-%m-%d %H:%M} UTC)")
         for column in ("lead", "company", "owner", "source", "created", "clock min", "due", "step"):
             table.add_column(column)
         for lead in open_leads(session, limit=limit):
             policy = rules.policy(lead.source)
             clock = business_minutes_between(
-                lead.created_at, now, calendar_for(lead.owner, rules.org, policy)
+                lead.created_at, at, calendar_for(lead.owner, rules.org, policy)
             )
             steps = ladder(policy)
             step = f"{lead.ladder_step}/{len(steps)}"
-            if lead.snoozed_until and lead.snoozed_until > now:
+            if lead.snoozed_until and lead.snoozed_until > at:
                 step += f" snoozed to {lead.snoozed_until:%H:%M}"
-            late = lead.sla_due_at is not None and lead.sla_due_at <= now
+            late = lead.sla_due_at is not None and lead.sla_due_at <= at
             table.add_row(
                 lead.external_id,
                 lead.company or "",
@@ -64,8 +65,8 @@ def leads_command(
                 step,
             )
         console.print(table)
-        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        breaches = breaches_between(session, start, start + timedelta(days=1), now=now)
+        start = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        breaches = breaches_between(session, start, start + timedelta(days=1), now=at)
         console.print(f"SLA breaches today: {len(breaches)}")
         for lead in breaches:
             answered = _short(lead.first_response_at) if lead.first_response_at else "unanswered"
