@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
@@ -109,36 +109,24 @@ def start_background(
     client = client or make_sync_client(deps.settings)
     rules = rules_from(deps)
     scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(
-        run_sweep,
-        "interval",
-        seconds=sweep_seconds,
-        args=[deps, rules],
-        id="lead_sweep",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=max(1, int(sweep_seconds)),
+    jobs = (
+        ("lead_sweep", run_sweep, sweep_seconds, [deps, rules]),
+        ("digests", scheduled_digests, digest_seconds, [deps, SlackZones(client), clock]),
+        ("nudges", scheduled_nudges, nudge_seconds, [deps, clock]),
     )
-    scheduler.add_job(
-        scheduled_digests,
-        "interval",
-        seconds=digest_seconds,
-        args=[deps, SlackZones(client), clock],
-        id="digests",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=max(1, int(digest_seconds)),
-    )
-    scheduler.add_job(
-        scheduled_nudges,
-        "interval",
-        seconds=nudge_seconds,
-        args=[deps, clock],
-        id="nudges",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=max(1, int(nudge_seconds)),
-    )
+    first_run = datetime.now(UTC)  # at start, then every interval (not one interval late)
+    for job_id, job, seconds, args in jobs:
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            args=args,
+            id=job_id,
+            next_run_time=first_run,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(seconds)),
+        )
     pacer = Pacer()
     background = Background(
         scheduler=scheduler,

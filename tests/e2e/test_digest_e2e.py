@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.deps import Deps
 from bot.jobs.delivery import make_sync_client
 from bot.jobs.scheduler import start_background
+from salesops_core.config import NudgeConfig
 from salesops_core.db.models import Outbox, OutboxStatus, Rep, Role, Team
 from salesops_core.demo import load_demo
 from tests.support.bot_harness import bot_settings
@@ -37,6 +38,8 @@ def test_scheduled_digests_arrive_once_at_nine_local_with_their_chart_after_them
         "EMEA": "Europe/London",
     }
     settings = bot_settings(database_url, fake_slack.base_url)
+    # only digests here: the nudge job runs at start as well, and has its own end-to-end test
+    settings = settings.model_copy(update={"nudges": NudgeConfig(rules=[])})
     deps = Deps(settings=settings, engine=engine, sessions=sessions)
     fake_slack.enforce_rate_limits()
     background = start_background(
