@@ -132,9 +132,10 @@ def scheduler_command(
     sweep_seconds: float = typer.Option(1.0, "--sweep-seconds", help="Lead sweep interval."),
     dispatchers: int = typer.Option(1, "--dispatchers", help="Outbox dispatcher threads."),
 ) -> None:
-    """Run the lead sweep and the outbox dispatchers until interrupted (one per deployment)."""
+    """Run the lead sweep, the weekly digests, the nudges and the outbox dispatchers until
+    interrupted (one per deployment)."""
     from bot.deps import build_ready_deps
-    from bot.jobs.scheduler import start_background
+    from bot.jobs.scheduler import DEFAULT_DIGEST_SECONDS, DEFAULT_NUDGE_SECONDS, start_background
 
     deps = build_ready_deps()
     background = start_background(deps, sweep_seconds=sweep_seconds, dispatchers=dispatchers)
@@ -142,8 +143,9 @@ def scheduler_command(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: done.set())
     console.print(
-        f"scheduler running: sweep every {sweep_seconds:g}s, {dispatchers} dispatcher(s). "
-        "Ctrl-C to stop."
+        f"scheduler running: lead sweep every {sweep_seconds:g}s, digests checked every "
+        f"{DEFAULT_DIGEST_SECONDS:g}s, nudges every {DEFAULT_NUDGE_SECONDS / 60:g} min, "
+        f"{dispatchers} dispatcher(s). Ctrl-C to stop."
     )
     done.wait()
     background.stop()
