@@ -24,7 +24,6 @@ from salesops_core.db.engine import transaction
 from salesops_core.db.models import ActivityType, Lead
 from salesops_core.importers.ingest import IngestError, owner_rep, upsert_activity, upsert_deal
 from salesops_core.leads.engine import (
-    LeadRules,
     create_lead,
     find_lead,
     lock_lead,
@@ -131,7 +130,7 @@ def _lead_out(lead: Lead, created: bool) -> LeadOut:
 def build_ingest_router(deps: Deps) -> APIRouter:
     """The /api/v1 routes, bound to the process's settings and database."""
     settings = deps.settings
-    rules = LeadRules(org=settings.org, policies=list(settings.sla))
+    rules = deps.lead_rules()
     org_tz = ZoneInfo(settings.org.timezone)
 
     def moment(value: When | None) -> datetime | None:

@@ -19,6 +19,7 @@ from bot.runtime import BackgroundWork, WorkerPool
 from bot.settings import Settings, load_settings
 from commands.kit.reply import CommandContext
 from salesops_core.db.engine import make_engine, make_session_factory, require_migrated
+from salesops_core.leads.engine import LeadRules
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class Deps:
             nudges=settings.nudges,
             now=now,
         )
+
+    def lead_rules(self) -> LeadRules:
+        """The lead engine's rules from the settings: the org calendar and the SLA policies."""
+        return LeadRules(org=self.settings.org, policies=list(self.settings.sla))
 
 
 def build_deps(settings: Settings | None = None, *, charts: bool = True) -> Deps:

@@ -46,10 +46,6 @@ ACTIONS_BY_ID = {action_id: action for action, action_id in ACTION_IDS.items()}
 LEAD_GONE = SlackMessage("This lead no longer exists.", [])
 
 
-def _message(text: str, blocks: list[Block]) -> SlackMessage:
-    return SlackMessage(text, [block.to_dict() for block in blocks])
-
-
 def _when(moment: datetime | None) -> str:
     """A time every reader sees in their own time zone (Slack date formatting), UTC fallback."""
     if moment is None:
@@ -97,13 +93,13 @@ def new_lead(notice: NewLead) -> SlackMessage:
     text = f"New lead: {lead.name}"
     if lead.respond_by is not None:
         text += f" — respond by {lead.respond_by:%H:%M} UTC"
-    return _message(text, [*_new_lead_blocks(lead), _buttons(lead)])
+    return SlackMessage.of(text, [*_new_lead_blocks(lead), _buttons(lead)])
 
 
 def lead_reminder(notice: LeadReminder) -> SlackMessage:
     """Ladder step 1: the lead is still waiting for its owner."""
     lead = notice.lead
-    return _message(
+    return SlackMessage.of(
         f"Reminder: lead {lead.name} is still waiting for you",
         [
             section(
@@ -118,7 +114,7 @@ def lead_reminder(notice: LeadReminder) -> SlackMessage:
 def manager_alert(notice: ManagerAlert) -> SlackMessage:
     """Ladder step 2: the owner's manager hears the lead has had no response."""
     lead, who = notice.lead, notice.owner or "nobody"
-    return _message(
+    return SlackMessage.of(
         f"Lead {lead.name} owned by {who} has had no response",
         [
             section(
@@ -132,7 +128,7 @@ def manager_alert(notice: ManagerAlert) -> SlackMessage:
 def lead_reassigned(notice: LeadReassigned) -> SlackMessage:
     """The previous owner hears where the lead went."""
     text = f"Lead {notice.lead.name} was reassigned to {notice.new_owner}"
-    return _message(text, [section(f":arrows_counterclockwise: {text}.")])
+    return SlackMessage.of(text, [section(f":arrows_counterclockwise: {text}.")])
 
 
 def lead_dm(update: LeadDmUpdate) -> SlackMessage:
@@ -140,8 +136,8 @@ def lead_dm(update: LeadDmUpdate) -> SlackMessage:
     lead = update.lead
     if update.still_open:
         blocks = [*_new_lead_blocks(lead), context(update.status), _buttons(lead)]
-        return _message(new_lead(NewLead(lead)).text, blocks)
-    return _message(
+        return SlackMessage.of(new_lead(NewLead(lead)).text, blocks)
+    return SlackMessage.of(
         f"{lead.name}: {update.status}",
         [section(f"{_title(lead)}\n:white_check_mark: {update.status}")],
     )
@@ -179,7 +175,6 @@ FORECAST_HOW = (
     "admin, who loads it with `salesops import --kind forecasts`; `/forecast` shows the "
     "forecast on file and how it compares with what you have won."
 )
-NUDGE_GONE = SlackMessage("This nudge no longer exists.", [])
 
 
 def _nudge_button(nudge: Nudge, action: Action, log_id: int) -> ButtonElement:
@@ -205,7 +200,7 @@ def nudge_buttons(nudge: Nudge, log_id: int) -> ActionsBlock:
 def nudge_message(notice: NudgeNotice) -> SlackMessage:
     """A nudge for its person: the fact in bold, why it matters, and its buttons."""
     nudge = notice.nudge
-    return _message(
+    return SlackMessage.of(
         nudge.fact,
         [section(f"*{nudge.fact}*\n{nudge.why}"), nudge_buttons(nudge, notice.log_id)],
     )
@@ -213,7 +208,9 @@ def nudge_message(notice: NudgeNotice) -> SlackMessage:
 
 def nudge_done(nudge: Nudge, status: str) -> SlackMessage:
     """The nudge after a button press: the fact, and what was done instead of the buttons."""
-    return _message(f"{nudge.fact} — {status}", [section(f"*{nudge.fact}*"), context(status)])
+    return SlackMessage.of(
+        f"{nudge.fact} — {status}", [section(f"*{nudge.fact}*"), context(status)]
+    )
 
 
 def snoozed_status(until: datetime) -> str:
@@ -253,12 +250,12 @@ def rollup_message(notice: RollupNotice) -> SlackMessage:
     title = f"Your team's open nudges{team}, {day:%a %d %b}"
     lines = [line for line in notice.lines if line.count]
     if not lines:
-        return _message(f"{title}: none", [header(title), section("Nothing open today.")])
+        return SlackMessage.of(f"{title}: none", [header(title), section("Nothing open today.")])
     counts = ", ".join(f"{RULE_TITLES[line.rule].lower()} {f.count(line.count)}" for line in lines)
     blocks: list[Block] = [header(title)]
     blocks += [section(_rollup_line(ln.count, RULE_TITLES[ln.rule], ln.top)) for ln in lines]
     blocks.append(context("Each rep has their own nudges, with buttons to act on them."))
-    return _message(f"{title}: {counts}", blocks)
+    return SlackMessage.of(f"{title}: {counts}", blocks)
 
 
 N = TypeVar("N")

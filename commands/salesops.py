@@ -13,6 +13,7 @@ from commands.kit.help import USAGES
 from commands.kit.reply import CommandContext, Reply
 from commands.notices import RULE_TITLES
 from salesops_core.config import NudgeRule
+from salesops_core.db.models import NudgeSettings
 from salesops_core.kpi import format as f
 from salesops_core.nudges.log import person_settings, save_settings
 from salesops_core.org.access import Viewer
@@ -111,11 +112,17 @@ def change_nudge_settings(session: Session, viewer: Viewer, words: list[str]) ->
     save_settings(session, viewer.rep_id, quiet_hours=quiet, rules_off=rules_off)
 
 
-def nudge_settings_blocks(session: Session, viewer: Viewer, ctx: CommandContext) -> list[Any]:
-    """The viewer's own nudge settings: quiet hours, budget, and each rule on or off."""
+def nudge_settings_blocks(
+    own: NudgeSettings | None, viewer: Viewer, ctx: CommandContext
+) -> list[Any]:
+    """The viewer's own nudge settings (`own`; None: the defaults): quiet hours, budget, and
+    each rule on or off."""
     config = ctx.nudges
-    own = person_settings(session, viewer.rep_id)
-    quiet = f"{own.quiet_hours} (yours)" if own and own.quiet_hours else None
+    quiet = (
+        f"{own.quiet_hours} (yours)"
+        if own and own.quiet_hours
+        else f"{config.quiet_hours} (the default)"
+    )
     off = set(own.rules_off) if own else set()
     org_rules = set(config.rules)
 
@@ -124,7 +131,6 @@ def nudge_settings_blocks(session: Session, viewer: Viewer, ctx: CommandContext)
             return "off for everyone"
         return "off" if rule.value in off else "on"
 
-    quiet = quiet or f"{config.quiet_hours} (the default)"
     zone = viewer.timezone or f"{ctx.org.timezone} (the org's)"
     fields = [
         f"*Quiet hours*\n{quiet}, and days off",
@@ -149,7 +155,7 @@ def settings_reply(session: Session, viewer: Viewer, ctx: CommandContext) -> Rep
     quiet = (own.quiet_hours if own else None) or ctx.nudges.quiet_hours
     off = ", ".join(own.rules_off) if own and own.rules_off else "none"
     text = f"Your nudges: quiet hours {quiet}, rules off: {off}"
-    blocks = nudge_settings_blocks(session, viewer, ctx)
+    blocks = nudge_settings_blocks(own, viewer, ctx)
     if viewer.is_admin:
         return Reply(text, [*blocks, *org_settings_blocks(ctx)])
     blocks.append(context("The org's settings (time zone, lead SLAs) are for sales-ops admins."))

@@ -146,6 +146,9 @@ class NudgeRule(enum.StrEnum):
     LOW_SELLING_TIME = "low_selling_time"  # selling share of logged minutes below target
 
 
+NUDGE_RULE_NAMES = frozenset(rule.value for rule in NudgeRule)  # as the nudge log stores them
+
+
 def parse_quiet_hours(text: str) -> tuple[dt.time, dt.time]:
     """`"18:00-09:00"` as (start, end) local times; the span may cross midnight."""
     try:
@@ -187,7 +190,7 @@ class NudgeConfig(BaseModel):
     def _known_rules(cls, value: object) -> object:
         if isinstance(value, list):
             names = [rule.value for rule in NudgeRule]
-            unknown = [str(name) for name in value if str(name) not in names]
+            unknown = [str(name) for name in value if str(name) not in NUDGE_RULE_NAMES]
             if unknown:
                 raise ValueError(
                     f"unknown rule(s) {', '.join(unknown)}; the rules are {', '.join(names)}"

@@ -187,6 +187,7 @@ def _write_preview(
         channel_target,
         chart_notice,
         draw_chart,
+        for_target,
         manager_target,
         team_channels,
     )
@@ -209,8 +210,8 @@ def _write_preview(
             console.print(escape(_no_manager(digest.team)), soft_wrap=True)
             continue
         chart = draw_chart(digest, deps.metrics.digest_chart_failures)
-        message = digest_message(digest, chart_note=chart.note)
-        for target in targets:
+        for target in targets:  # each as it is sent: a channel never sees held nudges
+            message = digest_message(for_target(digest, target), chart_note=chart.note)
             payloads.append(
                 {"channel": target.address, "text": message.text, "blocks": message.blocks}
             )

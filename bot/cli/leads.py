@@ -34,12 +34,12 @@ def leads_command(
     """Open leads with their response clock and ladder step, then today's SLA breaches (UTC)."""
     from bot.deps import build_ready_deps
     from salesops_core.leads.business_hours import business_minutes_between, calendar_for
-    from salesops_core.leads.engine import LeadRules, ladder
+    from salesops_core.leads.engine import ladder
     from salesops_core.leads.views import breaches_between, open_leads
 
     at = parse_now(now)
     deps = build_ready_deps()
-    rules = LeadRules(org=deps.settings.org, policies=list(deps.settings.sla))
+    rules = deps.lead_rules()
     with deps.sessions() as session:
         table = Table(title=f"Open leads ({at:%Y-%m-%d %H:%M} UTC)")
         for column in ("lead", "company", "owner", "source", "created", "clock min", "due", "step"):

@@ -232,7 +232,7 @@ def chart_notice(digest: TeamDigest, png: bytes) -> DigestChartNotice:
     )
 
 
-def _for_target(digest: TeamDigest, target: DigestTarget) -> TeamDigest:
+def for_target(digest: TeamDigest, target: DigestTarget) -> TeamDigest:
     """The digest as `target` reads it: the manager's own held nudges are for the manager
     only, not for a team channel."""
     recipient = digest.recipient
@@ -252,12 +252,14 @@ def enqueue_digest(
 ) -> bool:
     """Put one digest in the outbox, and its chart as a follow-up; False if already there.
 
-    `chart`: drawn already (a digest with two recipients is drawn once); else drawn now."""
+    `chart`: drawn already (a digest with two recipients is drawn once); else drawn now, once
+    the key is known to be new. The insert itself skips a key that is there."""
     key = digest_key(digest_subject(digest), target, digest.period)
-    if _present(session, [key]):
-        return False
-    chart = chart or draw_chart(digest, failures)
-    message = DigestNotice(_for_target(digest, target), chart_note=chart.note)
+    if chart is None:
+        if _present(session, [key]):
+            return False
+        chart = draw_chart(digest, failures)
+    message = DigestNotice(for_target(digest, target), chart_note=chart.note)
     row = outbox.enqueue_row(session, message, dedupe_key=key, recipient=target.address, now=now)
     if row is None:
         return False

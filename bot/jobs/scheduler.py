@@ -38,14 +38,9 @@ DEFAULT_DIGEST_SECONDS = 60.0
 DEFAULT_NUDGE_SECONDS = 300.0  # held nudges go out within five minutes of a working day's start
 
 
-def rules_from(deps: Deps) -> LeadRules:
-    """The lead engine's configuration from the process settings."""
-    return LeadRules(org=deps.settings.org, policies=list(deps.settings.sla))
-
-
 def run_sweep(deps: Deps, rules: LeadRules | None = None) -> SweepResult | None:
     """One guarded sweep in its own transaction; None when another process holds the lock."""
-    rules = rules or rules_from(deps)
+    rules = rules or deps.lead_rules()
     with transaction(deps.sessions) as session:
         if not try_job_lock(session, "lead_sweep"):
             log.info("lead sweep skipped: another scheduler holds the lock")
@@ -107,7 +102,7 @@ def start_background(
     """Start the sweep, digest and nudge jobs and `dispatchers` dispatcher threads; returns
     the handle to stop. `clock` is the digest and nudge jobs' time (tests pin it)."""
     client = client or make_sync_client(deps.settings)
-    rules = rules_from(deps)
+    rules = deps.lead_rules()
     scheduler = BackgroundScheduler(timezone="UTC")
     jobs = (
         ("lead_sweep", run_sweep, sweep_seconds, [deps, rules]),

@@ -21,15 +21,10 @@ from commands.kit.message import SlackMessage
 from commands.notices import ACTION_IDS, ACTIONS_BY_ID, LEAD_GONE, lead_dm
 from salesops_core.db.engine import transaction
 from salesops_core.db.models import Lead, LeadStatus
-from salesops_core.leads.engine import LeadRules, lock_lead, reassign, record_response, snooze
+from salesops_core.leads.engine import lock_lead, reassign, record_response, snooze
 from salesops_core.leads.notices import LeadAction, LeadDmUpdate, LeadFacts
 from salesops_core.org.identity import rep_for_slack_user
 from salesops_core.timeutil import utcnow
-
-
-def lead_rules(deps: Deps) -> LeadRules:
-    """The lead engine's rules from the process settings."""
-    return LeadRules(org=deps.settings.org, policies=list(deps.settings.sla))
 
 
 def _already_answered(lead: Lead) -> LeadDmUpdate:
@@ -56,7 +51,7 @@ def press(deps: Deps, action: LeadAction, lead_id: int, slack_user: str) -> Lead
             until = snooze(session, lead, now=now)
             note = f":zzz: Snoozed by <@{slack_user}> until {until:%H:%M} UTC."
             return LeadDmUpdate(facts, note, still_open=True)
-        new_owner = reassign(session, lead_rules(deps), lead, reason="manual", now=now)
+        new_owner = reassign(session, deps.lead_rules(), lead, reason="manual", now=now)
         if new_owner is None:
             note = ":warning: Nobody else is available to take this lead right now."
             return LeadDmUpdate(facts, note, still_open=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from commands.kit.args import Args
@@ -40,7 +40,7 @@ def metric(
 
 def period_note(period: Period, now: datetime) -> str:
     """ "2026-10-01 to 2026-12-31 · 58% of the period elapsed" (or "closed")."""
-    last = period.end.date().fromordinal(period.end.date().toordinal() - 1)
+    last = period.end.date() - timedelta(days=1)
     span = f"{period.start.date()} to {last}"
     if period.is_current(now):
         return f"{span} · {f.pct(elapsed_share(period, now))} of the period elapsed"

@@ -19,7 +19,7 @@ Definitions made here (and only here):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,7 +44,7 @@ from salesops_core.digest.facts import (
     TeamDigest,
 )
 from salesops_core.digest.stale import stale_deals_per_team
-from salesops_core.digest.words import period_title
+from salesops_core.digest.words import inner_label, period_title
 from salesops_core.kpi.details import pipeline_by_stage_per_team
 from salesops_core.kpi.engine import finite_values
 from salesops_core.kpi.pace import elapsed_share, pace_of
@@ -175,9 +175,8 @@ def read_once(
 
 
 def short_label(period: Period) -> str:
-    """ "2026-W47" of "last-week (2026-W47)"; other labels as they are."""
-    label = period.label
-    return label[label.index("(") + 1 : -1] if label.endswith(")") and "(" in label else label
+    """ "2026-W47" of "last-week (2026-W47)"; other labels as they are (`words.inner_label`)."""
+    return inner_label(period)
 
 
 @dataclass(frozen=True)
@@ -207,10 +206,7 @@ class OnePass:
         previous = finite_values(self.before.kpis(team.id))
         qtd = finite_values(self.qtd.kpis(team.id))
         leaderboard = self._leaderboard(team.id)
-        behind = sorted(
-            (line for line in leaderboard if line.behind_pace),
-            key=lambda line: (-(line.pace_gap or 0), line.name),
-        )
+        behind = behind_first(leaderboard)
         empty = [0] * (len(self.bins.edges) - 1)
         sla = self._sla(team.id)
         chart = self.chart(
@@ -293,10 +289,10 @@ class OnePass:
                     rep_id=rep_id,
                     name=(row or quarter)["rep"],
                     won_amount=float(row.get("won_amount") or 0),
-                    quota_attainment=_finite(quarter.get("quota_attainment")),
-                    win_rate=_finite(row.get("win_rate")),
-                    meetings_per_week=_finite(row.get("meetings_per_rep_per_week")),
-                    lead_response_minutes_median=_finite(row.get("lead_response_minutes_median")),
+                    quota_attainment=finite(quarter.get("quota_attainment")),
+                    win_rate=finite(row.get("win_rate")),
+                    meetings_per_week=finite(row.get("meetings_per_rep_per_week")),
+                    lead_response_minutes_median=finite(row.get("lead_response_minutes_median")),
                     behind_pace=pace.behind,
                     pace_gap=pace.shortfall if pace.behind is not None else None,
                 )
@@ -317,20 +313,13 @@ class OnePass:
             breaches = total("sla_decided", [rep.id]) - total("sla_met", [rep.id])
             if breaches > 0:
                 median = numbers.gathered.owner_percentiles.get(rep.id, {}).get("median")
-                slowest.append(Responder(rep.id, rep.name, _finite(median), breaches))
-        slowest.sort(
-            key=lambda r: (
-                -r.breaches,
-                -(math.inf if r.median_minutes is None else r.median_minutes),
-                r.name,
-            )
-        )
+                slowest.append(Responder(rep.id, rep.name, finite(median), breaches))
         return SlaFacts(
             leads=total("leads", ids),
             met=met,
             breached=decided - met,
             unanswered=total("leads_unanswered", ids),
-            slowest=slowest[:SLOWEST_SHOWN],
+            slowest=slowest_first(slowest)[:SLOWEST_SHOWN],
         )
 
     def _forecast(self, team_id: int, qtd: Mapping[str, Any]) -> ForecastFacts:
@@ -376,8 +365,27 @@ def recipient_of(rep: Rep, org: OrgConfig) -> Recipient:
     )
 
 
-def _finite(value: float | None) -> float | None:
+def finite(value: float | None) -> float | None:
+    """The value as a float; None for None, NaN and infinities."""
     return None if value is None or not math.isfinite(value) else float(value)
+
+
+def behind_first(lines: Iterable[RepLine]) -> list[RepLine]:
+    """The lines behind pace, the biggest gap to pace first."""
+    behind = (line for line in lines if line.behind_pace)
+    return sorted(behind, key=lambda line: (-(line.pace_gap or 0), line.name))
+
+
+def slowest_first(responders: Iterable[Responder]) -> list[Responder]:
+    """Most SLA breaches first, then the slowest median (no answered lead counts as slowest)."""
+    return sorted(
+        responders,
+        key=lambda r: (
+            -r.breaches,
+            -(math.inf if r.median_minutes is None else r.median_minutes),
+            r.name,
+        ),
+    )
 
 
 PERCENT_KPIS = tuple(kpi.key for kpi in KPIS if kpi.unit is Unit.PERCENT)

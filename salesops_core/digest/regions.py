@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session
 
 from salesops_core.config import OrgConfig, SlaPolicy
 from salesops_core.db.models import Team
-from salesops_core.digest.content import OnePass, biggest_movers, read_once
+from salesops_core.digest.content import (
+    OnePass,
+    behind_first,
+    biggest_movers,
+    finite,
+    read_once,
+    slowest_first,
+)
 from salesops_core.digest.facts import (
     DigestScope,
     ForecastFacts,
@@ -97,10 +104,7 @@ def build_scope_digest(
         previous=previous,
         quarter_to_date=qtd,
         leaderboard=lines,
-        behind_pace=sorted(
-            (line for line in lines if line.behind_pace),
-            key=lambda line: (-(line.pace_gap or 0), line.name),
-        ),
+        behind_pace=behind_first(lines),
         sla=sla_facts,
         forecast=_forecast(one, qtd),
         stale_deals=_stale(one),
@@ -156,21 +160,14 @@ def _sla(one: OnePass, teams: Sequence[Team]) -> SlaFacts:
         breaches = int(decided - sum(numbers.partial(i, "sla_met") for i in ids))
         if breaches > 0:
             median = numbers.percentiles.get(team.id, {}).get("median")
-            slowest.append(Responder(team.id, team.name, _finite(median), breaches))
-    slowest.sort(
-        key=lambda r: (
-            -r.breaches,
-            -(math.inf if r.median_minutes is None else r.median_minutes),
-            r.name,
-        )
-    )
+            slowest.append(Responder(team.id, team.name, finite(median), breaches))
     met = total("sla_met")
     return SlaFacts(
         leads=total("leads"),
         met=met,
         breached=total("sla_decided") - met,
         unanswered=total("leads_unanswered"),
-        slowest=slowest[:SLOWEST_TEAMS_SHOWN],
+        slowest=slowest_first(slowest)[:SLOWEST_TEAMS_SHOWN],
     )
 
 
@@ -204,7 +201,3 @@ def _won_changes(one: OnePass, teams: Sequence[Team]) -> list[Mover]:
         if current != previous:
             changes.append(Mover(team.name, "won_amount", current, previous))
     return changes
-
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from salesops_core.digest.facts import PeriodFacts
+from salesops_core.periods import Period
 
 
 def _zone(period: PeriodFacts) -> ZoneInfo:
@@ -37,7 +38,7 @@ def period_span(period: PeriodFacts) -> str:
     return f"{_day(first)} – {_day(last)}"
 
 
-def inner_label(period: PeriodFacts) -> str:
+def inner_label(period: PeriodFacts | Period) -> str:
     """ "2026-Q4" of "this-quarter (2026-Q4)"; the label itself when it has no parentheses."""
     label = period.label
     return label[label.find("(") + 1 : -1] if label.endswith(")") and "(" in label else label

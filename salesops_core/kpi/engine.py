@@ -218,12 +218,16 @@ def _rep_kpis(numbers: PeriodNumbers, rep_id: int) -> KpiValues:
     )
 
 
-def scope_kpis(session: Session, scope: Scope, numbers: PeriodNumbers) -> KpiValues:
-    """The scope's KPIs from its gathered numbers."""
+def scope_kpis(
+    session: Session, scope: Scope, numbers: PeriodNumbers, reps: Sequence[Any] | None = None
+) -> KpiValues:
+    """The scope's KPIs from its gathered numbers; `reps`: the scope's rep rows
+    (`reps_in_scope`), when the caller has read them already."""
     if scope.kind == "rep":
         assert isinstance(scope.key, int)
         return _rep_kpis(numbers, scope.key)
-    reps = session.execute(reps_in_scope(scope)).all()
+    if reps is None:
+        reps = session.execute(reps_in_scope(scope)).all()
     rep_ids = {r.id for r in reps}
     return combine(
         list(numbers.partials.values()),
@@ -295,14 +299,15 @@ def compute_report(
     previous = gather(
         session, scope, period.previous(), org, sla, now, forecast_category=forecast_category
     )
+    reps = session.execute(reps_in_scope(scope)).all() if scope.kind != "rep" else None
     rows: list[LeaderboardRow] = []
-    if leaderboard and scope.kind != "rep":
-        rows = leaderboard_rows(session.execute(reps_in_scope(scope)).all(), numbers)
+    if leaderboard and reps is not None:
+        rows = leaderboard_rows(reps, numbers)
     return KpiReport(
         scope=scope,
         period=period,
-        kpis=scope_kpis(session, scope, numbers),
-        previous=scope_kpis(session, scope, previous),
+        kpis=scope_kpis(session, scope, numbers, reps),
+        previous=scope_kpis(session, scope, previous, reps),
         leaderboard=rows,
         stage_conversion=stage_conversion(session, scope, period) if funnel else [],
     )

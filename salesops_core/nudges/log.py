@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from salesops_core.config import NudgeRule, parse_quiet_hours
+from salesops_core.config import NUDGE_RULE_NAMES, NudgeRule, parse_quiet_hours
 from salesops_core.db.engine import is_postgres
 from salesops_core.db.models import NudgeLog, NudgeMute, NudgeSettings, Rep
 from salesops_core.errors import BadArguments, NotAllowed, SalesopsError
@@ -29,12 +29,23 @@ from salesops_core.nudges.policy import History, Key
 ACTED_WINDOW = timedelta(hours=24)
 FACT_CHANGED = "fact_changed"
 DOING = (Action.OPEN_DEAL, Action.LOG_ACTIVITY, Action.SUBMIT_FORECAST)
-KNOWN_RULES = frozenset(rule.value for rule in NudgeRule)
 SNOOZES = {Action.SNOOZE_DAY: timedelta(days=1), Action.SNOOZE_WEEK: timedelta(days=7)}
 
 
 class UnknownNudge(SalesopsError):
     """A button on a nudge the log no longer has."""
+
+    def __init__(self) -> None:
+        super().__init__("That nudge is no longer known; a newer one may be on its way.")
+
+
+def check_owner(session: Session, owner_id: int, rep_id: int) -> None:
+    """NotAllowed unless `rep_id` is the nudge's owner (`owner_id`): only they may act on it."""
+    if owner_id != rep_id:
+        owner = session.get(Rep, owner_id)
+        raise NotAllowed(
+            f"This nudge is for {owner.name if owner else 'someone else'}; only they can act on it."
+        )
 
 
 def nudge_key(rep_id: int, rule: NudgeRule, subject: str, day: date) -> str:
@@ -77,7 +88,7 @@ def load_histories(
     sent_today: dict[int, set[Key]] = defaultdict(set)
     open_sends = []
     for row in session.scalars(rows):
-        if row.rule not in KNOWN_RULES:  # a rule from a newer or older version
+        if row.rule not in NUDGE_RULE_NAMES:  # a rule from a newer or older version
             continue
         key = (NudgeRule(row.rule), row.subject)
         if key not in last_sent[row.rep_id] or last_sent[row.rep_id][key] < row.sent_at:
@@ -90,7 +101,7 @@ def load_histories(
             open_sends.append(OpenSend(row.id, row.rep_id, key[0], key[1]))
     muted: dict[int, set[Key]] = defaultdict(set)
     for rep_id, rule, subject in session.execute(mutes):
-        if rule in KNOWN_RULES:
+        if rule in NUDGE_RULE_NAMES:
             muted[rep_id].add((NudgeRule(rule), subject))
     people = set(last_sent) | set(snoozed) | set(muted)
     histories = {
@@ -144,12 +155,8 @@ def record_action(
     acted on; a snooze holds it for a day or a week; "not relevant" mutes its subject."""
     row = session.get(NudgeLog, log_id)
     if row is None:
-        raise UnknownNudge("That nudge is no longer known; a newer one may be on its way.")
-    if row.rep_id != by_rep_id:
-        owner = session.get(Rep, row.rep_id)
-        raise NotAllowed(
-            f"This nudge is for {owner.name if owner else 'someone else'}; only they can act on it."
-        )
+        raise UnknownNudge()
+    check_owner(session, row.rep_id, by_rep_id)
     row.action = action.value
     if action in DOING and row.acted_on_at is None and now - row.sent_at < ACTED_WINDOW:
         row.acted_on_at, row.acted_how, row.acted_by_id = now, action.value, by_rep_id

@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesops_core.config import NudgeConfig, NudgeRule, OrgConfig, parse_quiet_hours
+from salesops_core.config import (
+    NUDGE_RULE_NAMES,
+    NudgeConfig,
+    NudgeRule,
+    OrgConfig,
+    parse_quiet_hours,
+)
 from salesops_core.db.models import NudgeSettings, Rep, Role
 from salesops_core.leads.business_hours import workdays_from_string
 
@@ -68,10 +74,9 @@ def load_people(
             quiet_start=start,
             quiet_end=end,
             rules_off=frozenset(
-                NudgeRule(name) for name in (own.rules_off if own else []) if name in _RULE_NAMES
+                NudgeRule(name)
+                for name in (own.rules_off if own else [])
+                if name in NUDGE_RULE_NAMES
             ),
         )
     return people
-
-
-_RULE_NAMES = frozenset(rule.value for rule in NudgeRule)

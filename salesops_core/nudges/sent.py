@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesops_core.db.models import NudgeLog, Outbox, Rep
-from salesops_core.errors import NotAllowed
+from salesops_core.db.models import NudgeLog, Outbox
 from salesops_core.nudges.facts import Nudge, NudgeNotice
-from salesops_core.nudges.log import UnknownNudge
+from salesops_core.nudges.log import UnknownNudge, check_owner
 from salesops_core.outbox import read_notice
 
 
@@ -30,10 +29,6 @@ def nudge_for_owner(session: Session, log_id: int, rep_id: int) -> SentNudge:
         .where(NudgeLog.id == log_id)
     ).one_or_none()
     if row is None:
-        raise UnknownNudge("That nudge is no longer known; a newer one may be on its way.")
-    if row.rep_id != rep_id:
-        owner = session.get(Rep, row.rep_id)
-        raise NotAllowed(
-            f"This nudge is for {owner.name if owner else 'someone else'}; only they can act on it."
-        )
+        raise UnknownNudge()
+    check_owner(session, row.rep_id, rep_id)
     return SentNudge(log_id, read_notice(NudgeNotice, row.payload).nudge)

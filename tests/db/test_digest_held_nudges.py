@@ -3,11 +3,14 @@ in the digest's facts, in the row the manager receives, and never in a team chan
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.deps import Deps
 from bot.jobs.digest import send_now
 from bot.settings import Settings
 from salesops_core.config import DigestConfig, NudgeConfig, NudgeRule, OrgConfig
@@ -88,3 +91,23 @@ def test_the_manager_gets_the_held_nudges_and_the_team_channel_does_not(session:
 
 def _team(session: Session, name: str) -> list[Team]:
     return list(session.scalars(select(Team).where(Team.name == name)))
+
+
+def test_the_preview_shows_each_recipient_what_it_would_get(
+    session: Session, engine: Engine, tmp_path: Path
+) -> None:
+    from bot.cli.digest import _write_preview
+
+    org = make_nudge_org(session, NOW)
+    _mias_quiet_deals(session, org)
+    settings = Settings(org=ORG, sla=[], nudges=NUDGES,
+                        digest=DigestConfig(channels={"East": "C0EAST"}))  # fmt: skip
+    deps = Deps(settings=settings, engine=engine, sessions=sessionmaker(engine))
+    digests = build_digests(
+        session, _last_week(), ORG, [], NOW, teams=_team(session, "East"), nudges=NUDGES
+    )
+    _write_preview(session, deps, digests, tmp_path, one_team=True)
+    payloads = {p["channel"]: json.dumps(p["blocks"]) for p in json.loads(
+        (tmp_path / "digest.json").read_text())}  # fmt: skip
+    assert "Held back from your nudges" in payloads["M1"]
+    assert "Held back from your nudges" not in payloads["C0EAST"]
