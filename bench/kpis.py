@@ -4,11 +4,13 @@
     python bench/kpis.py --database-url postgresql+psycopg://postgres@127.0.0.1/so_kpi --scale 10
 
 Builds the demo org (`--scale`, 100 = about 1M deals, 5M activities, 1M leads) when the
-database is empty, then times (median of --runs warm runs) the engine's org snapshot with the
-per-rep leaderboard grouped into team leaderboards, and one rep's report; reports peak RSS;
-computes the same numbers (a) with a straightforward pandas script that loads the tables (load
-included in its time) and (b) with DuckDB over the same rows held in memory (loaded outside the
-timed part). Prints a table of times and ratios; exits 1 if any number differs.
+database is empty, then times (median of --runs warm runs) the engine's org snapshot (every KPI
+of the period and the previous one, the lead-response percentiles, the stage funnel) with the
+per-rep leaderboard grouped into team leaderboards, the funnel alone and one rep's report;
+reports peak RSS; computes the same numbers (per rep and org, the funnel's reached / advanced
+counts, the median and p90 response) (a) with a straightforward pandas script that loads the
+tables (load included in its time) and (b) with DuckDB over the same rows held in memory (loaded
+outside the timed part). Prints a table of times and ratios; exits 1 if any number differs.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ CHECKED = (
     "stale_deal_share",
     "leads_unanswered",
     "lead_response_minutes_median",
+    "lead_response_minutes_p90",
     "selling_time_share",
     "quota_attainment",
 )
@@ -64,9 +67,9 @@ def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
-def engine_snapshot(sessions, period, org, now, funnel=False) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def engine_snapshot(sessions, period, org, now) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     with sessions() as session:
-        report = compute_report(session, ORG_SCOPE, period, org, (), now=now, funnel=funnel)
+        report = compute_report(session, ORG_SCOPE, period, org, (), now=now)
     boards: dict[str, list[dict]] = {}
     for row in report.leaderboard:
         boards.setdefault(row["team"] or "", []).append(row)
@@ -74,7 +77,27 @@ def engine_snapshot(sessions, period, org, now, funnel=False) -> dict[str, Any]:
         "org": report.kpis,
         "reps": {r["rep_id"]: r for r in report.leaderboard},
         "teams": boards,
+        "funnel": funnel_counts(report.stage_conversion),
     }
+
+
+def funnel_counts(rows: list[dict[str, Any]]) -> list[tuple[str, int, int | None]]:
+    """(stage, reached, advanced) in funnel order: what the references are compared on."""
+    return [(r["stage"], r["reached"], r["advanced"]) for r in rows]
+
+
+def funnel_from_furthest(stages: pd.DataFrame, furthest: pd.Series) -> list[tuple]:
+    """The funnel from each deal's furthest non-lost stage order (`stages`: name, sort_order
+    of the non-lost stages, in funnel order): reached k = deals whose furthest >= k."""
+    orders = list(stages.sort_order)
+    return [
+        (
+            name,
+            int((furthest >= order).sum()),
+            int((furthest >= orders[i + 1]).sum()) if i + 1 < len(orders) else None,
+        )
+        for i, (name, order) in enumerate(zip(stages.name, orders, strict=True))
+    ]
 
 
 def load_tables(connection) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
@@ -87,7 +110,11 @@ def load_tables(connection) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyp
             parse_dates=["created_at", "closed_at", "expected_close"],
         ),
         "stage": pd.read_sql(
-            "SELECT name, probability AS stage_probability FROM stage", connection
+            "SELECT name, probability AS stage_probability, sort_order, outcome FROM stage",
+            connection,
+        ),
+        "deal_stage_change": pd.read_sql(
+            "SELECT deal_id, stage FROM deal_stage_change", connection
         ),
         "activity": pd.read_sql(
             "SELECT rep_id, deal_id, type, started_at, minutes FROM activity",
@@ -107,8 +134,14 @@ def load_tables(connection) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyp
     }
 
 
-def pandas_numbers(t: dict[str, pd.DataFrame], start, end, at, stale_days) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Per-rep sums with pandas (index: rep id); the org row is the column sums."""
+def funnel_stages(stage: pd.DataFrame) -> pd.DataFrame:
+    """The stages of the funnel (not lost), in funnel order."""
+    return stage[stage.outcome != "lost"].sort_values(["sort_order", "name"])
+
+
+def pandas_numbers(t: dict[str, pd.DataFrame], start, end, at, now, stale_days) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Per-rep sums with pandas (index: rep id); the org row is the column sums; the org
+    percentiles and the funnel in `attrs`."""
     deal = t["deal"]
     closed = deal[(deal.closed_at >= start) & (deal.closed_at < end)]
     won = closed[closed.outcome == "won"]
@@ -138,6 +171,8 @@ def pandas_numbers(t: dict[str, pd.DataFrame], start, end, at, stale_days) -> pd
     columns["leads_unanswered"] = lead.first_response_at.isna().groupby(lead.owner_id).sum()
     minutes = (lead.first_response_at - lead.created_at).dt.total_seconds() / 60
     columns["median"] = minutes.dropna().groupby(lead.owner_id).median()
+    waited = (lead.first_response_at.fillna(now) - lead.created_at).dt.total_seconds() / 60
+    columns["p90"] = waited.groupby(lead.owner_id).quantile(0.9)
     act = act[(act.started_at >= start) & (act.started_at < at)]
     selling = act.type.isin(["call", "email", "meeting", "demo"])
     columns["selling_minutes"] = act.minutes.where(selling).groupby(act.rep_id).sum()
@@ -147,6 +182,17 @@ def pandas_numbers(t: dict[str, pd.DataFrame], start, end, at, stale_days) -> pd
     columns["quota"] = quota.groupby("rep_id").amount.sum()
     out = pd.DataFrame(columns)  # the union of every owner index
     out.attrs["org_median"] = minutes.dropna().median()
+    out.attrs["org_p90"] = waited.quantile(0.9)
+    created = deal[(deal.created_at >= start) & (deal.created_at < end)]
+    touched = pd.concat(
+        [
+            t["deal_stage_change"][t["deal_stage_change"].deal_id.isin(created.id)],
+            created[["id", "stage"]].rename(columns={"id": "deal_id"}),
+        ]
+    )
+    stages = funnel_stages(t["stage"])
+    orders = touched.merge(stages, left_on="stage", right_on="name")
+    out.attrs["funnel"] = funnel_from_furthest(stages, orders.groupby("deal_id").sort_order.max())
     return out
 
 
@@ -170,7 +216,8 @@ open_ AS (
   WHERE d.created_at < $at AND (d.closed_at IS NULL OR d.closed_at >= $at) GROUP BY d.owner_id),
 leads AS (
   SELECT owner_id, count(*) FILTER (WHERE first_response_at IS NULL) AS leads_unanswered,
-    median(epoch(first_response_at - created_at) / 60.0) AS median
+    median(epoch(first_response_at - created_at) / 60.0) AS median,
+    quantile_cont(epoch(coalesce(first_response_at, $now) - created_at) / 60.0, 0.9) AS p90
   FROM lead WHERE created_at >= $start AND created_at < $end GROUP BY owner_id),
 acts AS (
   SELECT rep_id AS owner_id,
@@ -186,6 +233,20 @@ SELECT * FROM owners LEFT JOIN closed USING (owner_id) LEFT JOIN open_ USING (ow
   LEFT JOIN leads USING (owner_id) LEFT JOIN acts USING (owner_id) LEFT JOIN quotas USING (owner_id)
 """
 
+DUCK_ORG_SQL = """
+SELECT median(epoch(first_response_at - created_at) / 60.0) AS median,
+  quantile_cont(epoch(coalesce(first_response_at, $now) - created_at) / 60.0, 0.9) AS p90
+FROM lead WHERE created_at >= $start AND created_at < $end
+"""
+
+DUCK_FURTHEST_SQL = """
+WITH created AS (SELECT id, stage FROM deal WHERE created_at >= $start AND created_at < $end),
+touched AS (SELECT c.deal_id, c.stage FROM deal_stage_change c JOIN created d ON d.id = c.deal_id
+  UNION ALL SELECT id, stage FROM created)
+SELECT max(s.sort_order) AS furthest FROM touched JOIN stage s ON s.name = touched.stage
+WHERE s.outcome <> 'lost' GROUP BY touched.deal_id
+"""
+
 
 def kpis_from_sums(row: dict[str, Any]) -> dict[str, Any]:
     """The checked KPIs from one row of sums (NaN / missing = 0 for sums)."""
@@ -195,7 +256,7 @@ def kpis_from_sums(row: dict[str, Any]) -> dict[str, Any]:
         return 0.0 if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
     closed = v("won_count") + v("lost_count")
-    median = row.get("median")
+    median, p90 = row.get("median"), row.get("p90")
     return {
         "won_count": int(v("won_count")),
         "lost_count": int(v("lost_count")),
@@ -208,6 +269,7 @@ def kpis_from_sums(row: dict[str, Any]) -> dict[str, Any]:
         "stale_deal_share": v("stale_count") / v("open_count") if v("open_count") else None,
         "leads_unanswered": int(v("leads_unanswered")),
         "lead_response_minutes_median": None if median is None or pd.isna(median) else median,
+        "lead_response_minutes_p90": None if p90 is None or pd.isna(p90) else p90,
         "selling_time_share": (
             v("selling_minutes") / v("logged_minutes") if v("logged_minutes") else None
         ),
@@ -215,7 +277,9 @@ def kpis_from_sums(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def reference_result(frame: pd.DataFrame, org_median: float | None) -> dict[str, Any]:
+def reference_result(
+    frame: pd.DataFrame, org_median: float | None, org_p90: float | None, funnel: list[tuple]
+) -> dict[str, Any]:
     frame = frame.astype(float)
     reps = {
         int(owner): kpis_from_sums(row)
@@ -225,8 +289,8 @@ def reference_result(frame: pd.DataFrame, org_median: float | None) -> dict[str,
     totals = frame.sum(numeric_only=True).to_dict()
     with_quota = frame[frame["quota"] > 0] if "quota" in frame else frame.iloc[0:0]
     totals["quota"] = with_quota["quota"].sum() if len(with_quota) else 0.0
-    totals["median"] = org_median
-    return {"org": kpis_from_sums(totals), "reps": reps}
+    totals["median"], totals["p90"] = org_median, org_p90
+    return {"org": kpis_from_sums(totals), "reps": reps, "funnel": funnel}
 
 
 def differences(name: str, engine: dict, other: dict) -> list[str]:
@@ -242,6 +306,8 @@ def differences(name: str, engine: dict, other: dict) -> list[str]:
             problems.append(
                 f"{name}: org {key}: engine {engine['org'][key]} vs {other['org'][key]}"
             )
+    if engine["funnel"] != other["funnel"]:
+        problems.append(f"{name}: funnel: engine {engine['funnel']} vs {other['funnel']}")
     for rep_id, row in engine["reps"].items():
         theirs = other["reps"].get(rep_id, kpis_from_sums({}))
         for key in CHECKED:
@@ -297,22 +363,25 @@ def main() -> int:
     funnel_s, _ = median_time(funnel_only, args.runs)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    start, end, at_naive = (
-        x.astimezone(UTC).replace(tzinfo=None) for x in (period.start, period.end, at)
+    start, end, at_naive, now_naive = (
+        x.astimezone(UTC).replace(tzinfo=None) for x in (period.start, period.end, at, now)
     )
     problems: list[str] = []
     rows = [("engine: org snapshot + team leaderboards", snapshot_s, 1.0)]  # with previous
     rows.append(("engine: one rep's report", rep_s, rep_s / snapshot_s))
-    rows.append(("engine: org stage funnel (not in snapshot)", funnel_s, funnel_s / snapshot_s))
+    rows.append(("engine: org stage funnel (in the snapshot)", funnel_s, funnel_s / snapshot_s))
     with engine.connect() as connection:
         load_started = time.perf_counter()
         tables = load_tables(connection)
         load_s = time.perf_counter() - load_started
     if not args.skip_pandas:
         compute_started = time.perf_counter()
-        frame = pandas_numbers(tables, start, end, at_naive, org.stale_deal_days)
+        frame = pandas_numbers(tables, start, end, at_naive, now_naive, org.stale_deal_days)
         pandas_s = load_s + time.perf_counter() - compute_started
-        problems += differences("pandas", ours, reference_result(frame, frame.attrs["org_median"]))
+        reference = reference_result(
+            frame, frame.attrs["org_median"], frame.attrs["org_p90"], frame.attrs["funnel"]
+        )
+        problems += differences("pandas", ours, reference)
         rows.append(("pandas: load tables + compute", pandas_s, pandas_s / snapshot_s))
     duck = duckdb.connect()
     for name, table in tables.items():
@@ -323,19 +392,21 @@ def main() -> int:
         "end": end,
         "at": at_naive,
         "stale": at_naive - pd.Timedelta(days=org.stale_deal_days),
+        "now": now_naive,
     }
+    stages = funnel_stages(tables["stage"])
     del tables
 
-    def duck_run() -> pd.DataFrame:
-        return duck.execute(DUCK_SQL, params).df().set_index("owner_id")
+    def duck_run() -> tuple[pd.DataFrame, tuple, list[tuple]]:
+        frame = duck.execute(DUCK_SQL, params).df().set_index("owner_id")
+        lead_minutes = duck.execute(DUCK_ORG_SQL, _used(DUCK_ORG_SQL, params)).fetchone()
+        furthest = duck.execute(DUCK_FURTHEST_SQL, _used(DUCK_FURTHEST_SQL, params)).df()
+        return frame, lead_minutes, funnel_from_furthest(stages, furthest.furthest)
 
-    duck_s, duck_frame = median_time(duck_run, args.runs)
-    lead_minutes = duck.execute(
-        "SELECT median(epoch(first_response_at - created_at) / 60.0) FROM lead "
-        "WHERE created_at >= $start AND created_at < $end",
-        {"start": start, "end": end},
-    ).fetchone()
-    problems += differences("duckdb", ours, reference_result(duck_frame, lead_minutes[0]))
+    duck_s, (duck_frame, lead_minutes, duck_funnel) = median_time(duck_run, args.runs)
+    problems += differences(
+        "duckdb", ours, reference_result(duck_frame, *lead_minutes, duck_funnel)
+    )
     rows.append(("duckdb: same numbers, rows in memory", duck_s, duck_s / snapshot_s))
 
     print(f"\n{'what':<44}{'median s':>10}{'vs engine':>11}")
@@ -350,6 +421,11 @@ def main() -> int:
         return 1
     print(f"all checked numbers agree ({', '.join(CHECKED)})")
     return 0
+
+
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters the statement names (DuckDB refuses unused ones)."""
+    return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
 def _has_tables(engine) -> bool:  # type: ignore[no-untyped-def]

@@ -40,7 +40,8 @@ class BackgroundWork:
         self._tasks: set[asyncio.Task[object]] = set()
 
     def __len__(self) -> int:
-        return sum(1 for task in self._tasks if not task.done())
+        # A copy first: /metrics (and tests) count from another thread while the loop adds tasks.
+        return sum(1 for task in tuple(self._tasks) if not task.done())
 
     @contextmanager
     def tracking(self) -> Iterator[None]:

@@ -28,9 +28,15 @@ class Settings(BaseSettings):
     slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
     ingest_token: str | None = Field(None, validation_alias="SALESOPS_INGEST_TOKEN")
+    # Who may read /metrics and the OpenAPI pages besides loopback clients (bot.guards).
+    metrics_public: bool = Field(False, validation_alias="SALESOPS_METRICS_PUBLIC")
+    metrics_token: str | None = Field(None, validation_alias="SALESOPS_METRICS_TOKEN")
+    api_docs_public: bool = Field(False, validation_alias="SALESOPS_API_DOCS_PUBLIC")
     default_timezone: str = Field(
         "UTC", validation_alias=AliasChoices("SALESOPS_TIMEZONE", "default_timezone")
     )
+    # Processes that draw slash-command charts (bot.chart_pool); 0: draw in worker threads.
+    chart_processes: int | None = Field(None, ge=0, validation_alias="SALESOPS_CHART_PROCESSES")
 
     org: OrgConfig = OrgConfig()
     sla: list[SlaPolicy] = Field(default_factory=lambda: [SlaPolicy()])

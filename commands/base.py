@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from commands import forecast, kpi, leads, meetings, pipeline, quota, salesops, team
-from commands.kit.args import bad, tokenize
+from commands.kit.args import bad, check_text, tokenize
 from commands.kit.blocks import header, section
 from commands.kit.help import USAGES, usage_text
 from commands.kit.reply import Chart, CommandContext, Reply
@@ -41,14 +41,16 @@ def run_command(
 ) -> Reply:
     """Answer one slash command. `help` anywhere in the text gives the usage (privately).
 
-    Raises BadArguments for words the command does not understand, NotAllowed for numbers the
-    viewer may not see; other SalesopsErrors (unknown rep, ...) propagate the same way.
+    Raises BadArguments for text over MAX_TEXT_CHARS characters or with control characters
+    (checked before any parsing) and for words the command does not understand; NotAllowed for
+    numbers the viewer may not see; other SalesopsErrors (unknown rep, ...) propagate the same way.
     """
     name = command if command.startswith("/") else f"/{command}"
     handler = COMMANDS.get(name)
     if handler is None:
         known = ", ".join(COMMANDS)
         raise bad("/salesops", f"There is no command {command}; the commands are {known}.")
+    check_text(name, text)
     words = [w.lower() for w in tokenize(text)]
     if name != "/salesops" and any(w in ("help", "-h", "--help", "?") for w in words):
         return usage_reply(name)

@@ -126,9 +126,11 @@ def manager_alert(notice: ManagerAlert) -> SlackMessage:
 
 
 def lead_reassigned(notice: LeadReassigned) -> SlackMessage:
-    """The previous owner hears where the lead went."""
+    """The previous owner hears where the lead went: their DM rewritten, or a message of its
+    own; no buttons, the lead is not theirs to act on any more."""
     text = f"Lead {notice.lead.name} was reassigned to {notice.new_owner}"
-    return SlackMessage.of(text, [section(f":arrows_counterclockwise: {text}.")])
+    moved = f":arrows_counterclockwise: Reassigned to {notice.new_owner}; it is theirs now."
+    return SlackMessage.of(text, [section(f"{_title(notice.lead)}\n{moved}")])
 
 
 def lead_dm(update: LeadDmUpdate) -> SlackMessage:

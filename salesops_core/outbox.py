@@ -12,11 +12,18 @@ A recipient is a Slack user or channel id, or a mailbox (`mailbox(name, email)`)
 whose Slack id is not known: the dispatcher looks the email up when it sends.
 
 Lifecycle: pending -> (claim) sending -> sent | pending again (retry) | dead.
-A claim is a lease: if the sender dies, the lease expires and another dispatcher takes the
-row over. Claiming is one atomic statement: `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE
-SKIP LOCKED) RETURNING` on PostgreSQL; on SQLite the same UPDATE runs under SQLite's single
-writer lock, so two dispatchers can never claim the same row. Marking a row checks the
-claim token, so a sender whose lease was taken over cannot overwrite the new owner's result.
+A claim is a short lease that the sender renews while it works (`renew_leases`): if the sender
+dies, the lease expires within seconds and another dispatcher takes the row over. Claiming is
+one atomic statement: `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`
+on PostgreSQL; on SQLite the same UPDATE runs under SQLite's single writer lock, so two
+dispatchers can never claim the same row. Marking a row checks the claim token, so a sender
+whose lease was taken over cannot overwrite the new owner's result.
+
+Exactly once: `begin_send` re-checks the claim right before a message goes to Slack and stamps
+the row `ambiguous_since`. The stamp stays until Slack's answer says what happened (`mark_sent`,
+or `mark_retry(settled=True)` for an answer that posted nothing). A row claimed with the stamp
+set (a timeout, a dropped connection, a 5xx, a sender that died mid-send) may already be in
+Slack: the dispatcher looks for it by its dedupe key before it sends it again.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from salesops_core.db.engine import rows_changed
 from salesops_core.db.models import Outbox, OutboxStatus
 from salesops_core.timeutil import utcnow
 
-DEFAULT_LEASE_SECONDS = 60.0
+DEFAULT_LEASE_SECONDS = 15.0
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_SECONDS = 300.0
 
@@ -112,6 +119,7 @@ class ClaimedMessage:
     edits_missing: bool = False  # an edit whose message was never delivered
     follows: SlackLocation | None = None  # a follow-up: the delivered message it goes after
     follows_failed: str | None = None  # a follow-up whose message is dead: that row's error
+    ambiguous_since: datetime | None = None  # a send began then and may be in Slack already
 
 
 def mailbox(name: str, email: str | None) -> str:
@@ -294,6 +302,7 @@ def claim(
             Outbox.attempts,
             Outbox.edits_id,
             Outbox.follows_id,
+            Outbox.ambiguous_since,
         )
         .execution_options(synchronize_session=False)
     )
@@ -315,6 +324,7 @@ def claim(
             edits_missing=row.edits_id is not None and row.edits_id not in located,
             follows=located.get(row.follows_id) if row.follows_id is not None else None,
             follows_failed=_follow_up_blocked(row.follows_id, located, failed),
+            ambiguous_since=row.ambiguous_since,
         )
         for row in rows
     ]
@@ -327,6 +337,57 @@ def _owned(message_id: int, claim_token: str) -> Any:
         Outbox.status == OutboxStatus.SENDING,
         Outbox.claimed_by == claim_token,
     )
+
+
+def renew_leases(
+    session: Session,
+    worker: str,
+    ids: Sequence[int],
+    *,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    now: datetime | None = None,
+) -> int:
+    """Extend the leases `worker` still holds among `ids` (the heartbeat); how many."""
+    if not ids:
+        return 0
+    now = now or utcnow()
+    result = session.execute(
+        update(Outbox)
+        .where(
+            Outbox.id.in_(ids),
+            Outbox.status == OutboxStatus.SENDING,
+            Outbox.claimed_by == worker,
+        )
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return rows_changed(result)
+
+
+def begin_send(
+    session: Session,
+    message: ClaimedMessage,
+    *,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    posts: bool = True,
+    now: datetime | None = None,
+) -> bool:
+    """Check the claim right before a send and renew its lease; False if it was lost.
+
+    `posts`: the send creates a message (chat.postMessage), so the row is stamped
+    `ambiguous_since` (kept at the first unconfirmed send) until Slack's answer is recorded.
+    The caller commits before sending."""
+    now = now or utcnow()
+    values: dict[str, Any] = {"lease_expires_at": now + timedelta(seconds=lease_seconds)}
+    if posts:
+        values["ambiguous_since"] = func.coalesce(Outbox.ambiguous_since, now)
+    result = session.execute(
+        update(Outbox)
+        .where(_owned(message.id, message.claim_token))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(rows_changed(result))
 
 
 def mark_sent(
@@ -347,6 +408,7 @@ def mark_sent(
             slack_channel=slack_channel,
             sent_at=now or utcnow(),
             lease_expires_at=None,
+            ambiguous_since=None,
             last_error=None,
         )
         .execution_options(synchronize_session=False)
@@ -367,13 +429,16 @@ def mark_retry(
     error: str,
     delay_seconds: float,
     counts_as_attempt: bool = True,
+    settled: bool = False,
     max_attempts: int = MAX_ATTEMPTS,
     now: datetime | None = None,
 ) -> OutboxStatus | None:
     """Put the row back for a later try, or dead-letter it after `max_attempts` failures.
 
     Rate limiting (429) is not a failure of the message: pass `counts_as_attempt=False`
-    and the attempt is given back. Returns the new status (None if the claim was lost).
+    and the attempt is given back. `settled`: Slack answered that nothing was posted, so the
+    `ambiguous_since` stamp is cleared; otherwise it stays and the next sender looks in Slack
+    first. Returns the new status (None if the claim was lost).
     """
     now = now or utcnow()
     attempts = message.attempts if counts_as_attempt else message.attempts - 1
@@ -392,6 +457,7 @@ def mark_retry(
             next_attempt_at=now + timedelta(seconds=delay_seconds),
             lease_expires_at=None,
             last_error=error,
+            **({"ambiguous_since": None} if settled else {}),
         )
         .execution_options(synchronize_session=False)
     )

@@ -39,6 +39,12 @@ ACCEPTED_FORMS = (
     "or YYYY-MM-DD..YYYY-MM-DD (end exclusive)"
 )
 
+# Periods a command or import may name: far enough back for any history a CRM holds and far
+# enough ahead for any plan, and clear of datetime's limits (year 1 has no previous period,
+# 9999-12-31 local is past the last UTC instant in zones east of UTC).
+FIRST_YEAR = 1900
+LAST_YEAR = 2999
+
 _QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^(?:FY)?(\d{4})$", re.IGNORECASE)
@@ -191,6 +197,13 @@ def looks_like_period(word: str) -> bool:
     )
 
 
+def _check_years(text: str, *years: int) -> None:
+    if any(not FIRST_YEAR <= year <= LAST_YEAR for year in years):
+        raise UnknownPeriod(
+            f"{text!r} is outside the years {FIRST_YEAR}-{LAST_YEAR} that periods can cover."
+        )
+
+
 def parse_period(
     text: str,
     *,
@@ -208,6 +221,10 @@ def parse_period(
         if which == "last":
             period = period.previous()
         return replace(period, label=f"{word} ({period.label})")
+    if match := _QUARTER.match(word) or _MONTH.match(word) or _YEAR.match(word):
+        _check_years(text, int(match[1]))
+    elif match := _RANGE.match(word):
+        _check_years(text, int(match[1][:4]), int(match[2][:4]))
     try:
         if match := _QUARTER.match(word):
             return quarter_period(int(match[1]), int(match[2]), tz, fiscal_start)

@@ -89,6 +89,8 @@ def socket_command() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        if deps.chart_pool is not None:
+            deps.chart_pool.close()
         deps.engine.dispose()
 
 

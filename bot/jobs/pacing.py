@@ -19,6 +19,7 @@ TIER_CALLS_PER_MINUTE = {2: 20.0, 3: 50.0, 4: 100.0}
 METHOD_TIERS = {
     "chat.update": 3,
     "conversations.open": 3,
+    "conversations.history": 3,
     "users.info": 4,
     "users.lookupByEmail": 3,
     "files.getUploadURLExternal": 4,

@@ -3,8 +3,9 @@
 The ack does nothing but ack (no database, no parsing), so it is as fast as Bolt itself.
 A lazy listener then resolves the Slack user to a rep, runs the command once in a worker
 thread (one transaction there) and answers through response_url; only then are the reply's
-charts drawn (`Chart.png` draws on first read) and uploaded, so charts never delay the text
-(drawing a chart takes longer than computing the numbers).
+charts drawn (in the chart processes, `bot.chart_pool`, so drawing never holds this process's
+GIL) and uploaded, so charts never delay the text (drawing a chart takes longer than computing
+the numbers).
 
 Charts and ephemeral answers: a file shared nowhere is visible to its uploader only, so an
 ephemeral message cannot show it (an image block with `slack_file` fails for the viewer), and
@@ -50,19 +51,20 @@ async def _dm_channel(client: AsyncWebClient, user_id: str) -> str:
 
 async def upload_charts(
     client: AsyncWebClient,
-    charts: list[Chart],
+    charts: list[tuple[Chart, bytes]],
     *,
     user_id: str,
     channel_id: str | None,
     comment: str,
 ) -> str:
-    """Upload the charts with the files v2 flow into the channel (if given) or the user's DM.
+    """Upload the charts (each with its PNG) with the files v2 flow into the channel (if
+    given) or the user's DM.
 
     Returns the channel the files were shared in.
     """
     uploads = [
-        {"content": c.png, "filename": c.filename, "title": c.title, "alt_txt": c.title}
-        for c in charts
+        {"content": png, "filename": c.filename, "title": c.title, "alt_txt": c.title}
+        for c, png in charts
     ]
     if channel_id:
         try:
@@ -109,10 +111,10 @@ async def answer_command(
     deps.metrics.command_seconds.labels(name).observe(time.perf_counter() - started)
     if reply.charts:
         # Drawn only now, after the text answer is out; the numbers are not computed again.
-        await deps.workers.run(lambda: [chart.png for chart in reply.charts])
+        pngs = await deps.draw_charts(reply.charts)
         await upload_charts(
             client,
-            reply.charts,
+            list(zip(reply.charts, pngs, strict=True)),
             user_id=user_id,
             channel_id=command.get("channel_id") if reply.in_channel else None,
             comment=f"`{f'{name} {text}'.strip()}`",

@@ -2,7 +2,8 @@
 
 Slack opens the URL in the browser and still posts a block action for the press; a press that
 is not acked shows the reader a warning icon next to the button. So these are acked, and
-nothing else happens.
+nothing else happens: a press changes nothing, so there is nobody to refuse (a button that
+changes something asks `org.access.require_act_for` first).
 """
 
 from __future__ import annotations

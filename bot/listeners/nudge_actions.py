@@ -2,8 +2,9 @@
 
 Every press is acked at once; the work runs as the presser's rep on the worker pool (one
 transaction, `run_as_slack_user`), wrapped by `guarded`, so a failure or a refusal still tells
-the presser privately. Only the nudge's owner may act on it: anyone else is refused by
-`record_action` (or, for the modal, before it opens) and nothing changes.
+the presser privately. Only the nudge's owner, their manager or an admin may act on it
+(`nudge_for_actor`, the rule of `org.access.require_act_for`): anyone else is refused (for the
+modal, before it opens) and nothing changes.
 
 What each press does: Snooze and Not relevant are recorded and the message says so instead of
 its buttons; Open in CRM (a link Slack opens) and Submit forecast are recorded, and Submit
@@ -47,7 +48,7 @@ from salesops_core.nudges.facts import Action
 from salesops_core.nudges.log import record_action
 from salesops_core.nudges.people import load_people
 from salesops_core.nudges.policy import next_working_start
-from salesops_core.nudges.sent import nudge_for_owner
+from salesops_core.nudges.sent import nudge_for_actor
 from salesops_core.org.access import Viewer
 from salesops_core.timeutil import utcnow
 
@@ -61,14 +62,16 @@ class Pressed:
 
 
 def press(deps: Deps, session: Session, viewer: Viewer, action: Action, log_id: int) -> Pressed:
-    """Record the press of `action` on nudge `log_id` by `viewer` (its owner only)."""
+    """Record the press of `action` on nudge `log_id` by `viewer` (refused unless they may act
+    for its owner)."""
     now = utcnow()
-    sent = nudge_for_owner(session, log_id, viewer.rep_id)
+    sent = nudge_for_actor(session, log_id, viewer)
     row = record_action(session, log_id, action, viewer.rep_id, now)
     if action in (Action.SNOOZE_DAY, Action.SNOOZE_WEEK) and row.snoozed_until is not None:
-        settings = deps.settings
-        person = load_people(session, settings.nudges, settings.org, viewer.rep_id)[viewer.rep_id]
-        back = next_working_start(person, row.snoozed_until)
+        settings, owner_id = deps.settings, sent.nudge.rep_id
+        person = load_people(session, settings.nudges, settings.org, owner_id).get(owner_id)
+        # back at the owner's next working hour; an owner now away or gone: the snooze's end
+        back = next_working_start(person, row.snoozed_until) if person else row.snoozed_until
         return Pressed(update=nudge_done(sent.nudge, snoozed_status(back)))
     if action == Action.NOT_RELEVANT:
         return Pressed(update=nudge_done(sent.nudge, muted_status(sent.nudge)))
@@ -110,13 +113,13 @@ async def answer_nudge_action(
 
 
 async def open_log_activity(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
-    """Open the "Log activity" modal for the nudge's owner (anyone else is refused)."""
+    """Open the "Log activity" modal for whoever may act on the nudge (others are refused)."""
     log_id = int(body["actions"][0]["value"])
     sent = await run_as_slack_user(
         deps,
         client,
         body["user"]["id"],
-        lambda session, viewer: nudge_for_owner(session, log_id, viewer.rep_id),
+        lambda session, viewer: nudge_for_actor(session, log_id, viewer),
     )
     channel, ts = _message_location(body)
     view = log_activity_view(ModalOrigin(log_id, channel, ts), sent.nudge.fact)
@@ -139,7 +142,7 @@ def log_from_modal(
 ) -> SlackMessage:
     """Write the activity on the nudge's deal, record the press, and say what the nudge reads."""
     now = utcnow()
-    sent = nudge_for_owner(session, origin.log_id, viewer.rep_id)
+    sent = nudge_for_actor(session, origin.log_id, viewer)
     log_activity(session, logged, rep_id=viewer.rep_id, deal_id=sent.nudge.deal_id, at=now)
     record_action(session, origin.log_id, Action.LOG_ACTIVITY, viewer.rep_id, now)
     kind = ACTIVITY_LABELS[logged.type].lower()

@@ -7,8 +7,10 @@ Anything else raises BadArguments naming the word and showing a correct example.
 
 from __future__ import annotations
 
-import shlex
+import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +28,14 @@ from salesops_core.org.scopes import (
     team_scope_by_id,
 )
 from salesops_core.periods import Period, looks_like_period, parse_period
+
+# Slash-command text longer than this is refused before parsing: a command takes a few words
+# (a period, a name, `share`), never a page.
+MAX_TEXT_CHARS = 4000
+# A word: unquoted runs and "quoted" or 'quoted' parts, side by side (possessive: linear time).
+_WORD = re.compile(r"""(?:[^\s"']++|"[^"]*+"|'[^']*+')++""")
+_ALL_WORDS = re.compile(rf"\s*+(?:{_WORD.pattern}\s*+)*+")
+_QUOTED = re.compile(r""""([^"]*)"|'([^']*)'""")
 
 DEFAULT_PERIOD = "this-quarter"
 OWN_TEAM_WORDS = ("team", "my-team")
@@ -49,12 +59,38 @@ def bad(command: str, problem: str) -> BadArguments:
     return BadArguments(f"{problem} Usage: `{usage.line}`. Example: `{usage.example}`")
 
 
+def check_text(command: str, text: str) -> None:
+    """Refuse (BadArguments) text too long to be a command, or with characters no one types."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise bad(
+            command,
+            f"That text is {len(text):,} characters long; a command takes at most "
+            f"{MAX_TEXT_CHARS:,}.",
+        )
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cs") and char not in "\t\n\r":
+            raise bad(
+                command, f"The text holds a control character (U+{ord(char):04X}); retype it."
+            )
+
+
 def tokenize(text: str) -> list[str]:
-    """Words of the command text; "quoted names" stay one word."""
-    try:
-        return shlex.split(text)
-    except ValueError:  # an unbalanced quote: fall back to plain words
-        return text.split()
+    """Words of the command text; "quoted names" stay one word (linear in the text's length).
+
+    With an unbalanced quote the text falls back to plain words. The dispatcher and the
+    handler both ask for the words of the same text: the second answer comes from a cache.
+    """
+    return list(_words(text))
+
+
+@lru_cache(maxsize=64)
+def _words(text: str) -> tuple[str, ...]:
+    if not _ALL_WORDS.fullmatch(text):  # an unbalanced quote
+        return tuple(text.split())
+    return tuple(
+        _QUOTED.sub(lambda quoted: quoted[1] if quoted[1] is not None else quoted[2], word[0])
+        for word in _WORD.finditer(text)
+    )
 
 
 def _named_scope(session: Session, phrase: str, command: str) -> Scope:

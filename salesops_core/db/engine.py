@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from salesops_core.errors import DatabaseNotReady
@@ -67,6 +68,15 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose transaction commits on success and rolls back on error."""
     with factory.begin() as session:
         yield session
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """True when a database error means the connection dropped (terminated backend, network
+    failure; the pool has discarded it) or could not be opened (an OperationalError with no
+    statement). Either way the next transaction starts on a fresh connection."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return exc.connection_invalidated or (isinstance(exc, OperationalError) and not exc.statement)
 
 
 def is_postgres(engine_or_session: Engine | Session) -> bool:

@@ -187,7 +187,7 @@ class Deal(Base):
     __table_args__ = (
         Index("ix_deal_closed_outcome", "closed_at", "outcome"),
         Index("ix_deal_outcome_owner", "outcome", "owner_id"),
-        Index("ix_deal_created", "created_at"),
+        Index("ix_deal_created_cover", "created_at", "owner_id", "stage"),  # the stage funnel
         Index(  # KPI closed-deal sums read from the index alone
             "ix_deal_owner_closed_cover", "owner_id", "closed_at", "outcome", "amount", "created_at"
         ),
@@ -214,7 +214,9 @@ class Deal(Base):
 
 class DealStageChange(Base):
     __tablename__ = "deal_stage_change"
-    __table_args__ = (Index("ix_deal_stage_change_deal_entered", "deal_id", "entered_at"),)
+    __table_args__ = (  # the stage funnel reads a deal's stages from the index alone
+        Index("ix_deal_stage_change_deal_entered_stage", "deal_id", "entered_at", "stage"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"))
@@ -295,6 +297,8 @@ class Outbox(Base):
     next_attempt_at: Mapped[datetime]
     lease_expires_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
+    # a chat.postMessage began then and its outcome is unknown: look in Slack before resending
+    ambiguous_since: Mapped[datetime | None]
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from salesops_core.db.models import Outcome
-from salesops_core.importers import parsing, records
+from salesops_core.importers import limits, parsing, records
 from salesops_core.importers.csvfile import ColumnPlan, CsvTable
 from salesops_core.importers.formats import FormatSpec
 from salesops_core.importers.stagemap import StageMap
@@ -64,6 +64,8 @@ def parse_timestamps(texts: list[str], tz: ZoneInfo) -> tuple[list[datetime | No
             parsed = local.dt.tz_convert("UTC").dt.tz_localize(None)
         out[index] = parsed.astype("datetime64[us]")
         todo[index] = False
+    in_range = (out >= limits.EARLIEST) & (out < limits.LATEST)  # else the row path says why
+    out[~in_range] = pd.NaT
     naive = out.to_numpy(dtype="datetime64[us]").astype(object)  # datetime or None
     aware = [None if v is None else v.replace(tzinfo=UTC) for v in naive]
     return aware, out.notna().to_numpy() | (series == "").to_numpy()
@@ -84,7 +86,7 @@ def _amount(text: str) -> Any:
     if not text:
         return None, None
     amount, currency = parsing.parse_amount(text)
-    return _BAD if amount < 0 else (round(amount, 2), currency)
+    return _BAD if limits.amount_problem(amount) else (round(amount, 2), currency)
 
 
 def _amounts(texts: list[str]) -> list[Any]:
@@ -93,11 +95,24 @@ def _amounts(texts: list[str]) -> list[Any]:
     simple = pd.Series(texts, dtype=object).str.fullmatch(_SIMPLE_AMOUNT).to_numpy(dtype=bool)
     rest = iter(_per_value([t for t, s in zip(texts, simple, strict=True) if not s], _amount))
     return [
-        (float(t.lstrip("$").replace(",", "")), "USD" if t[0] == "$" else None)
-        if is_simple
-        else next(rest)
+        _simple_amount(t) if is_simple else next(rest)
         for t, is_simple in zip(texts, simple, strict=True)
     ]
+
+
+def _simple_amount(text: str) -> Any:
+    value = float(text.lstrip("$").replace(",", ""))
+    return (value, "USD" if text[0] == "$" else None) if value < limits.MONEY_LIMIT else _BAD
+
+
+def _storable(texts: list[str], field: str) -> Any:
+    """Which cells `limits.text_problem` accepts (True for all, the usual case, else a mask)."""
+    length = limits.TEXT_LENGTHS.get(field)
+    joined = " ".join(texts)  # printable text has no control character (the quick test)
+    clean = joined.isprintable() or not limits.CONTROL_CHARACTERS.search(joined)
+    if clean and (length is None or max(map(len, texts), default=0) <= length):
+        return True
+    return np.array([limits.text_problem(t, length) is None for t in texts], dtype=bool)
 
 
 def _explicit_outcome(text: str, closed: Any, won: Any, flags: bool) -> Any:
@@ -129,6 +144,8 @@ def convert_deals(
 
     ext, owner, stage_text = column("external_id"), column("owner"), column("stage")
     clean = np.array([bool(a and b and c) for a, b, c in zip(ext, owner, stage_text, strict=True)])
+    for name in plan.index.keys() & limits.TEXT_LENGTHS.keys():  # other cells: their parsers
+        clean &= _storable(column(name), name)
     stamps: dict[str, list[datetime | None]] = {}
     for name in ("created_at", "expected_close", "closed_at", "close_date"):
         stamps[name], read = parse_timestamps(column(name), tz)
@@ -166,7 +183,7 @@ def convert_deals(
                 amount = amounts[n]
                 currency = currency_text[n] or (amount[1] if amount is not _BAD else None) or ""
                 currency = currency.upper() or None
-                if amount is _BAD or (currency and (len(currency) != 3 or not currency.isalpha())):
+                if amount is _BAD or (currency and limits.currency_problem(currency)):
                     values = None
                 else:
                     values["amount"], values["currency"] = amount[0], currency
@@ -187,7 +204,7 @@ def convert_deals(
                 values["closed_at"] = (
                     None if outcome == Outcome.OPEN else stamps["closed_at"][n] or close_date
                 )
-                if outcome != Outcome.OPEN and values["closed_at"] is None:
+                if records.closed_at_problem(outcome, values["closed_at"]) is not None:
                     values = None
             else:
                 values = None

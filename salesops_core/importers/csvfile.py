@@ -60,7 +60,9 @@ def read_csv(path: Path, *, display_name: str | None = None) -> CsvTable:
 
 
 def _decode(data: bytes, name: str) -> tuple[str, bool]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
+    head = data[:4096]
+    # UTF-16 text is about half NUL bytes; a stray NUL in UTF-8 is a cell's problem
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(0) * 4 > len(head):
         raise ImportFailed(
             [RowError(name, None, None, f"the file is UTF-16 encoded; {RESAVE_HINT}")]
         )

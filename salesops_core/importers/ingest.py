@@ -1,8 +1,10 @@
 """Upserts behind the ingest API: one deal or activity at a time, idempotent on external_id.
 
-Values arrive validated and typed (the API's pydantic models); this module resolves
-references (owner, stage, deal, lead) and writes. Unknown references raise `IngestError`
-naming the field, so the caller can answer 422 without writing anything.
+Values arrive validated and typed (the API's pydantic models, within `limits`); this module
+resolves references (owner, stage, deal, lead), applies the row rules a CSV row meets
+(`records`: a stage the stage map knows, a closed deal's close time, a response after its
+lead) and writes. A problem raises `IngestError` naming the field, so the caller can answer
+422 without writing anything.
 """
 
 from __future__ import annotations
@@ -22,20 +24,24 @@ from salesops_core.db.models import (
     Lead,
     Outcome,
     Rep,
-    Stage,
 )
 from salesops_core.errors import SalesopsError, UnknownRep
+from salesops_core.importers import records
+from salesops_core.importers.formats import format_spec
+from salesops_core.importers.stagemap import StageMap, build_stage_map
 from salesops_core.org.lookup import find_rep
 from salesops_core.timeutil import utcnow
 
 
 class IngestError(SalesopsError):
-    """A value that passed validation but names something that does not exist."""
+    """A value that passed validation but names nothing that exists (`kind` "not_found") or
+    breaks a row rule ("value_error")."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, kind: str = "not_found") -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,20 @@ def owner_rep(session: Session, who: str, field: str = "owner") -> Rep:
         raise IngestError(field, str(exc)) from None
 
 
+def check_response(
+    created_at: datetime, responded_at: datetime | None, field: str = "first_response_at"
+) -> None:
+    """IngestError when a first response is before its lead was created (the CSV rule)."""
+    problem = records.response_problem(created_at, responded_at)
+    if problem is not None:
+        raise IngestError(field, problem, "value_error")
+
+
+def ingest_stage_map(session: Session) -> StageMap:
+    """The stage map a native deal import uses (the stage table), for the API's deals."""
+    return build_stage_map(session, format_spec("native", "deals").stages, ())
+
+
 def _apply(row: Any, values: dict[str, Any]) -> bool:
     changed = False
     for name, value in values.items():
@@ -66,13 +86,26 @@ def _apply(row: Any, values: dict[str, Any]) -> bool:
 
 
 def upsert_deal(
-    session: Session, fields: dict[str, Any], *, now: datetime | None = None
+    session: Session,
+    fields: dict[str, Any],
+    *,
+    now: datetime | None = None,
+    stages: StageMap | None = None,
 ) -> Upserted:
-    """Create or update a deal by external_id; a stage change is recorded in its history."""
+    """Create or update a deal by external_id; a stage change is recorded in its history.
+
+    The stage and outcome follow the CSV import's rules (`records.deal_stage`); pass
+    `stages` (from `ingest_stage_map`) to reuse one stage map for many deals."""
     now = now or utcnow()
     owner = owner_rep(session, fields["owner"])
-    stage = session.scalars(select(Stage).where(Stage.name == fields["stage"])).one_or_none()
-    outcome = fields.get("outcome") or (stage.outcome if stage else Outcome.OPEN)
+    explicit = Outcome(fields["outcome"]) if fields.get("outcome") else None
+    state = records.deal_stage(stages or ingest_stage_map(session), fields["stage"], explicit)
+    if state.problem is not None:
+        raise IngestError("stage", state.problem, "value_error")
+    closed_at = None if state.outcome == Outcome.OPEN else fields.get("closed_at")
+    problem = records.closed_at_problem(state.outcome, closed_at)
+    if problem is not None:
+        raise IngestError("closed_at", problem, "value_error")
     probability = fields.get("probability")
     if probability is not None and probability > 1:
         probability = probability / 100.0
@@ -82,12 +115,12 @@ def upsert_deal(
         "owner_id": owner.id,
         "amount": fields.get("amount"),
         "currency": fields.get("currency"),
-        "stage": fields["stage"],
+        "stage": state.stage,
         "probability": probability,
         "created_at": fields["created_at"],
         "expected_close": fields.get("expected_close"),
-        "closed_at": fields.get("closed_at"),
-        "outcome": Outcome(outcome),
+        "closed_at": closed_at,
+        "outcome": state.outcome,
         "product": fields.get("product"),
         "forecast_category": fields.get("forecast_category"),
     }

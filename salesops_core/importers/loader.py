@@ -6,8 +6,10 @@ The caller owns the transaction: nothing here commits.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -43,6 +45,13 @@ _OWNER_FIELDS = {
     "activities": ("rep_id",),
     "quotas": ("rep_id",),
     "forecasts": ("rep_id",),
+}
+# Per kind: the time stamp fields read a column at a time (period_end has its own rules).
+_TIMESTAMP_FIELDS = {
+    "leads": ("created_at", "first_response_at"),
+    "activities": ("started_at",),
+    "quotas": ("period_start",),
+    "forecasts": ("period_start", "submitted_at"),
 }
 _TABLES = {
     "deals": Deal.__table__,
@@ -138,11 +147,17 @@ def _convert_all(
         if progress:
             progress("checking", total, total)
         return converted
+    stamps = {
+        name: columns.parse_timestamps(_column_texts(table, plan.index[name]), options.tz)[0]
+        for name in _TIMESTAMP_FIELDS[options.kind]
+        if plan.has(name)
+    }
     out: list[records.Converted] = []
     for n, (line, raw) in enumerate(plan.rows(table), start=1):
         if spec.transform:
             spec.transform(raw)
-        cells = records.Cells(line, raw, plan, options.tz)
+        read = {name: values[n - 1] for name, values in stamps.items()}
+        cells = _ReadCells(line, raw, plan, options.tz, read)
         if options.kind == "leads":
             out.append(records.convert_lead(cells))
         elif options.kind == "activities":
@@ -152,6 +167,27 @@ def _convert_all(
         if progress and (n % 5000 == 0 or n == total):
             progress("checking", n, total)
     return out
+
+
+def _column_texts(table: CsvTable, index: int) -> list[str]:
+    """One column's stripped cells, in file order ("" past the end of a short row)."""
+    return [cells[index].strip() if index < len(cells) else "" for _, cells in table.records]
+
+
+class _ReadCells(records.Cells):
+    """A row's cells with its time stamps already read a column at a time (vectorised, by
+    `columns.parse_timestamps`); a cell that path did not read is parsed as usual."""
+
+    def __init__(
+        self, line: int, raw: dict[str, str], plan: ColumnPlan, tz: ZoneInfo, read: dict
+    ) -> None:
+        super().__init__(line, raw, plan, tz)
+        self.read = read
+
+    def timestamp(self, name: str, *, required: bool = False) -> datetime | None:
+        """The time stamp read for the column, else as `records.Cells.timestamp` reads it."""
+        value = self.read.get(name)
+        return value if value is not None else super().timestamp(name, required=required)
 
 
 def _resolve_owners(row: records.Converted, owners: OwnerResolver, kind: str, label: str) -> None:

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from salesops_core.importers import limits
+
 DATE_HELP = "use ISO (2026-03-07 or 2026-03-07T14:05:00Z) or US style (3/7/2026 2:05 PM)"
 
 _US_DATE = re.compile(
@@ -20,8 +22,20 @@ _US_DATE = re.compile(
 )
 _SLASH_ISO_DATE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
 _BASIC_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
+AMOUNT_HELP = "use a number such as 1234.50 or $1,234.50, with at most one currency (USD, $, EUR)"
 _CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
-_AMOUNT_JUNK = re.compile(r"[^\d,.\-()]")
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")
+_DECIMAL_COMMA = re.compile(r"(\d+),(\d{1,2})")
+# thousands groups with one separator throughout, then optionally the other mark and decimals
+_GROUPED = re.compile(
+    r"(?P<whole>\d{1,3}(?P<sep>[,. '\u00a0\u202f])\d{3}(?:(?P=sep)\d{3})*)"
+    r"(?:(?!(?P=sep))[.,](?P<decimals>\d+))?"
+)
+_CURRENCY_MARK = "[A-Za-z]{3}|" + "|".join(map(re.escape, _CURRENCY_SYMBOLS))
+_AMOUNT_SHAPE = re.compile(
+    rf"(?P<minus>-)?\s*(?:(?P<before>{_CURRENCY_MARK})\s*)?(?P<minus_after>-)?\s*"
+    rf"(?P<number>\d[\d,. '\u00a0\u202f]*)(?<=\d)\s*(?P<after>{_CURRENCY_MARK})?"
+)
 _TRUE = frozenset({"1", "true", "yes", "y", "t", "x", "on"})
 _FALSE = frozenset({"0", "false", "no", "n", "f", "off"})
 
@@ -44,6 +58,9 @@ def _parse_timestamp(text: str, tz: ZoneInfo) -> tuple[datetime, bool]:
     if parsed is None:
         raise ValueError(f"not a date: {text!r}; {DATE_HELP}")
     value, date_only = parsed
+    problem = limits.moment_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC), date_only
@@ -103,45 +120,61 @@ def parse_period_end(text: str, tz: ZoneInfo) -> datetime:
 
 
 def parse_amount(text: str) -> tuple[float, str | None]:
-    """A money amount and the currency its symbol implies (`$1,234.50` -> 1234.5, "USD").
+    """A money amount and the currency it names (`$1,234.50` -> 1234.5, "USD").
 
-    Thousands separators and currency symbols or codes are ignored; `(100)` and `-100` are
+    A number (`1234.5`, `1.2E+06`), with thousands separators (`,` `.` space or `'`) and at
+    most one known currency symbol or ISO code before or after it; `(100)` and `-100` are
     negative. With both `,` and `.`, the last one is the decimal mark; a lone `,` followed by
-    one or two digits is a decimal comma (`12,50`).
+    one or two digits is a decimal comma (`12,50`). Anything else (`10 k`, `12abc`, `NaN`,
+    `1e309`) is refused rather than read as some other number.
     """
     raw = text.strip()
-    try:  # the common case: a plain number
-        value = float(raw)
-        if math.isfinite(value):
-            return value, None
-    except ValueError:
-        pass
-    currency = next((code for sym, code in _CURRENCY_SYMBOLS.items() if sym in raw), None)
-    letters = re.findall(r"[A-Za-z]{3}", raw)
-    if currency is None and len(letters) == 1:
-        currency = letters[0].upper()
-    body = _AMOUNT_JUNK.sub("", raw)
-    negative = (body.startswith("(") and body.endswith(")")) or "-" in body
-    body = body.strip("()-")
-    if not body or not any(c.isdigit() for c in body) or re.search(r"[()\-]", body):
-        raise ValueError(f"not an amount: {text!r}")
-    if "," in body and "." in body:
-        decimal_mark = "," if body.rfind(",") > body.rfind(".") else "."
-        thousands = "." if decimal_mark == "," else ","
-        body = body.replace(thousands, "").replace(decimal_mark, ".")
-    elif "," in body:
-        parts = body.split(",")
-        if len(parts) == 2 and 1 <= len(parts[1]) <= 2:
-            body = body.replace(",", ".")
-        elif all(len(p) == 3 for p in parts[1:]):
-            body = body.replace(",", "")
-        else:
-            raise ValueError(f"not an amount: {text!r}")
-    try:
-        value = float(body)
-    except ValueError:
-        raise ValueError(f"not an amount: {text!r}") from None
-    return (-value if negative else value), currency
+    if _PLAIN_NUMBER.fullmatch(raw):
+        return _finite(float(raw), text), None
+    body, negative = raw, False
+    if body.startswith("(") and body.endswith(")"):
+        body, negative = body[1:-1].strip(), True
+    shape = _AMOUNT_SHAPE.fullmatch(body)
+    if shape is None:
+        raise ValueError(f"not an amount: {text!r}; {AMOUNT_HELP}")
+    if shape["minus"] or shape["minus_after"]:
+        if negative or (shape["minus"] and shape["minus_after"]):
+            raise ValueError(f"not an amount: {text!r}; {AMOUNT_HELP}")
+        negative = True
+    codes = {_currency(text, c) for c in (shape["before"], shape["after"]) if c}
+    if len(codes) > 1:
+        raise ValueError(f"not an amount: {text!r} names two currencies")
+    number = _grouped_number(shape["number"])
+    if number is None:
+        raise ValueError(f"not an amount: {text!r}; {AMOUNT_HELP}")
+    return _finite(number, text) * (-1 if negative else 1), next(iter(codes), None)
+
+
+def _finite(value: float, text: str) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"not an amount: {text!r} is too large")
+    return value
+
+
+def _currency(text: str, mark: str) -> str:
+    code = _CURRENCY_SYMBOLS.get(mark, mark.upper())
+    if limits.currency_problem(code) is not None:
+        raise ValueError(f"not an amount: {text!r}; {mark!r} is not a known currency")
+    return code
+
+
+def _grouped_number(body: str) -> float | None:
+    """The number written with thousands separators and a decimal mark, or None."""
+    if _PLAIN_NUMBER.fullmatch(body):
+        return float(body)
+    comma = _DECIMAL_COMMA.fullmatch(body)
+    if comma:
+        return float(f"{comma[1]}.{comma[2]}")
+    grouped = _GROUPED.fullmatch(body)
+    if grouped is None:
+        return None
+    decimal = f".{grouped['decimals']}" if grouped["decimals"] else ""
+    return float(re.sub(r"\D", "", grouped["whole"]) + decimal)
 
 
 def parse_probability(text: str, *, percent: bool = False) -> float:
@@ -176,6 +209,8 @@ def parse_number(text: str) -> float:
         value = float(text.strip().replace(",", ""))
     except ValueError:
         raise ValueError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"not a number: {text!r}; use a finite number")
     if value < 0:
         raise ValueError(f"negative number {text.strip()}; must be 0 or more")
     return value

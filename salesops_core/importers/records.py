@@ -1,7 +1,9 @@
 """Row converters: one CSV row (field -> text) to the values of one table row, or errors.
 
 Owners and linked deals/leads stay as the file's text here; the loader resolves them in
-bulk. Each converter returns the row's values and its upsert key.
+bulk. Each converter returns the row's values and its upsert key. The row rules
+(`deal_stage`, `closed_at_problem`, `response_problem`) take typed values, so the ingest API
+applies exactly the rules a CSV row meets; every cell's text meets `limits`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from salesops_core.db.models import ActivityType, Outcome
-from salesops_core.importers import parsing
+from salesops_core.importers import limits, parsing
 from salesops_core.importers.csvfile import ColumnPlan
 from salesops_core.importers.formats import FormatSpec
 from salesops_core.importers.stagemap import StageMap
@@ -64,10 +66,17 @@ class Cells:
         self.out.errors.append((self.column(name), reason))
 
     def text(self, name: str, *, required: bool = False) -> str | None:
-        """The cell's text, None when empty; an empty required cell is an error."""
+        """The cell's text, None when empty or unstorable (a control character, longer than
+        its column); an empty required cell is an error."""
         value = self.raw.get(name) or None
-        if value is None and required:
-            self.fail(name, f"{name} is required but empty")
+        if value is None:
+            if required:
+                self.fail(name, f"{name} is required but empty")
+            return None
+        problem = limits.text_problem(value, limits.TEXT_LENGTHS.get(name))
+        if problem is not None:
+            self.fail(name, f"{name} {problem}")
+            return None
         return value
 
     def timestamp(self, name: str, *, required: bool = False) -> datetime | None:
@@ -82,7 +91,7 @@ class Cells:
             return None
 
     def amount(self, name: str, *, required: bool = False) -> tuple[float | None, str | None]:
-        """A non-negative amount and the currency its symbol implies."""
+        """An amount the money columns hold and the currency its symbol or code names."""
         value = self.text(name, required=required)
         if value is None:
             return None, None
@@ -91,8 +100,9 @@ class Cells:
         except ValueError as exc:
             self.fail(name, str(exc))
             return None, None
-        if amount < 0:
-            self.fail(name, f"negative amount {value}; amounts must be 0 or more")
+        problem = limits.amount_problem(amount, value.strip())
+        if problem is not None:
+            self.fail(name, problem)
             return None, None
         return round(amount, 2), currency
 
@@ -121,8 +131,9 @@ def convert_deal(cells: Cells, spec: FormatSpec, stages: StageMap) -> Converted:
     if plan.has("amount") or plan.has("currency"):
         values["amount"], symbol_currency = cells.amount("amount")
         currency = (cells.text("currency") or symbol_currency or "").upper() or None
-        if currency and (len(currency) != 3 or not currency.isalpha()):
-            cells.fail("currency", f"not a currency code: {currency!r}; use ISO codes like USD")
+        problem = limits.currency_problem(currency) if currency else None
+        if problem is not None:
+            cells.fail("currency", problem)
         values["currency"] = currency
     if plan.has("probability"):
         values["probability"] = cells.parsed(
@@ -132,16 +143,14 @@ def convert_deal(cells: Cells, spec: FormatSpec, stages: StageMap) -> Converted:
         category = cells.text("forecast_category")
         values["forecast_category"] = parsing.normalize_label(category) if category else None
     outcome = _explicit_outcome(cells)
-    stage = stages.get(stage_text) if stage_text else None
-    if stage_text and stage is None and outcome is None:
-        cells.fail(
-            "stage",
-            f"unknown stage {stage_text!r}: it is not in the stage map and the row has no "
-            "outcome; add it to a --stage-map file (columns stage,order,probability,outcome) "
-            "or give an outcome column (open/won/lost)",
-        )
-    values["stage"] = stage.name if stage else stage_text
-    values["outcome"] = outcome = outcome or (stage.outcome if stage else Outcome.OPEN)
+    if stage_text is None:
+        values["stage"], outcome = None, outcome or Outcome.OPEN
+    else:
+        state = deal_stage(stages, stage_text, outcome)
+        if state.problem is not None:
+            cells.fail("stage", state.problem)
+        values["stage"], outcome = state.stage, state.outcome
+    values["outcome"] = outcome
     close_date = cells.timestamp("close_date")
     closed_at = cells.timestamp("closed_at")
     if plan.has("expected_close") or plan.has("close_date"):
@@ -152,9 +161,49 @@ def convert_deal(cells: Cells, spec: FormatSpec, stages: StageMap) -> Converted:
         values["closed_at"] = None
     else:
         values["closed_at"] = closed_at or close_date
-        if values["closed_at"] is None and not out.errors:
-            cells.fail("closed_at", f"a {outcome.value} deal needs closed_at (or close_date)")
+        problem = closed_at_problem(outcome, values["closed_at"])
+        if problem is not None and not out.errors:
+            cells.fail("closed_at", problem)
     return out
+
+
+@dataclass(frozen=True)
+class DealStage:
+    """A deal's stage as stored (the stage map's spelling), its outcome, and any problem."""
+
+    stage: str
+    outcome: Outcome
+    problem: str | None = None
+
+
+def deal_stage(stages: StageMap, stage: str, outcome: Outcome | None) -> DealStage:
+    """A deal's stage and outcome: an explicit outcome wins, else the stage map's; a stage
+    the map does not know needs an explicit outcome."""
+    known = stages.get(stage)
+    if known is not None:
+        return DealStage(known.name, outcome or known.outcome)
+    if outcome is not None:
+        return DealStage(stage, outcome)
+    problem = (
+        f"unknown stage {stage!r}: it is not in the stage map and the row has no outcome; "
+        "add it to a --stage-map file (columns stage,order,probability,outcome) or give an "
+        "outcome column (open/won/lost)"
+    )
+    return DealStage(stage, Outcome.OPEN, problem)
+
+
+def closed_at_problem(outcome: Outcome, closed_at: datetime | None) -> str | None:
+    """Why a deal's close time is missing: a won or lost deal needs one."""
+    if outcome != Outcome.OPEN and closed_at is None:
+        return f"a {outcome.value} deal needs closed_at (or close_date)"
+    return None
+
+
+def response_problem(created_at: datetime | None, responded_at: datetime | None) -> str | None:
+    """Why a first response is impossible: it is before the lead was created."""
+    if created_at is not None and responded_at is not None and responded_at < created_at:
+        return "first_response_at is before created_at"
+    return None
 
 
 def _explicit_outcome(cells: Cells) -> Outcome | None:
@@ -189,8 +238,9 @@ def convert_lead(cells: Cells) -> Converted:
         values["owner_id"] = owner
     responded = cells.timestamp("first_response_at")
     if responded is not None:
-        if created is not None and responded < created:
-            cells.fail("first_response_at", "first_response_at is before created_at")
+        problem = response_problem(created, responded)
+        if problem is not None:
+            cells.fail("first_response_at", problem)
         values["first_response_at"] = responded
         values["responded_by_id"] = cells.text("responded_by") or values.get("owner_id")
     return out

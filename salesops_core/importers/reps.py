@@ -3,10 +3,17 @@
 `team` and `region` create or update Team rows; `manager` names a rep (name, email or CRM
 id) from the same file or the database. A new rep without a role who manages someone in the
 file becomes a manager.
+
+Sales-team exports often list only agents, each with their manager's name and region. With
+`create_missing`, a manager named by nobody's row is created (role manager) in the team most
+of their reps name; when none of their reps names a team, the manager and those reps form a
+team named `Team <manager>`, whose region comes from the reps' rows.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,9 +26,25 @@ from salesops_core.importers.csvfile import CsvTable, plan_columns
 from salesops_core.importers.fields import FIELDS, REQUIRED
 from salesops_core.importers.formats import FormatSpec
 from salesops_core.importers.options import ImportOptions
+from salesops_core.importers.owners import name_from_email
 from salesops_core.importers.report import ImportFailed, ImportResult, RowError
 
 _REP_COLUMNS = ("name", "email", "slack_user_id", "timezone", "active", "crm_user_id")
+
+
+@dataclass
+class NewManager:
+    """A manager the file names but does not list, created with `create_missing`."""
+
+    name: str
+    email: str | None
+    lines: list[int] = field(default_factory=list)  # the rows of the reps they manage
+    team: str | None = None
+
+
+def generated_team_name(manager: str) -> str:
+    """The team of a created manager whose reps name no team."""
+    return f"Team {manager}"
 
 
 def import_reps(
@@ -101,11 +124,14 @@ def import_reps(
     existing = _existing_reps(session)
     _match(rows, existing, table.file, label, errors)
     _check_unique(rows, existing, table.file, label, errors)
-    managers = _resolve_managers(rows, existing, table.file, label, errors)
+    managers, missing = _resolve_managers(
+        rows, existing, table.file, label, errors, create_missing=options.create_missing
+    )
+    _place_new_managers(rows, missing)
     teams = _team_regions(rows, table.file, label, errors)
     if errors:
         raise ImportFailed(errors, rows_total=len(rows))
-    return _write_reps(session, table, plan.has, rows, managers, teams)
+    return _write_reps(session, table, plan.has, rows, managers, teams, missing)
 
 
 def _existing_reps(session: Session) -> list[dict[str, Any]]:
@@ -155,8 +181,11 @@ def _check_unique(rows: list, existing: list, file: str, label: dict, errors: li
                 )
 
 
-def _resolve_managers(rows: list, existing: list, file: str, label: dict, errors: list) -> dict:
-    """{line: ('file', line) | ('db', id)} for each row naming a manager."""
+def _resolve_managers(
+    rows: list, existing: list, file: str, label: dict, errors: list, *, create_missing: bool
+) -> tuple[dict, dict[str, NewManager]]:
+    """{line: ('file', line) | ('db', id) | ('new', key)} for each row naming a manager, and
+    the managers to create (by key) when `create_missing`."""
     in_file: dict[str, int] = {}
     for line, values, _raw in rows:
         for key in (values.get("email"), values["name"], values.get("crm_user_id")):
@@ -167,32 +196,60 @@ def _resolve_managers(rows: list, existing: list, file: str, label: dict, errors
         for key in (r["email"], r["name"], r["crm_user_id"]):
             if key:
                 in_db.setdefault(key.lower(), []).append(r["id"])
-    managers: dict[int, tuple[str, int]] = {}
+    managers: dict[int, tuple[str, Any]] = {}
+    missing: dict[str, NewManager] = {}
     for line, _values, raw in rows:
         name = raw.get("manager", "")
+        key = name.lower()
         if not name:
             continue
-        if name.lower() in in_file:
-            target = ("file", in_file[name.lower()])
+        stored = set(in_db.get(key, []))
+        target: tuple[str, Any]
+        if key in in_file:
+            target = ("file", in_file[key])
             if target[1] == line:
                 errors.append(
                     RowError(file, line, label["manager"], "a rep cannot manage themselves")
                 )
                 continue
-        elif len(set(in_db.get(name.lower(), []))) == 1:
-            target = ("db", in_db[name.lower()][0])
-        else:
-            errors.append(
-                RowError(
-                    file,
-                    line,
-                    label["manager"],
-                    f"unknown manager {name!r}; list them in this file or import them first",
-                )
+        elif len(stored) == 1:
+            target = ("db", stored.pop())
+        elif stored:
+            reason = f"{len(stored)} reps are named {name!r}; name the manager by email"
+            errors.append(RowError(file, line, label["manager"], reason))
+            continue
+        elif create_missing:
+            email = key if "@" in key else None
+            new = missing.setdefault(
+                key, NewManager(name_from_email(name) if email else name, email)
             )
+            new.lines.append(line)
+            target = ("new", key)
+        else:
+            reason = (
+                f"unknown manager {name!r}; list them in this file, import them first, "
+                "or pass --create-missing to create them"
+            )
+            errors.append(RowError(file, line, label["manager"], reason))
             continue
         managers[line] = target
-    return managers
+    return managers, missing
+
+
+def _place_new_managers(rows: list, missing: dict[str, NewManager]) -> None:
+    """Put each created manager into the team most of their reps name (the first such team
+    on a tie); when none of them names a team, the manager and those reps form `Team <name>`."""
+    raw_by_line = {line: raw for line, _values, raw in rows}
+    for new in missing.values():
+        teams = Counter(raw_by_line[line].get("team") for line in new.lines)
+        teams.pop("", None)
+        teams.pop(None, None)
+        if teams:
+            new.team = teams.most_common(1)[0][0]
+            continue
+        new.team = generated_team_name(new.name)
+        for line in new.lines:
+            raw_by_line[line]["team"] = new.team
 
 
 def _team_regions(rows: list, file: str, label: dict, errors: list) -> dict[str, str | None]:
@@ -223,19 +280,19 @@ def _write_reps(
     rows: list,
     managers: dict,
     teams: dict[str, str | None],
+    missing: dict[str, NewManager],
 ) -> ImportResult:
     result = ImportResult(kind="reps", file=table.file, header=table.header)
     team_ids = _save_teams(session, teams, result)
+    new_manager_ids = _create_managers(session, missing, team_ids, result)
     managed_lines = {t[1] for t in managers.values() if t[0] == "file"}
     columns = [c for c in _REP_COLUMNS if c == "name" or has(c)]
-    if has("team"):
-        columns.append("team_id")
     ids_by_line: dict[int, int] = {}
     new: list[tuple[int, dict[str, Any]]] = []
     changed: list[tuple[int, dict[str, Any]]] = []
     for line, values, raw in rows:
-        row = {c: values.get(c) for c in columns if c != "team_id"}
-        if has("team"):
+        row = {c: values.get(c) for c in columns}
+        if "team" in raw:  # a team column, or the team of a created manager
             row["team_id"] = team_ids.get(raw["team"].lower()) if raw["team"] else None
         old = values["_old"]
         role = raw.get("role", "").lower()
@@ -251,16 +308,81 @@ def _write_reps(
             result.unchanged += 1
         else:
             changed.append((old["id"], row))
-    for (line, _row), rep_id in zip(new, _insert_each_shape(session, new), strict=True):
-        ids_by_line[line] = rep_id
+    ids: dict[str, dict[Any, int]] = {"file": ids_by_line, "new": new_manager_ids}
+    with_manager = _insert_new(session, new, managers, ids) if has("manager") else {}
+    if not has("manager"):
+        for (line, _row), rep_id in zip(new, _insert_each_shape(session, new), strict=True):
+            ids_by_line[line] = rep_id
     groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
     for rep_id, row in changed:
         groups.setdefault(tuple(row), []).append((rep_id, row))
     for group in groups.values():
         bulk.update_rows(session, Rep.__table__, group)
     result.created, result.updated = len(new), len(changed)
-    _save_managers(session, rows, managers, ids_by_line, has("manager"), result, changed)
+    _save_managers(session, rows, managers, ids, has("manager"), result, changed, with_manager)
     return result
+
+
+def _insert_new(
+    session: Session, new: list[tuple[int, dict[str, Any]]], managers: dict, ids: dict
+) -> dict[int, int | None]:
+    """Insert new reps, each manager before the reps they manage, so rows carry their
+    manager_id; reps in a management cycle get theirs later. {line: manager_id inserted}."""
+    new_lines = {line for line, _row in new}
+    depth: dict[int, int] = {}  # 0: the manager is known or absent; -1: in or under a cycle
+    for line in new_lines:
+        path: list[int] = []
+        at: int | None = line
+        while at is not None and at not in depth:
+            if at in path:
+                depth.update(dict.fromkeys(path, -1))
+                break
+            path.append(at)
+            target = managers.get(at)
+            at = target[1] if target and target[0] == "file" and target[1] in new_lines else None
+        else:
+            above = -1 if at is None else depth[at]  # the known manager's depth
+            base = 0 if at is None else -1 if above < 0 else above + 1
+            for n, step in enumerate(reversed(path)):
+                depth[step] = -1 if base < 0 else base + n
+    inserted: dict[int, int | None] = {}
+    levels: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+    for line, row in new:
+        levels.setdefault(depth[line], []).append((line, row))
+    for level in sorted(levels, key=lambda d: (d < 0, d)):
+        batch = []
+        for line, row in levels[level]:
+            if level >= 0:
+                target = managers.get(line)
+                kind, ref = target if target else (None, None)
+                manager_id = ref if kind == "db" else ids[kind][ref] if kind else None
+                row = {**row, "manager_id": manager_id}
+                inserted[line] = manager_id
+            batch.append((line, row))
+        for (line, _row), rep_id in zip(batch, _insert_each_shape(session, batch), strict=True):
+            ids["file"][line] = rep_id
+    return inserted
+
+
+def _create_managers(
+    session: Session, missing: dict[str, NewManager], team_ids: dict[str, int], result: ImportResult
+) -> dict[str, int]:
+    """Insert the managers the file names but does not list; {key: new rep id}."""
+    rows = [
+        {
+            "name": new.name,
+            "email": new.email,
+            "role": Role.MANAGER,
+            "team_id": team_ids[new.team.lower()] if new.team else None,
+        }
+        for new in missing.values()
+    ]
+    if not rows:
+        return {}
+    ids = bulk.insert_rows(session, Rep.__table__, rows, returning=True)
+    names = ", ".join(new.name for new in missing.values())
+    result.warnings.append(f"{len(rows)} manager(s) created (--create-missing): {names}")
+    return dict(zip(missing, ids, strict=True))
 
 
 def _insert_each_shape(session: Session, new: list[tuple[int, dict[str, Any]]]) -> list[int]:
@@ -279,20 +401,21 @@ def _save_teams(session: Session, teams: dict[str, str | None], result: ImportRe
     table = Team.__table__
     stored = {r.name.lower(): r for r in session.execute(select(table))}
     ids: dict[str, int] = {}
-    created = 0
+    new: list[dict[str, Any]] = []
+    moved: list[tuple[int, dict[str, Any]]] = []
     for name, region in teams.items():
         row = stored.get(name.lower())
         if row is None:
-            ids[name.lower()] = bulk.insert_rows(
-                session, table, [{"name": name, "region": region}], returning=True
-            )[0]
-            created += 1
+            new.append({"name": name, "region": region})
         else:
             ids[name.lower()] = row.id
             if region and row.region != region:
-                bulk.update_rows(session, table, [(row.id, {"region": region})])
-    if created:
-        result.warnings.append(f"{created} team(s) created")
+                moved.append((row.id, {"region": region}))
+    created = bulk.insert_rows(session, table, new, returning=True)
+    ids.update((row["name"].lower(), team_id) for row, team_id in zip(new, created, strict=True))
+    bulk.update_rows(session, table, moved)
+    if new:
+        result.warnings.append(f"{len(new)} team(s) created")
     return ids
 
 
@@ -300,10 +423,11 @@ def _save_managers(
     session: Session,
     rows: list,
     managers: dict,
-    ids_by_line: dict,
+    ids: dict[str, dict[Any, int]],
     has_column: bool,
     result: ImportResult,
     changed: list,
+    with_manager: dict[int, int | None],
 ) -> None:
     if not has_column:
         return
@@ -313,11 +437,14 @@ def _save_managers(
         target = managers.get(line)
         manager_id = None
         if target is not None:
-            manager_id = ids_by_line[target[1]] if target[0] == "file" else target[1]
+            kind, ref = target
+            manager_id = ref if kind == "db" else ids[kind][ref]
         old = values["_old"]
         if old is not None and old["manager_id"] == manager_id:
             continue
-        updates.append((ids_by_line[line], {"manager_id": manager_id}))
+        if old is None and line in with_manager:
+            continue  # inserted with it
+        updates.append((ids["file"][line], {"manager_id": manager_id}))
         if old is not None and old["id"] not in changed_ids:
             result.unchanged -= 1
             result.updated += 1

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from salesops_core.config import OrgConfig, SlaPolicy
@@ -39,29 +39,11 @@ def stage_conversion(session: Session, scope: Scope, period: Period) -> list[dic
     ).all()
     if not funnel:
         return []
-    created = (
-        Deal.created_at >= at_time(period.start),
-        Deal.created_at < at_time(period.end),
-        in_scope(Deal.owner_id, scope),
-    )
-    touched = union_all(
-        select(DealStageChange.deal_id.label("deal_id"), DealStageChange.stage.label("stage"))
-        .join(Deal, Deal.id == DealStageChange.deal_id)
-        .where(*created),
-        select(Deal.id.label("deal_id"), Deal.stage.label("stage")).where(*created),
-    ).subquery()
-    furthest = (
-        select(touched.c.deal_id, func.max(Stage.sort_order).label("furthest"))
-        .join(Stage, Stage.name == touched.c.stage)
-        .where(Stage.outcome != Outcome.LOST)
-        .group_by(touched.c.deal_id)
-        .subquery()
-    )
-    counts: dict[int, int] = dict(
-        session.execute(
-            select(furthest.c.furthest, func.count()).group_by(furthest.c.furthest)
-        ).all()
-    )
+    counts: dict[int, int] = {}
+    for current, history, deals in session.execute(_furthest_stage_counts(funnel, scope, period)):
+        furthest = max((o for o in (current, history) if o is not None), default=None)
+        if furthest is not None:
+            counts[furthest] = counts.get(furthest, 0) + deals
     rows = []
     for index, (name, order) in enumerate(funnel):
         reached = sum(n for furthest_order, n in counts.items() if furthest_order >= order)
@@ -75,6 +57,39 @@ def stage_conversion(session: Session, scope: Scope, period: Period) -> list[dic
             {"stage": name, "order": order, "reached": reached, "advanced": advanced, "rate": rate}
         )
     return rows
+
+
+def _furthest_stage_counts(
+    funnel: Sequence[Any], scope: Scope, period: Period
+) -> Select[int | None, int | None, int]:
+    """Deals created in the period counted by (funnel order of the current stage, furthest
+    funnel order in the stage history); None where the stage is lost or not in the map.
+
+    Stage names map to their order inline (no join), and each deal's history is one seek in
+    the (deal_id, entered_at, stage) index, read from the index alone. The per-deal pair is
+    materialized once, so the history subquery runs once per deal (SQLite would otherwise
+    evaluate it again for the GROUP BY).
+    """
+    order_of = {name: order for name, order in funnel}
+    history = (
+        select(func.max(case(order_of, value=DealStageChange.stage)))
+        .where(DealStageChange.deal_id == Deal.id)
+        .correlate(Deal)
+        .scalar_subquery()
+    )
+    per_deal = (
+        select(case(order_of, value=Deal.stage).label("current"), history.label("history"))
+        .where(
+            Deal.created_at >= at_time(period.start),
+            Deal.created_at < at_time(period.end),
+            in_scope(Deal.owner_id, scope),
+        )
+        .cte("per_deal")
+        .prefix_with("MATERIALIZED")
+    )
+    return select(per_deal.c.current, per_deal.c.history, func.count()).group_by(
+        per_deal.c.current, per_deal.c.history
+    )
 
 
 def pipeline_by_stage(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from salesops_core.config import OrgConfig, SlaPolicy, policy_for
@@ -52,7 +52,10 @@ def fill_sla_deadlines(
             policy = policy_for(policies, source)
             clock = calendar(owner_id, policy)
             due = sla_deadline(created_at, policy.first_response_minutes, clock)
-            changes.append({"id": lead_id, "sla_due_at": due})
-        session.execute(update(Lead), changes)
+            changes.append({"pk": lead_id, "sla_due_at": due})
+        # Core executemany: the ORM's bulk update by primary key costs several times more.
+        session.execute(
+            update(Lead.__table__).where(Lead.__table__.c.id == bindparam("pk")), changes
+        )
         filled += len(changes)
         after = rows[-1].id

@@ -17,14 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from salesops_core import outbox
 from salesops_core.config import OrgConfig, SlaPolicy, policy_for
 from salesops_core.db.engine import rows_changed
-from salesops_core.db.models import Lead, LeadAssignment, LeadStatus, Rep
+from salesops_core.db.models import Lead, LeadAssignment, LeadStatus, Outbox, OutboxStatus, Rep
 from salesops_core.leads.business_hours import calendar_for, sla_deadline
 from salesops_core.leads.notices import (
     SNOOZE_MINUTES,
@@ -35,7 +35,7 @@ from salesops_core.leads.notices import (
     ManagerAlert,
     NewLead,
 )
-from salesops_core.leads.routing import assign, pick_round_robin
+from salesops_core.leads.routing import assign, pick_round_robin, route_new_lead
 from salesops_core.leads.views import is_open
 from salesops_core.timeutil import as_utc, utcnow
 
@@ -102,6 +102,16 @@ def _next_due(lead: Lead, rules: LeadRules, after_step: int) -> datetime | None:
 def _dm_key(lead_id: int, assignment_id: int) -> str:
     """The outbox key of the DM that told an owner about the lead (one per assignment)."""
     return f"lead:{lead_id}:assign:{assignment_id}"
+
+
+def _reminder_key(lead_id: int) -> str:
+    """The outbox key of ladder step 1, the owner's reminder (it carries the lead's buttons)."""
+    return _step_key(lead_id, STEP_REMIND_REP)
+
+
+def _step_key(lead_id: int, step: int) -> str:
+    """The outbox key of a ladder step's notice (one per lead and step)."""
+    return f"lead:{lead_id}:step:{step}"
 
 
 def _dm_owner(session: Session, lead: Lead, entry: LeadAssignment, now: datetime) -> None:
@@ -172,8 +182,9 @@ def create_lead(
 ) -> tuple[Lead, bool]:
     """Create a lead, start its clock and DM its owner; (lead, False) if it exists already.
 
-    Without an owner the lead is routed by round-robin. A lead that arrives already
-    answered gets its deadline (for reporting) but no DM and no ladder.
+    Without an owner, or for an owner who has left, the lead is routed by round-robin
+    (`route_new_lead`; `how_routed` tells why). A lead that arrives already answered gets its
+    deadline (for reporting) but no DM and no ladder.
     """
     now = now or utcnow()
     existing = find_lead(session, external_id)
@@ -189,11 +200,9 @@ def create_lead(
     )
     session.add(lead)
     session.flush()
-    reason = "ingest"
-    if owner is None:
-        owner = pick_round_robin(session, now=now)
-        reason = "round_robin"
-    entry = assign(session, lead, owner, reason=reason, now=now) if owner else None
+    answered = first_response_at is not None
+    entry = route_new_lead(session, lead, owner, answered=answered, now=now)
+    owner = lead.owner
     policy = rules.policy(source)
     calendar = calendar_for(owner, rules.org, policy)
     lead.sla_due_at = sla_deadline(lead.created_at, policy.first_response_minutes, calendar)
@@ -248,8 +257,9 @@ def reassign(
 ) -> Rep | None:
     """Give the lead to the next available rep (not the current owner); None if nobody is.
 
-    The new owner gets the lead DM and the previous owner a notice. The ladder stops: it
-    belonged to the previous owner's clock.
+    The new owner gets the lead DM; the previous owner's messages about it lose their buttons
+    and say where it went (`_tell_previous_owner`). The ladder stops: it belonged to the
+    previous owner's clock.
     """
     now = now or utcnow()
     previous = lead.owner
@@ -261,15 +271,49 @@ def reassign(
     lead.next_due_at = None
     _dm_owner(session, lead, entry, now)
     if previous is not None:
+        _tell_previous_owner(session, lead, previous, new_owner, entry.id, now)
+    session.flush()
+    return new_owner
+
+
+def _tell_previous_owner(
+    session: Session, lead: Lead, previous: Rep, new_owner: Rep, entry_id: int, now: datetime
+) -> None:
+    """Rewrite the previous owner's lead messages that carry buttons (their DMs of the lead
+    and the step-1 reminder) to say who has it now, without buttons; a message still waiting
+    to be sent is rewritten once it is. Without any such message, they get it as a new one."""
+    moved = LeadReassigned(LeadFacts.of(lead), new_owner.name)
+    owned = select(LeadAssignment.id).where(
+        LeadAssignment.lead_id == lead.id,
+        LeadAssignment.to_rep_id == previous.id,
+        LeadAssignment.id != entry_id,
+    )
+    their_dms = Outbox.dedupe_key.in_([_dm_key(lead.id, a) for a in session.scalars(owned)])
+    # the reminder went to whoever owned the lead at step 1: theirs only if sent to them
+    their_reminder = and_(
+        Outbox.dedupe_key == _reminder_key(lead.id), Outbox.channel == previous.slack_user_id
+    )
+    shown = session.scalars(
+        select(Outbox).where(or_(their_dms, their_reminder), Outbox.status != OutboxStatus.DEAD)
+    ).all()
+    for message in shown:
+        outbox.enqueue_row(
+            session,
+            moved,
+            dedupe_key=f"{_dm_key(lead.id, entry_id)}:moved:{message.id}",
+            recipient=message.channel,
+            edits=message.id,
+            follows=message.id,
+            now=now,
+        )
+    if not shown:
         outbox.enqueue(
             session,
-            LeadReassigned(LeadFacts.of(lead), new_owner.name),
-            dedupe_key=f"{_dm_key(lead.id, entry.id)}:notice",
+            moved,
+            dedupe_key=f"{_dm_key(lead.id, entry_id)}:notice",
             recipient=previous.slack_user_id,
             now=now,
         )
-    session.flush()
-    return new_owner
 
 
 def _advance(session: Session, lead: Lead, to_step: int) -> bool:
@@ -301,7 +345,7 @@ def _fire(session: Session, rules: LeadRules, lead: Lead, step: LadderStep, now:
     outbox.enqueue(
         session,
         notice,
-        dedupe_key=f"lead:{lead.id}:step:{step.number}",
+        dedupe_key=_step_key(lead.id, step.number),
         recipient=recipient,
         now=now,
     )

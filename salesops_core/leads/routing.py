@@ -5,11 +5,16 @@ lead; the rep with the lowest pass gets the next lead. The org's virtual time V 
 of the latest pick, recovered as max(pass - 1/weight). A rep who joins (or comes back from
 away) starts at V, so adding or removing a rep neither resets anybody's count nor lets a
 newcomer take a burst of leads. The state rows survive reps leaving.
+
+A new lead goes to the owner it names while that rep is active; a lead naming nobody, or a
+rep who has left, is routed by the round-robin (`route_new_lead`), and the assignment log says
+so (`how_routed`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -19,6 +24,10 @@ from sqlalchemy.orm import Session
 
 from salesops_core.db.models import Lead, LeadAssignment, Rep, Role, RoundRobinState
 from salesops_core.timeutil import utcnow
+
+OWNER_GIVEN = "ingest"  # the lead went to the owner it named
+ROUND_ROBIN = "round_robin"  # it named nobody: the round-robin chose
+OWNER_INACTIVE = "owner_inactive"  # it named a rep who has left: the round-robin chose
 
 
 def eligible_reps(session: Session, *, exclude: Iterable[int] = ()) -> list[Rep]:
@@ -106,3 +115,68 @@ def assign(
     session.add(entry)
     session.flush()
     return entry
+
+
+def route_new_lead(
+    session: Session,
+    lead: Lead,
+    named: Rep | None,
+    *,
+    answered: bool = False,
+    now: datetime | None = None,
+) -> LeadAssignment | None:
+    """Give a new lead its first owner and log it; None when it has none.
+
+    The owner is `named` while they are active (or when the lead arrives `answered`: it is
+    history, and the response was theirs). Otherwise (nobody named, or a rep who has left) the
+    round-robin picks, as for any unowned lead; a lead moved away from a leaver is logged as
+    given to them and then moved on (reason OWNER_INACTIVE), so the log says why.
+    """
+    if named is not None and (named.active or answered):
+        return assign(session, lead, named, reason=OWNER_GIVEN, now=now)
+    if named is not None:
+        assign(session, lead, named, reason=OWNER_GIVEN, now=now)
+    picked = pick_round_robin(session, now=now)
+    if named is None and picked is None:
+        return None
+    reason = ROUND_ROBIN if named is None else OWNER_INACTIVE
+    return assign(session, lead, picked, reason=reason, now=now)
+
+
+@dataclass(frozen=True)
+class Routed:
+    """How a lead got its first owner when it was not simply the rep it named."""
+
+    reason: str  # ROUND_ROBIN or OWNER_INACTIVE
+    owner: Rep | None  # who has it (None: nobody was available)
+    named: Rep | None  # the rep it named, who has left (OWNER_INACTIVE)
+
+    @property
+    def message(self) -> str:
+        """One line saying who has the lead and why."""
+        to = f"routed by round-robin to {self.owner.name}" if self.owner else "left unowned"
+        if self.named is None:
+            return f"No owner was given, so the lead was {to}."
+        if self.owner is None:
+            to += " (nobody is available for round-robin)"
+        return f"{self.named.name} is inactive (has left), so the lead was {to}."
+
+
+def how_routed(session: Session, lead: Lead) -> Routed | None:
+    """How the lead got its first owner, read from the assignment log; None when it went to the
+    rep it named (or to nobody)."""
+    entries = session.scalars(
+        select(LeadAssignment)
+        .where(LeadAssignment.lead_id == lead.id)
+        .order_by(LeadAssignment.id)
+        .limit(2)
+    ).all()
+
+    def rep(rep_id: int | None) -> Rep | None:
+        return session.get(Rep, rep_id) if rep_id is not None else None
+
+    if entries and entries[0].reason == ROUND_ROBIN:
+        return Routed(ROUND_ROBIN, rep(entries[0].to_rep_id), None)
+    if len(entries) == 2 and entries[1].reason == OWNER_INACTIVE:
+        return Routed(OWNER_INACTIVE, rep(entries[1].to_rep_id), rep(entries[0].to_rep_id))
+    return None

@@ -1,9 +1,10 @@
 """The nudge log: what was sent, the buttons pressed, snoozes, mutes, and the acted-on rate.
 
-A nudge counts as acted on when, within 24 hours of being sent, its owner pressed a button
-that does the thing (log an activity, open the deal, submit a forecast), or the fact behind
-it stopped being true (`acted_how = "fact_changed"`). Snoozing and "not relevant" are
-recorded, and counted apart: they defer or silence a nudge, they do not act on it.
+A nudge counts as acted on when, within 24 hours of being sent, its owner (or their manager
+or an admin, for them) pressed a button that does the thing (log an activity, open the deal,
+submit a forecast), or the fact behind it stopped being true (`acted_how = "fact_changed"`).
+Snoozing and "not relevant" are recorded, and counted apart: they defer or silence a nudge,
+they do not act on it.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from salesops_core.config import NUDGE_RULE_NAMES, NudgeRule, parse_quiet_hours
 from salesops_core.db.engine import is_postgres
-from salesops_core.db.models import NudgeLog, NudgeMute, NudgeSettings, Rep
-from salesops_core.errors import BadArguments, NotAllowed, SalesopsError
+from salesops_core.db.models import NudgeLog, NudgeMute, NudgeSettings
+from salesops_core.errors import BadArguments, SalesopsError
 from salesops_core.nudges.facts import Action
 from salesops_core.nudges.policy import History, Key
 
@@ -37,15 +38,6 @@ class UnknownNudge(SalesopsError):
 
     def __init__(self) -> None:
         super().__init__("That nudge is no longer known; a newer one may be on its way.")
-
-
-def check_owner(session: Session, owner_id: int, rep_id: int) -> None:
-    """NotAllowed unless `rep_id` is the nudge's owner (`owner_id`): only they may act on it."""
-    if owner_id != rep_id:
-        owner = session.get(Rep, owner_id)
-        raise NotAllowed(
-            f"This nudge is for {owner.name if owner else 'someone else'}; only they can act on it."
-        )
 
 
 def nudge_key(rep_id: int, rule: NudgeRule, subject: str, day: date) -> str:
@@ -151,12 +143,12 @@ def mark_fact_changed(session: Session, log_ids: Iterable[int], now: datetime) -
 def record_action(
     session: Session, log_id: int, action: Action, by_rep_id: int, now: datetime
 ) -> NudgeLog:
-    """A button pressed on a nudge, by its owner only: a doing button within 24 hours marks it
-    acted on; a snooze holds it for a day or a week; "not relevant" mutes its subject."""
+    """A button pressed on a nudge by `by_rep_id`, whom the caller let act on it
+    (`sent.nudge_for_actor`): a doing button within 24 hours marks it acted on; a snooze holds
+    it for a day or a week; "not relevant" mutes its subject."""
     row = session.get(NudgeLog, log_id)
     if row is None:
         raise UnknownNudge()
-    check_owner(session, row.rep_id, by_rep_id)
     row.action = action.value
     if action in DOING and row.acted_on_at is None and now - row.sent_at < ACTED_WINDOW:
         row.acted_on_at, row.acted_how, row.acted_by_id = now, action.value, by_rep_id

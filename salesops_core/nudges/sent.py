@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from salesops_core.db.models import NudgeLog, Outbox
 from salesops_core.nudges.facts import Nudge, NudgeNotice
-from salesops_core.nudges.log import UnknownNudge, check_owner
+from salesops_core.nudges.log import UnknownNudge
+from salesops_core.org.access import Viewer, require_act_for
 from salesops_core.outbox import read_notice
 
 
@@ -21,8 +22,9 @@ class SentNudge:
     nudge: Nudge
 
 
-def nudge_for_owner(session: Session, log_id: int, rep_id: int) -> SentNudge:
-    """The sent nudge `log_id` when `rep_id` is its owner; NotAllowed for anyone else."""
+def nudge_for_actor(session: Session, log_id: int, actor: Viewer) -> SentNudge:
+    """The sent nudge `log_id` when `actor` may act on it (its owner, their manager or an
+    admin: `require_act_for`); NotAllowed for anyone else."""
     row = session.execute(
         select(NudgeLog.rep_id, Outbox.payload)
         .join(Outbox, Outbox.dedupe_key == NudgeLog.dedupe_key)
@@ -30,5 +32,5 @@ def nudge_for_owner(session: Session, log_id: int, rep_id: int) -> SentNudge:
     ).one_or_none()
     if row is None:
         raise UnknownNudge()
-    check_owner(session, row.rep_id, rep_id)
+    require_act_for(session, actor, row.rep_id, "this nudge")
     return SentNudge(log_id, read_notice(NudgeNotice, row.payload).nudge)

@@ -1,8 +1,12 @@
-"""Who may see whose numbers.
+"""Who may see whose numbers, and who may act for whom.
 
 A rep sees their own numbers; a manager sees their own team, the reps in it and the reps who
-report to them; an admin sees everything. Region and org scopes are for admins only: a manager
-of one team in a region would otherwise see the other teams' numbers through the total.
+report to them, one by one (not the teams those reports sit in); an admin sees everything.
+Region and org scopes are for admins only: a manager of one team in a region would otherwise
+see the other teams' numbers through the total.
+
+Who may act (press a button on a lead, a nudge, ...) for its owner: the owner, a manager who
+sees the owner (as above), or an admin; `require_act_for` is that one rule.
 """
 
 from __future__ import annotations
@@ -64,14 +68,6 @@ def _manager_sees_rep(session: Session, viewer: Viewer, rep_id: int) -> bool:
     return bool(session.scalar(query))
 
 
-def _manager_sees_team(session: Session, viewer: Viewer, team_id: int) -> bool:
-    """The manager's own team, or a team with a rep who reports to the manager."""
-    if viewer.team_id is not None and team_id == viewer.team_id:
-        return True
-    query = select(exists().where(Rep.team_id == team_id, Rep.manager_id == viewer.rep_id))
-    return bool(session.scalar(query))
-
-
 def can_view(session: Session, viewer: Viewer, scope: Scope) -> bool:
     """True when `viewer` may see the numbers of `scope` (see the module docstring)."""
     if viewer.is_admin:
@@ -83,7 +79,7 @@ def can_view(session: Session, viewer: Viewer, scope: Scope) -> bool:
     if scope.kind == "rep":
         return _manager_sees_rep(session, viewer, int(scope.key))  # type: ignore[arg-type]
     if scope.kind == "team":
-        return _manager_sees_team(session, viewer, int(scope.key))  # type: ignore[arg-type]
+        return viewer.team_id is not None and scope.key == viewer.team_id
     return False
 
 
@@ -124,3 +120,42 @@ def require_view(session: Session, viewer: Viewer, scope: Scope) -> None:
         scope.key,
     )
     raise NotAllowed(refusal_message(viewer, scope))
+
+
+def may_act_for(session: Session, actor: Viewer, owner_id: int | None) -> bool:
+    """True when `actor` may act for the rep `owner_id`: the owner, their manager, an admin.
+
+    "Their manager" is a manager who sees the owner's numbers (same team, or a direct report);
+    something nobody owns is for admins only.
+    """
+    if actor.is_admin:
+        return True
+    if owner_id is None:
+        return False
+    if owner_id == actor.rep_id:
+        return True
+    return actor.is_manager and _manager_sees_rep(session, actor, owner_id)
+
+
+def require_act_for(session: Session, actor: Viewer, owner_id: int | None, thing: str) -> None:
+    """Raise NotAllowed (one line, nothing changed) unless `actor` may act for `owner_id` on
+    `thing` (e.g. "this lead"); log refusals."""
+    if may_act_for(session, actor, owner_id):
+        return
+    log.warning(
+        "action refused: rep_id=%s role=%s on %s owned by rep_id=%s",
+        actor.rep_id,
+        actor.role.value,
+        thing,
+        owner_id,
+    )
+    owner = session.get(Rep, owner_id) if owner_id is not None else None
+    if owner is None:
+        raise NotAllowed(
+            f"Sorry, {thing} has no owner, so only a sales-ops admin can act on it. "
+            "Nothing was changed."
+        )
+    raise NotAllowed(
+        f"Sorry, {thing} is {owner.name}'s: only they, their manager or a sales-ops admin can "
+        "act on it. Nothing was changed."
+    )

@@ -48,12 +48,16 @@ def test_manager_does_not_see_other_teams_regions_or_the_org(session: Session, o
     assert not can_view(session, org.manager, ORG_SCOPE)
 
 
-def test_manager_sees_a_direct_report_on_another_team(session: Session, org: Org) -> None:
+def test_manager_sees_a_direct_report_on_another_team_but_not_that_team(
+    session: Session, org: Org
+) -> None:
     eve = session.scalars(select(Rep).where(Rep.name == "Eve Park")).one()
     eve.manager_id = org.manager.rep_id
+    session.add(Rep(name="Sam Stone", team_id=eve.team_id))  # Eve's teammate
     session.flush()
     assert can_view(session, org.manager, rep_scope(eve))
-    assert can_view(session, org.manager, _team(session, "East"))
+    assert not can_view(session, org.manager, _team(session, "East"))
+    assert not can_view(session, org.manager, _rep(session, "Sam Stone"))
 
 
 def test_admin_sees_everything(session: Session, org: Org) -> None:

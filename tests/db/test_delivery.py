@@ -172,15 +172,20 @@ def test_dispatcher_killed_after_claim_loses_and_duplicates_nothing(sessions, fa
     assert sorted(k for k, _, _ in delivered) == [f"m{i}" for i in range(5)]
 
 
-def test_crash_after_slack_accepted_resends_once_at_least_once_window(sessions, fake_slack):
-    # The documented at-least-once window: Slack accepted, the row was never marked sent.
+def test_crash_after_slack_accepted_is_found_in_slack_and_not_sent_again(sessions, fake_slack):
+    # Slack accepted, the row was never marked sent: the next owner finds it by its key.
     put(sessions)
     delivered = track_deliveries(fake_slack)
     crashed = Dispatcher(sessions, client(fake_slack), lease_seconds=30)
     [message] = crashed.claim()
-    crashed.send(message)  # Slack has it; the process dies before mark_sent
-    Dispatcher(sessions, client(fake_slack)).run_once(now=utcnow() + timedelta(seconds=31))
-    assert [k for k, _, _ in delivered] == ["m0", "m0"]  # duplicate carries the same metadata key
+    posted = crashed.send(message)  # Slack has it; the process dies before mark_sent
+    stats = Dispatcher(sessions, client(fake_slack)).run_once(now=utcnow() + timedelta(seconds=31))
+    assert (stats.sent, stats.reconciled) == (1, 1)
+    assert [k for k, _, _ in delivered] == ["m0"]
+    assert (rows(sessions)["m0"].slack_channel, rows(sessions)["m0"].slack_ts) == (
+        posted["channel"],
+        posted["ts"],
+    )
     assert not outbox_mark_by_stale_owner(sessions, message)
 
 

@@ -248,7 +248,7 @@ def test_reps_file_errors_name_line_and_column_and_write_nothing(
         "reps.csv line 4, column role: unknown role 'chief'; use rep, manager or admin",
         "reps.csv line 4, column email: duplicate email 'ada@example.com', also on line 2",
         "reps.csv line 4, column manager: unknown manager 'Pierre Curie'; list them in this "
-        "file or import them first",
+        "file, import them first, or pass --create-missing to create them",
     ]
 
 

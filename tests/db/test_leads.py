@@ -86,9 +86,16 @@ def test_ladder_reminds_then_alerts_manager_then_reassigns(session):
     assert lead.ladder_step == 3
     assert lead.next_due_at is None
     kinds = sorted(kind for kind, _ in rows.values())
-    assert kinds == ["alert_manager", "lead_dm", "lead_dm", "lead_reassigned", "remind_rep"]
+    assert kinds == ["alert_manager", "lead_dm", "lead_dm", "lead_reassigned", "lead_reassigned",
+                     "remind_rep"]  # fmt: skip
     log = [(a.from_rep_id, a.to_rep_id, a.reason) for a in session.scalars(select(LeadAssignment))]
     assert log[-1] == (rep1.id, rep2.id, "sla_reassign")
+    # rep 1's DM and reminder (their buttons) are rewritten once sent; rep 1 hears nothing new
+    by_id = {o.id: o for o in session.scalars(select(Outbox))}
+    edits = [o for o in by_id.values() if o.kind == "lead_reassigned"]
+    edited = sorted(by_id[o.edits_id].dedupe_key for o in edits)
+    assert edited == [f"lead:{lead.id}:assign:1", f"lead:{lead.id}:step:1"]
+    assert all(o.follows_id == o.edits_id and o.channel == "U1" for o in edits)
 
 
 def test_a_late_sweep_fires_every_missed_step_once_in_order(session):

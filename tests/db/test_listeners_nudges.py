@@ -26,7 +26,10 @@ from tests.support.inprocess import InProcessBot, in_process_bot
 from tests.support.slack_server import FakeSlack
 
 DM, TS = "DANN", "1700000000.000100"
-REFUSED = "This nudge is for Ann Lee; only they can act on it."
+REFUSED = (
+    "Sorry, this nudge is Ann Lee's: only they, their manager or a sales-ops admin can act on "
+    "it. Nothing was changed."
+)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The nudge log: sending once per (rule, subject, person, day), the buttons (owner only),
+"""The nudge log: sending once per (rule, subject, person, day), who may press the buttons,
 snooze and mute in the next evaluation, acted-on by a button or by the fact changing, the
 per-rule stats, the digest's held nudges, and `salesops nudges` through the real CLI."""
 
@@ -20,7 +20,9 @@ from salesops_core.errors import NotAllowed
 from salesops_core.nudges import log
 from salesops_core.nudges.facts import Action, Hold, NudgeNotice
 from salesops_core.nudges.rollup import rollup_key
+from salesops_core.nudges.sent import nudge_for_actor
 from salesops_core.nudges.service import enqueue_due, evaluate, held_for_digest
+from salesops_core.org.access import viewer_for_rep
 from salesops_core.outbox import read_notice
 from tests.db.test_nudge_rules import NOW, ORG, Org
 
@@ -62,13 +64,17 @@ def test_due_nudges_go_to_the_outbox_once_per_subject_and_day(org: Org) -> None:
     assert org.session.scalar(select(func.count()).select_from(Outbox)) == 1
 
 
-def test_a_button_pressed_by_someone_else_is_refused(org: Org) -> None:
-    _quiet_deals(org)
-    bob = org.rep("Bob Baker")
+def test_only_the_owner_their_manager_or_an_admin_may_act_on_a_nudge(org: Org) -> None:
+    mia = org.rep("Mia Manager", Role.MANAGER)
+    ann, _ = _quiet_deals(org)
+    ann.manager_id = mia.id
+    bob, ada = org.rep("Bob Baker"), org.rep("Ada Admin", Role.ADMIN)
     _send(org.session)
     log_id = org.session.scalars(select(NudgeLog.id)).one()
-    with pytest.raises(NotAllowed, match="for Ann Archer"):
-        log.record_action(org.session, log_id, Action.SNOOZE_DAY, bob.id, NOW)
+    with pytest.raises(NotAllowed, match="this nudge is Ann Archer's: only they, their manager"):
+        nudge_for_actor(org.session, log_id, viewer_for_rep(bob))
+    for allowed in (ann, mia, ada):
+        assert nudge_for_actor(org.session, log_id, viewer_for_rep(allowed)).nudge.rep_id == ann.id
 
 
 def test_a_doing_button_within_24_hours_counts_as_acted_on(org: Org) -> None:

@@ -98,10 +98,12 @@ def slack() -> Iterator[FakeSlack]:
 
 @pytest.fixture(scope="module")
 def bot(engine: Engine, slack: FakeSlack) -> Iterator[RunningBot]:
-    """The real server on the test database with the hand-built org (once per backend)."""
+    """The real server on the test database with the hand-built org (once per backend); its
+    charts are drawn in a real chart process, as `salesops serve` draws them."""
     with make_session_factory(engine)() as session:
         build_org(session)
-    running = start_bot(engine.url.render_as_string(hide_password=False), slack.base_url)
+    url = engine.url.render_as_string(hide_password=False)
+    running = start_bot(url, slack.base_url, chart_processes=1)
     yield running
     running.stop()
     empty_all_tables(engine)
@@ -109,6 +111,8 @@ def bot(engine: Engine, slack: FakeSlack) -> Iterator[RunningBot]:
 
 @pytest.fixture
 def fake(slack: FakeSlack, bot: RunningBot) -> FakeSlack:
+    # The previous test's charts may still be drawing: let them land before the reset.
+    assert slack.wait_for(lambda: len(bot.deps.background) == 0, timeout=60)
     slack.reset()
     for user_id, email in [
         ("UANN", "ann@acme.test"),

@@ -1,35 +1,18 @@
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.api import build_ingest_router
 from bot.deps import Deps
-from bot.settings import Settings
-from salesops_core.config import OrgConfig, SlaPolicy
 from salesops_core.db.models import Activity, Deal, DealStageChange, Lead, LeadAssignment, Outbox
+from tests.support.ingest_api import AUTH, TOKEN, add_stages, count, ingest_client, settings_for
 from tests.support.lead_helpers import make_team
-
-TOKEN = "s3cret-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def settings_for(database_url, **extra):
-    return Settings(
-        database_url=database_url,
-        ingest_token=TOKEN,
-        org=OrgConfig(timezone="America/New_York"),
-        sla=[SlaPolicy(source="*", first_response_minutes=5, business_hours=False)],
-        **extra,
-    )
 
 
 @pytest.fixture
 def api(engine, sessions, database_url):
-    deps = Deps(settings=settings_for(database_url), engine=engine, sessions=sessions)
-    app = FastAPI()
-    app.include_router(build_ingest_router(deps), prefix="/api/v1")
-    with TestClient(app) as client:
+    with ingest_client(engine, sessions, database_url) as client:
         yield client
 
 
@@ -38,11 +21,6 @@ def team(sessions):
     with sessions.begin() as session:
         manager, reps = make_team(session)
         return manager.id, [rep.id for rep in reps]
-
-
-def count(sessions, model):
-    with sessions() as session:
-        return session.scalar(select(func.count()).select_from(model))
 
 
 def test_post_lead_creates_it_with_deadline_and_owner_dm(api, sessions, team):
@@ -141,7 +119,8 @@ def test_unknown_owner_is_422_on_owner_and_writes_nothing(api, sessions, team):
 
 
 def test_response_is_recorded_once_and_stops_the_clock(api, sessions, team):
-    api.post("/api/v1/leads", json={"external_id": "W-1", "owner": "rep1@x.test"}, headers=AUTH)
+    lead = {"external_id": "W-1", "owner": "rep1@x.test", "created_at": "2026-11-23T10:00:00Z"}
+    api.post("/api/v1/leads", json=lead, headers=AUTH)
     first = api.post(
         "/api/v1/leads/W-1/response",
         json={"owner": "Rep 1", "at": "2026-11-23T10:02:00Z"},
@@ -161,6 +140,7 @@ def test_response_to_unknown_lead_is_404(api):
 
 
 def test_deal_upsert_is_idempotent_and_records_stage_changes(api, sessions, team):
+    add_stages(sessions)
     deal = {
         "external_id": "D-1",
         "owner": "rep1@x.test",
@@ -194,6 +174,7 @@ def test_deal_with_bad_fields_is_422_naming_them(api, sessions, team):
 
 
 def test_activity_upsert_links_deal_and_rejects_unknown_deal(api, sessions, team):
+    add_stages(sessions)
     api.post(
         "/api/v1/deals",
         json={
@@ -239,7 +220,8 @@ def test_server_mounts_the_ingest_api_with_openapi(engine, sessions, database_ur
         database_url, slack_bot_token="xoxb-test", slack_api_url=fake_slack.base_url
     )
     app = create_app(Deps(settings, engine, sessions))
-    with TestClient(app) as client:
+    # From loopback: /metrics and the OpenAPI pages answer only this host by default.
+    with TestClient(app, client=("127.0.0.1", 50000)) as client:
         spec = client.get("/api/v1/openapi.json").json()
         assert "/api/v1/leads" in spec["paths"]
         assert "/api/v1/leads/{external_id}/response" in spec["paths"]

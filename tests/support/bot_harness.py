@@ -165,12 +165,15 @@ class RunningBot:
 
 
 def bot_settings(database_url: str, slack_api_url: str, **settings: Any) -> Settings:
-    """The test bot's settings: the test database, the local Slack, the test token and secret."""
+    """The test bot's settings: the test database, the local Slack, the test token and secret;
+    charts drawn in worker threads (starting chart processes per test would be slow) unless a
+    test asks for `chart_processes`."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "slack_bot_token": BOT_TOKEN,
         "slack_signing_secret": SIGNING_SECRET,
         "slack_api_url": slack_api_url,
+        "chart_processes": 0,
         **settings,
     }
     return Settings(**values)

@@ -9,6 +9,12 @@ each method's tier (https://api.slack.com/apis/rate-limits) as a token bucket th
 short burst, and chat.postMessage's "special" limit of one message per second per channel.
 A call over its limit is answered 429 with Retry-After, as Slack does; `floor_seconds()`
 says how long the calls Slack accepted needed at least under those limits.
+
+Network faults, per method, after the call was handled (a posted message stays posted):
+`slow(method, seconds)` answers late, `drop_answer(method)` closes the connection without an
+answer. Posted messages are kept per conversation (`messages`) with their metadata, and
+conversations.history returns them as Slack does (newest first, `oldest`, `limit`, `cursor`,
+metadata only with `include_all_metadata`).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ METHOD_TIERS = {  # as each method's page in Slack's API reference lists it
     "chat.delete": 3,
     "chat.postEphemeral": 4,
     "conversations.open": 3,
+    "conversations.history": 3,
     "users.info": 4,
     "users.lookupByEmail": 3,
     "views.publish": 4,
@@ -65,6 +72,17 @@ class _Failure:
     error: str | None = None
     retry_after: float | None = None
     times: int = 1
+
+
+@dataclass
+class _NetworkFault:
+    """What happens to the answers of the next `times` calls (None: every call from now);
+    with `share` < 1, to that share of them at random."""
+
+    delay: float = 0.0
+    drop: bool = False
+    times: int | None = 1
+    share: float = 1.0
 
 
 @dataclass
@@ -103,6 +121,10 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}
         self.users: dict[str, User] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        self._faults: dict[str, list[_NetworkFault]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # posted, per conversation id
+        self.dropped: list[Call] = []  # calls handled whose answer was never sent
+        self._last_ts = 0.0
         self._failure_share: tuple[float, int, set[str] | None] | None = None
         self._random = random.Random(1)
         self._lock = threading.Lock()
@@ -205,6 +227,34 @@ class FakeSlack:
             self._failure_share = (share, status, methods)
             self._random = random.Random(seed)
 
+    def slow(
+        self, method: str, seconds: float, *, times: int | None = None, share: float = 1.0
+    ) -> None:
+        """Answer the next `times` calls to `method` (default: all from now; a random `share`
+        of them) `seconds` late; the call is handled (a message posted) before the wait."""
+        fault = _NetworkFault(delay=seconds, times=times, share=share)
+        with self._lock:
+            self._faults.setdefault(method, []).append(fault)
+
+    def drop_answer(self, method: str, *, times: int | None = 1, share: float = 1.0) -> None:
+        """Handle the next `times` calls to `method` (None: all from now; a random `share` of
+        them), then close the connection without an answer: the message is posted, the
+        caller never hears so."""
+        fault = _NetworkFault(drop=True, times=times, share=share)
+        with self._lock:
+            self._faults.setdefault(method, []).append(fault)
+
+    def posted(self, dedupe_key: str) -> list[dict[str, Any]]:
+        """Every message posted with this outbox dedupe key in its metadata."""
+        with self._lock:
+            return [
+                message
+                for messages in self.messages.values()
+                for message in messages
+                if (message.get("metadata") or {}).get("event_payload", {}).get("dedupe_key")
+                == dedupe_key
+            ]
+
     def enforce_rate_limits(self, on: bool = True) -> None:
         """Answer 429 to calls over Slack's per-method limits (full buckets from now)."""
         with self._lock:
@@ -226,12 +276,16 @@ class FakeSlack:
             )
 
     def reset(self) -> None:
-        """Forget calls, responses, uploads, injected failures and rate-limit state."""
+        """Forget calls, responses, uploads, posted messages, injected failures and faults, and
+        rate-limit state."""
         with self._lock:
             self.calls.clear()
             self.responses.clear()
             self.uploads.clear()
+            self.messages.clear()
+            self.dropped.clear()
             self._failures.clear()
+            self._faults.clear()
             self._failure_share = None
             self._buckets.clear()
             self.admitted.clear()
@@ -266,6 +320,21 @@ class FakeSlack:
                 if (methods is None or method in methods) and self._random.random() < share:
                     return _Failure(status=status)
         return None
+
+    def _network_fault(self, method: str) -> _NetworkFault | None:
+        """The fault for this call's answer (consumed), if one is set for its method."""
+        with self._lock:
+            queue = self._faults.get(method)
+            if not queue:
+                return None
+            fault = queue[0]
+            if fault.share < 1 and self._random.random() >= fault.share:
+                return None
+            if fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    queue.pop(0)
+            return fault
 
     def _over_limit(self, call: Call) -> float:
         """0 when `call` is within its method's limit, else the seconds until it would be."""
@@ -327,7 +396,10 @@ class FakeSlack:
         return 200, {}, handler(params)
 
     def _ts(self) -> str:
-        return f"{time.time():.6f}"
+        """A message time stamp: the wall clock, unique and increasing."""
+        with self._lock:
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            return f"{self._last_ts:.6f}"
 
     def _m_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -346,11 +418,42 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         if channel.startswith("U"):
             channel = "D" + channel[1:]
+        metadata = params.get("metadata")
+        metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+        message = {
+            "type": "message",
+            "ts": self._ts(),
+            "bot_id": "B0BOT",
+            "text": params.get("text"),
+            "blocks": params.get("blocks"),
+            **({"metadata": metadata} if metadata else {}),
+        }
+        with self._lock:
+            self.messages.setdefault(channel, []).append(message)
+        shown = {k: v for k, v in message.items() if k != "metadata"}
+        return {"ok": True, "channel": channel, "ts": message["ts"], "message": shown}
+
+    def _m_conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel", ""))
+        if not channel.startswith(("C", "D", "G")):
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or "inf")
+        limit = min(999, int(params.get("limit") or 100))
+        start = int(params.get("cursor") or 0)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._lock:
+            found = [m for m in self.messages.get(channel, []) if oldest < float(m["ts"]) < latest]
+        found.reverse()  # newest first
+        page = found[start : start + limit]
+        if not with_metadata:
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(found)
         return {
             "ok": True,
-            "channel": channel,
-            "ts": self._ts(),
-            "message": {"text": params.get("text"), "blocks": params.get("blocks")},
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
     def _m_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -457,8 +560,11 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             for key, value in headers.items():
                 self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the caller gave up waiting
+                self.close_connection = True
 
         def do_GET(self) -> None:
             self.do_POST()
@@ -487,6 +593,14 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             params.update(_parse_body(raw, headers.get("content-type", "")))
             method = parsed.path.removeprefix("/api/")
             status, extra, body = fake._answer(method, params, headers)
+            fault = fake._network_fault(method)
+            if fault and fault.delay:
+                time.sleep(fault.delay)
+            if fault and fault.drop:
+                with fake._lock:
+                    fake.dropped.append(Call(method, params, headers))
+                self.close_connection = True  # handled, never answered
+                return
             self._send(status, body, extra)
 
     return Handler

@@ -26,6 +26,7 @@ STAMPS = (
     "12/7/2026 12:05 AM", "3/7/26", "3/7/2026 13:05 PM", "2026-02-30", "2/30/2026",
     "2026-03-08 02:30", "2026-11-01 01:30", "2026-03-29 02:30", "2026-10-25 02:30",
     "2026-03-07T25:00:00Z", "2026-03-07T14:05:00+2500", "yesterday", "",
+    "0001-01-01", "9999-12-31T23:59:59-05:00", "1969-12-31T23:00:00Z", "2250-06-01",
 )  # fmt: skip
 
 
@@ -41,6 +42,9 @@ def test_vectorised_time_stamps_match_the_cell_parser_or_are_left_to_it(zone: st
     assert np.count_nonzero(read) >= 12  # the common shapes are read here, not per cell
 
 
+BAD_AMOUNTS = ("1e309", "12abc")  # invented amounts (`1309`, `12 ABC`) before they were refused
+
+
 def _deals_file(tmp_path: Path) -> Path:
     header = (
         "external_id,owner,stage,created_at,amount,currency,probability,outcome,"
@@ -49,19 +53,19 @@ def _deals_file(tmp_path: Path) -> Path:
     cells = {
         "stage": ["Discovery", "Closed Won", "Mystery", ""],
         "created_at": ["2026-01-05T09:30:00Z", "1/15/2026 9:05", "01/15/26", "soon", ""],
-        "amount": ["1200", "$12,500.00", "12,50", "(100)", "-5", "€3", "abc", ""],
-        "currency": ["", "usd", "EURO"],
+        "amount": ["1200", "$12,500.00", "12,50", "(100)", "-5", "€3", "abc", "", *BAD_AMOUNTS],
+        "currency": ["", "usd", "EURO", "XYZ"],
         "probability": ["0.4", "60", "150", ""],
         "outcome": ["", "won", "maybe"],
-        "close_date": ["", "2026-03-31", "3/31/2026 5:00 PM", "never"],
+        "close_date": ["", "2026-03-31", "3/31/2026 5:00 PM", "never", "2250-06-01"],
         "closed_at": ["", "2026-02-14T16:00:00+01:00"],
         "is_closed": ["", "1", "0", "perhaps"],
         "is_won": ["", "1"],
-        "forecast_category": ["Best Case", ""],
+        "forecast_category": ["Best Case", "", "x" * 65],
     }
     lines = [header]
     combos = itertools.product(*cells.values())
-    for n, combo in enumerate(itertools.islice(combos, 0, None, 211)):
+    for n, combo in enumerate(itertools.islice(combos, 0, None, 283)):
         row = dict(zip(cells, combo, strict=True))
         owner = "" if n % 97 == 5 else f"rep{n % 3}@example.com"
         ext = f"D-{n % 400 if n % 53 else 0}"

@@ -154,7 +154,9 @@ def test_a_chart_the_channel_refuses_goes_to_the_users_dm() -> None:
     client.conversations_open.return_value = {"channel": {"id": "DANN"}}
     chart = Chart("kpi.png", "Won", lambda: b"png")
     shared_in = asyncio.run(
-        upload_charts(client, [chart], user_id="UANN", channel_id="C0SALES", comment="`/kpi`")
+        upload_charts(
+            client, [(chart, b"png")], user_id="UANN", channel_id="C0SALES", comment="`/kpi`"
+        )
     )
     assert shared_in == "DANN"
     client.conversations_open.assert_awaited_once_with(users="UANN")
@@ -168,6 +170,8 @@ def test_an_upload_error_other_than_a_refusal_is_raised() -> None:
     chart = Chart("kpi.png", "Won", lambda: b"png")
     with pytest.raises(SlackApiError):
         asyncio.run(
-            upload_charts(client, [chart], user_id="UANN", channel_id="C0SALES", comment="")
+            upload_charts(
+                client, [(chart, b"png")], user_id="UANN", channel_id="C0SALES", comment=""
+            )
         )
     client.conversations_open.assert_not_awaited()

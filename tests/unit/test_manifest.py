@@ -28,6 +28,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat_delete": {"chat:write"},
     "chat_getPermalink": set(),
     "conversations_open": {"im:write"},
+    # looking for a message whose send went unanswered: DMs, public and private channels
+    "conversations_history": {"im:history", "channels:history", "groups:history"},
     "users_info": {"users:read", "users:read.email"},  # the email needs users:read.email
     "users_lookupByEmail": {"users:read.email"},
     "views_publish": set(),

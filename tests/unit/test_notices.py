@@ -98,7 +98,11 @@ def test_manager_alert_names_the_owner_or_nobody_and_has_no_buttons():
 def test_reassigned_notice_says_where_the_lead_went():
     message = stored(LeadReassigned(ACME, "Rep 2"))
     assert message.text == "Lead Acme was reassigned to Rep 2"
-    assert texts(message) == [":arrows_counterclockwise: Lead Acme was reassigned to Rep 2."]
+    assert texts(message) == [
+        "*Acme* from web · `web-42`\n"
+        ":arrows_counterclockwise: Reassigned to Rep 2; it is theirs now."
+    ]
+    assert "actions" not in [block["type"] for block in message.blocks]
 
 
 def test_a_closed_lead_dm_shows_the_status_without_buttons():
