@@ -148,7 +148,7 @@ class ActivityIn(_Body):
 
 
 class RoutedOut(BaseModel):
-    """Why the lead went to someone else than the owner posted (or none was posted)."""
+    """Why the lead went to someone other than the owner posted (or no owner was posted)."""
 
     to: str | None  # who has it: email, else name; None when nobody was available
     reason: str  # "round_robin" (no owner posted) or "owner_inactive" (the owner has left)

@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 
 from commands.kit.reply import Chart
@@ -42,7 +43,8 @@ def _ready() -> None:
 
 
 class ChartPool:
-    """A bounded pool of chart-drawing processes, started on first use (or by `start`)."""
+    """A bounded pool of chart-drawing processes, started on first use (or by `start`), and
+    again after a worker died."""
 
     def __init__(self, processes: int | None = None) -> None:
         self.processes = processes or default_chart_processes()
@@ -77,8 +79,18 @@ class ChartPool:
         """The PNG bytes of each chart, drawn in the worker processes, in order."""
         # Submitting can spawn a worker (a blocking round trip to the forkserver): off the loop.
         pool = self._pool()
-        drawn = await asyncio.to_thread(lambda: [pool.submit(chart.render) for chart in to_draw])
-        return list(await asyncio.gather(*(asyncio.wrap_future(future) for future in drawn)))
+        try:
+            drawn = await asyncio.to_thread(lambda: [pool.submit(c.render) for c in to_draw])
+            return list(await asyncio.gather(*(asyncio.wrap_future(future) for future in drawn)))
+        except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh next time
+            self._discard(pool)
+            raise
+
+    def _discard(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is broken:
+                self._executor = None
+        broken.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         """Stop the workers (after the background work has drained; blocks until they exit)."""

@@ -89,6 +89,16 @@ def is_loopback(scope: Scope) -> bool:
     return address.is_loopback
 
 
+def _route_path(scope: Scope) -> str:
+    """The path the router matches: without the `root_path` a mount or `--root-path` puts in
+    front (the guard must judge the route that will answer, not the URL's spelling of it)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root + "/"):
+        return path[len(root) :]
+    return path
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key.lower() == name:
@@ -125,8 +135,7 @@ class RequestGuard:
             return API_BODY_LIMIT
         return OTHER_BODY_LIMIT
 
-    def _refusal(self, scope: Scope) -> HTTPException | None:
-        path: str = scope["path"]
+    def _refusal(self, scope: Scope, path: str) -> HTTPException | None:
         authorization = _header(scope, b"authorization")
         if path == "/metrics":
             return self.metrics.refusal(scope, authorization)
@@ -140,8 +149,9 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self._refusal(scope)
-        limit = self._limit(scope["path"])
+        path = _route_path(scope)
+        refusal = self._refusal(scope, path)
+        limit = self._limit(path)
         if refusal is None:
             refusal = _declared_length_refusal(_header(scope, b"content-length"), limit)
         if refusal is not None:

@@ -37,7 +37,7 @@ from email.utils import formataddr, parseaddr
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import TypeAdapter
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -331,12 +331,20 @@ def claim(
     return sorted(claimed, key=lambda message: message.id)
 
 
-def _owned(message_id: int, claim_token: str) -> Any:
-    return and_(
-        Outbox.id == message_id,
-        Outbox.status == OutboxStatus.SENDING,
-        Outbox.claimed_by == claim_token,
+def _held_by(worker: str) -> Any:
+    """Rows whose claim `worker` still holds: claimed by it and still being sent."""
+    return and_(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_by == worker)
+
+
+def _update_held(session: Session, message: ClaimedMessage, **values: Any) -> bool:
+    """Set `values` on the message's row if its claim is still held; False if it was lost."""
+    result = session.execute(
+        update(Outbox)
+        .where(Outbox.id == message.id, _held_by(message.claim_token))
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
+    return bool(rows_changed(result))
 
 
 def renew_leases(
@@ -353,11 +361,7 @@ def renew_leases(
     now = now or utcnow()
     result = session.execute(
         update(Outbox)
-        .where(
-            Outbox.id.in_(ids),
-            Outbox.status == OutboxStatus.SENDING,
-            Outbox.claimed_by == worker,
-        )
+        .where(Outbox.id.in_(ids), _held_by(worker))
         .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
         .execution_options(synchronize_session=False)
     )
@@ -380,14 +384,11 @@ def begin_send(
     now = now or utcnow()
     values: dict[str, Any] = {"lease_expires_at": now + timedelta(seconds=lease_seconds)}
     if posts:
-        values["ambiguous_since"] = func.coalesce(Outbox.ambiguous_since, now)
-    result = session.execute(
-        update(Outbox)
-        .where(_owned(message.id, message.claim_token))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(rows_changed(result))
+        # typed as the column: a bare datetime inside a function is bound as timestamptz,
+        # which PostgreSQL would store in the session's time zone, not UTC
+        stamp = literal(now, Outbox.__table__.c.ambiguous_since.type)
+        values["ambiguous_since"] = func.coalesce(Outbox.ambiguous_since, stamp)
+    return _update_held(session, message, **values)
 
 
 def mark_sent(
@@ -399,21 +400,17 @@ def mark_sent(
     now: datetime | None = None,
 ) -> bool:
     """Record a delivered message and where it is (channel, `ts`); False if the claim was lost."""
-    result = session.execute(
-        update(Outbox)
-        .where(_owned(message.id, message.claim_token))
-        .values(
-            status=OutboxStatus.SENT,
-            slack_ts=slack_ts,
-            slack_channel=slack_channel,
-            sent_at=now or utcnow(),
-            lease_expires_at=None,
-            ambiguous_since=None,
-            last_error=None,
-        )
-        .execution_options(synchronize_session=False)
+    return _update_held(
+        session,
+        message,
+        status=OutboxStatus.SENT,
+        slack_ts=slack_ts,
+        slack_channel=slack_channel,
+        sent_at=now or utcnow(),
+        lease_expires_at=None,
+        ambiguous_since=None,
+        last_error=None,
     )
-    return bool(rows_changed(result))
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -448,31 +445,24 @@ def mark_retry(
             if mark_dead(session, message, error=f"gave up after {attempts} attempts: {error}")
             else None
         )
-    result = session.execute(
-        update(Outbox)
-        .where(_owned(message.id, message.claim_token))
-        .values(
-            status=OutboxStatus.PENDING,
-            attempts=attempts,
-            next_attempt_at=now + timedelta(seconds=delay_seconds),
-            lease_expires_at=None,
-            last_error=error,
-            **({"ambiguous_since": None} if settled else {}),
-        )
-        .execution_options(synchronize_session=False)
+    retried = _update_held(
+        session,
+        message,
+        status=OutboxStatus.PENDING,
+        attempts=attempts,
+        next_attempt_at=now + timedelta(seconds=delay_seconds),
+        lease_expires_at=None,
+        last_error=error,
+        **({"ambiguous_since": None} if settled else {}),
     )
-    return OutboxStatus.PENDING if rows_changed(result) else None
+    return OutboxStatus.PENDING if retried else None
 
 
 def mark_dead(session: Session, message: ClaimedMessage, *, error: str) -> bool:
     """Dead-letter a message that can never be delivered, keeping the reason."""
-    result = session.execute(
-        update(Outbox)
-        .where(_owned(message.id, message.claim_token))
-        .values(status=OutboxStatus.DEAD, lease_expires_at=None, last_error=error)
-        .execution_options(synchronize_session=False)
+    return _update_held(
+        session, message, status=OutboxStatus.DEAD, lease_expires_at=None, last_error=error
     )
-    return bool(rows_changed(result))
 
 
 def requeue(session: Session, message_id: int, *, now: datetime | None = None) -> bool:

@@ -39,11 +39,13 @@ ACCEPTED_FORMS = (
     "or YYYY-MM-DD..YYYY-MM-DD (end exclusive)"
 )
 
-# Periods a command or import may name: far enough back for any history a CRM holds and far
-# enough ahead for any plan, and clear of datetime's limits (year 1 has no previous period,
-# 9999-12-31 local is past the last UTC instant in zones east of UTC).
-FIRST_YEAR = 1900
-LAST_YEAR = 2999
+# The years sales data may fall in: what a command's period may name and, through
+# `importers.limits`, every time stamp an import or the ingest API stores. No CRM holds sales
+# data from before the Unix epoch, and 2199 leaves room for any expected close or plan; both
+# ends stay far from datetime's years 1 and 9999 (which a UTC offset, a period's end or its
+# previous period would overflow) and inside pandas' nanosecond range (1677-2262).
+FIRST_YEAR = 1970
+LAST_YEAR = 2199
 
 _QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from http.client import HTTPException
 from typing import Any, TypeVar
 from urllib.error import URLError
 
@@ -83,6 +84,9 @@ EDIT_TARGET_MISSING = "edit_target_missing: the message to edit was never delive
 FOLLOWED_UNDELIVERED = "followed_undelivered: the message this follows was not delivered"
 UPLOAD_CALLS = (ApiCall("files.getUploadURLExternal"), ApiCall("files.completeUploadExternal"))
 HTTP_TIMEOUT_SECONDS = 10
+# A request that failed on the way (timeouts, URLError and dropped connections are OSErrors;
+# an answer cut off mid-way is an HTTPException)
+NETWORK_ERRORS = (OSError, HTTPException)
 # A kill is noticed within the lease. The heartbeat renews every 5 s, so a live sender keeps
 # its rows through two failed renewals (a database blip); the lease is above the HTTP timeout,
 # so a dead or cut-off sender's last request has ended before anyone looks for its message.
@@ -255,7 +259,7 @@ class Dispatcher:
         total = DispatchStats()
         for _ in range(max_batches):
             stats = self.run_once()
-            for name in ("claimed", "sent", "retried", "dead"):
+            for name in ("claimed", "sent", "retried", "dead", "reconciled", "lease_lost"):
                 setattr(total, name, getattr(total, name) + getattr(stats, name))
             total.errors += stats.errors
             finished = stats.claimed < self.batch_size and stats.sent + stats.dead == 0
@@ -313,7 +317,7 @@ class Dispatcher:
         except SlackRequestError as exc:  # the files v2 upload step itself failed
             self._finish(message, stats, retry=f"upload: {exc}")
             return None
-        except (TimeoutError, URLError, ConnectionError, OSError) as exc:
+        except NETWORK_ERRORS as exc:
             reason = f"network: {exc.__class__.__name__}: {exc}"
             if not _may_have_arrived(exc):
                 self._finish(message, stats, retry=reason, settled=True)
@@ -335,7 +339,7 @@ class Dispatcher:
         since = self._unconfirmed_since or message.ambiguous_since
         assert since is not None
         try:
-            channel = message.follows.channel if message.follows else self._conversation(message)
+            channel = self._conversation(message)
             if channel not in self._histories:
                 self._histories[channel] = posted_keys(
                     self.client,
@@ -355,7 +359,7 @@ class Dispatcher:
                 "outbox %s: cannot read its conversation (%s); sending again", message.id, error
             )
             return False
-        except (TimeoutError, URLError, ConnectionError, OSError) as exc:
+        except NETWORK_ERRORS as exc:
             raise LookupFailed(f"history: network: {exc.__class__.__name__}: {exc}") from exc
         if ts is None:
             return False
@@ -370,8 +374,8 @@ class Dispatcher:
         return True
 
     def _conversation(self, message: ClaimedMessage) -> str:
-        """The conversation id a message to this recipient lands in (a person's: their DM)."""
-        recipient = self._recipient(message)
+        """The conversation id a post lands in (a person's: their DM, from conversations.open)."""
+        recipient = self._destination(message)
         if not recipient.startswith(("U", "W")):
             return recipient
         if recipient not in self._dms:
@@ -397,7 +401,7 @@ class Dispatcher:
                 blocks=rendered.blocks,
             )
             return dict(updated.data) if isinstance(updated.data, dict) else {}
-        channel = message.follows.channel if message.follows else self._recipient(message)
+        channel = self._destination(message)
         self._pace(ApiCall("chat.postMessage", channel))
         self._begin(message, posts=True)
         response = self.client.chat_postMessage(
@@ -416,7 +420,7 @@ class Dispatcher:
         A failure before files.completeUploadExternal leaves an unshared file that nobody
         sees; the retry uploads it again, so a 429 or 5xx on any step shares it once."""
         file = render_file(message.kind, message.payload)
-        channel = message.follows.channel if message.follows else self._recipient(message)
+        channel = self._destination(message)
         self._pace(*UPLOAD_CALLS)
         self._begin(message, posts=False)
         self.client.files_upload_v2(
@@ -429,6 +433,11 @@ class Dispatcher:
             initial_comment=file.initial_comment,
         )
         return {"channel": channel, "ts": None}
+
+    def _destination(self, message: ClaimedMessage) -> str:
+        """Where a post or file goes: the conversation of the message it follows, or the
+        recipient."""
+        return message.follows.channel if message.follows else self._recipient(message)
 
     def _recipient(self, message: ClaimedMessage) -> str:
         """The Slack id to send to: the row's, or a mailbox's looked up by its email."""

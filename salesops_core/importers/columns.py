@@ -10,7 +10,7 @@ messages. So this module is a fast path, never a second set of rules.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import zip_longest
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +42,9 @@ _SHAPES = (
 )
 
 
+_A_DAY = timedelta(days=1)  # more than any UTC offset
+
+
 def parse_timestamps(texts: list[str], tz: ZoneInfo) -> tuple[list[datetime | None], np.ndarray]:
     """Aware UTC datetimes (None where empty or not read) and a mask of cells that are empty
     or were read. Local times are in `tz`; ambiguous or skipped local times are not read."""
@@ -64,7 +67,9 @@ def parse_timestamps(texts: list[str], tz: ZoneInfo) -> tuple[list[datetime | No
             parsed = local.dt.tz_convert("UTC").dt.tz_localize(None)
         out[index] = parsed.astype("datetime64[us]")
         todo[index] = False
-    in_range = (out >= limits.EARLIEST) & (out < limits.LATEST)  # else the row path says why
+    # The row path bounds the wall-clock time; this UTC one leaves the values within a day of
+    # either bound (an offset away) to it, so both paths accept exactly the same times.
+    in_range = (out >= limits.EARLIEST + _A_DAY) & (out < limits.LATEST - _A_DAY)
     out[~in_range] = pd.NaT
     naive = out.to_numpy(dtype="datetime64[us]").astype(object)  # datetime or None
     aware = [None if v is None else v.replace(tzinfo=UTC) for v in naive]
@@ -164,7 +169,7 @@ def convert_deals(
     flags = plan.has("is_closed")
     closed, won = _per_value(column("is_closed"), _flag), _per_value(column("is_won"), _flag)
     outcome_text = column("outcome")
-    stage_of = {t: stages.get(t) for t in set(stage_text)}
+    states: dict[tuple[str, Outcome | None], records.DealStage] = {}  # (stage, outcome) -> rule
     optional = [name for name in ("name", "account", "product") if plan.has(name)]
     money = plan.has("amount") or plan.has("currency")
     has_expected = plan.has("expected_close") or plan.has("close_date")
@@ -173,7 +178,6 @@ def convert_deals(
     for n, (line, cells) in enumerate(table.records):
         values: dict[str, Any] | None = None
         explicit = _explicit_outcome(outcome_text[n], closed[n], won[n], flags)
-        stage = stage_of[stage_text[n]]
         if clean[n] and stamps["created_at"][n] and explicit is not _BAD:
             values = {"external_id": ext[n], "owner_id": owner[n]}
             values["created_at"] = stamps["created_at"][n]
@@ -193,9 +197,11 @@ def convert_deals(
                     values = None
             if values is not None and plan.has("forecast_category"):
                 values["forecast_category"] = category[n]
-            if values is not None and (stage is not None or explicit is not None):
-                values["stage"] = stage.name if stage else stage_text[n]
-                values["outcome"] = outcome = explicit or (stage.outcome if stage else Outcome.OPEN)
+            key = (stage_text[n], explicit)
+            state = states.get(key) or states.setdefault(key, records.deal_stage(stages, *key))
+            if values is not None and state.problem is None:
+                values["stage"], values["outcome"] = state.stage, state.outcome
+                outcome = state.outcome
                 close_date = stamps["close_date"][n]
                 if has_expected:
                     values["expected_close"] = stamps["expected_close"][n] or (

@@ -16,16 +16,16 @@ from typing import Any
 
 from sqlalchemy import Numeric, String
 
-from salesops_core.db.models import Activity, Deal, Forecast, Lead, Rep
+from salesops_core.db.models import Activity, Deal, Forecast, Lead, Rep, Team
+from salesops_core.periods import FIRST_YEAR, LAST_YEAR
 
 # The time range a stored time stamp may fall in (wall-clock time, before any offset is
-# applied). No CRM holds sales data from before the Unix epoch, and 2200 leaves room for any
-# expected close or quota period. Both ends are far enough from datetime's years 1 and 9999
-# that moving a value by a UTC offset, a day (a period's end) or a year never overflows, and
-# inside pandas' nanosecond range (1677-2262), so the vectorised import reads what the row
+# applied): the years periods cover (`periods.FIRST_YEAR` to `LAST_YEAR`), far enough from
+# datetime's limits that moving a value by a UTC offset, a day (a period's end) or a year never
+# overflows, and inside pandas' nanosecond range, so the vectorised import reads what the row
 # path reads.
-EARLIEST = datetime(1970, 1, 1)
-LATEST = datetime(2200, 1, 1)
+EARLIEST = datetime(FIRST_YEAR, 1, 1)
+LATEST = datetime(LAST_YEAR + 1, 1, 1)
 
 # C0/C1 control characters (NUL, tab, newline, DEL, ...) and lone UTF-16 surrogates, which
 # no database column stores as text; the same pattern serves the vectorised import.
@@ -72,6 +72,21 @@ TEXT_LENGTHS: Mapping[str, int] = MappingProxyType(
         "source": column_length(Lead.source),
         "company": column_length(Lead.company),
         "category": column_length(Forecast.category),
+    }
+)
+
+# The same for a reps file, whose `name` is a rep's (shorter than a deal's) and whose `team`
+# and `region` fill the team table.
+REP_TEXT_LENGTHS: Mapping[str, int] = MappingProxyType(
+    {
+        "name": column_length(Rep.name),
+        "email": column_length(Rep.email),
+        "slack_user_id": column_length(Rep.slack_user_id),
+        "crm_user_id": column_length(Rep.crm_user_id),
+        "timezone": column_length(Rep.timezone),
+        "manager": REP_REFERENCE_LENGTH,
+        "team": column_length(Team.name),
+        "region": column_length(Team.region),
     }
 )
 
@@ -123,8 +138,7 @@ def moment_problem(value: datetime) -> str | None:
     wall = value.replace(tzinfo=None)
     if EARLIEST <= wall < LATEST:
         return None
-    years = f"{EARLIEST.year} to {LATEST.year - 1}"
-    return f"{value.isoformat()} is out of range; use a time from {years}"
+    return f"{value.isoformat()} is out of range; use a time from {FIRST_YEAR} to {LAST_YEAR}"
 
 
 def currency_problem(code: str) -> str | None:

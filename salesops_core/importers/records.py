@@ -184,10 +184,10 @@ def deal_stage(stages: StageMap, stage: str, outcome: Outcome | None) -> DealSta
         return DealStage(known.name, outcome or known.outcome)
     if outcome is not None:
         return DealStage(stage, outcome)
-    problem = (
-        f"unknown stage {stage!r}: it is not in the stage map and the row has no outcome; "
-        "add it to a --stage-map file (columns stage,order,probability,outcome) or give an "
-        "outcome column (open/won/lost)"
+    problem = (  # the CSV import's and the API's wording: a new database has no stage map
+        f"unknown stage {stage!r}: it is in no stage map and has no outcome; give an outcome "
+        "(open, won or lost) or add the stage with `salesops import FILE --kind deals "
+        "--stage-map stages.csv` (columns stage,order,probability,outcome)"
     )
     return DealStage(stage, Outcome.OPEN, problem)
 

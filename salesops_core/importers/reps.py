@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesops_core.db.models import Rep, Role, Team
-from salesops_core.importers import bulk, parsing
+from salesops_core.importers import bulk, limits, parsing
 from salesops_core.importers.csvfile import CsvTable, plan_columns
 from salesops_core.importers.fields import FIELDS, REQUIRED
 from salesops_core.importers.formats import FormatSpec
@@ -71,6 +71,10 @@ def import_reps(
     }
     for line, raw in plan.rows(table):
         problems: list[tuple[str, str]] = []
+        for name, length in limits.REP_TEXT_LENGTHS.items():
+            problem = limits.text_problem(raw[name], length) if raw.get(name) else None
+            if problem is not None:
+                problems.append((label[name], f"{name} {problem}"))
         values: dict[str, Any] = {}
         values["name"] = raw["name"] or None
         if not values["name"]:
@@ -220,9 +224,12 @@ def _resolve_managers(
             continue
         elif create_missing:
             email = key if "@" in key else None
-            new = missing.setdefault(
-                key, NewManager(name_from_email(name) if email else name, email)
-            )
+            created = name_from_email(name) if email else name
+            too_long = _created_manager_problem(created)
+            if too_long is not None:
+                errors.append(RowError(file, line, label["manager"], too_long))
+                continue
+            new = missing.setdefault(key, NewManager(created, email))
             new.lines.append(line)
             target = ("new", key)
         else:
@@ -236,20 +243,32 @@ def _resolve_managers(
     return managers, missing
 
 
+def _created_manager_problem(name: str) -> str | None:
+    """Why a manager cannot be created under this name: it, or `Team <name>`, is too long."""
+    for what, text in (("name", name), ("team", generated_team_name(name))):
+        problem = limits.text_problem(text, limits.REP_TEXT_LENGTHS[what])
+        if problem is not None:
+            return f"the created manager's {what} {problem}"
+    return None
+
+
 def _place_new_managers(rows: list, missing: dict[str, NewManager]) -> None:
     """Put each created manager into the team most of their reps name (the first such team
-    on a tie); when none of them names a team, the manager and those reps form `Team <name>`."""
-    raw_by_line = {line: raw for line, _values, raw in rows}
+    on a tie); when none of them names a team, the manager and those reps form `Team <name>`
+    (a stored rep the file gives no team column keeps the team they have)."""
+    by_line = {line: (values, raw) for line, values, raw in rows}
     for new in missing.values():
-        teams = Counter(raw_by_line[line].get("team") for line in new.lines)
-        teams.pop("", None)
-        teams.pop(None, None)
+        teams = Counter((by_line[line][1].get("team") or "").lower() for line in new.lines)
+        teams.pop("", None)  # team names match ignoring case, as `_team_regions` keys them
         if teams:
             new.team = teams.most_common(1)[0][0]
             continue
         new.team = generated_team_name(new.name)
         for line in new.lines:
-            raw_by_line[line]["team"] = new.team
+            values, raw = by_line[line]
+            old = values["_old"]
+            if "team" in raw or old is None or old["team_id"] is None:
+                raw["team"] = new.team
 
 
 def _team_regions(rows: list, file: str, label: dict, errors: list) -> dict[str, str | None]:

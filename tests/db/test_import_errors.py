@@ -29,9 +29,9 @@ LATIN1 = (
     'Re-save it as UTF-8 (in Excel: "CSV UTF-8 (Comma delimited)") and import again'
 )
 UNKNOWN_STAGE = (
-    "unknown stage {!r}: it is not in the stage map and the row has no outcome; add it to a "
-    "--stage-map file (columns stage,order,probability,outcome) or give an outcome column "
-    "(open/won/lost)"
+    "unknown stage {!r}: it is in no stage map and has no outcome; give an outcome (open, won "
+    "or lost) or add the stage with `salesops import FILE --kind deals --stage-map stages.csv` "
+    "(columns stage,order,probability,outcome)"
 )
 SF_OWNERS = FIXTURES / "sf_owners.csv"
 NATIVE = {"stage_map_file": FIXTURES / "stage_map.csv"}

@@ -26,6 +26,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 KINDS = ("deals", "leads", "activities", "quotas", "forecasts")
+FILE_KINDS = ("reps", *KINDS)
 PLAUSIBLE = {
     "external_id": st.sampled_from(["X-1", "X-2", "X-3"]),
     "owner": st.sampled_from(["ada@example.com", "Alan Turing", "nobody@example.com"]),
@@ -37,6 +38,9 @@ PLAUSIBLE = {
     "type": st.sampled_from(["call", "Meeting", "juggling"]),
     "minutes": st.sampled_from(["30", "1,5", "-3"]),
     "external_attendee": st.sampled_from(["yes", "0", "perhaps"]),
+    "email": st.sampled_from(["ada@example.com", "new.rep@example.com", "not-an-email"]),
+    "manager": st.sampled_from(["Alan Turing", "Mia Boss", "mia.boss@example.com"]),
+    "role": st.sampled_from(["rep", "manager", "boss"]),
 }
 moments = st.sampled_from(
     ["2026-03-07", "2026-03-07T14:05:00Z", "3/7/2026 2:05 PM", "2026-04-01", "2026-03-31"]
@@ -65,7 +69,7 @@ def cell(name: str) -> st.SearchStrategy[str]:
 @st.composite
 def csv_files(draw: st.DrawFn) -> tuple[str, str]:
     """(kind, CSV text): the kind's native header, 1-4 rows, sometimes a ragged row."""
-    kind = draw(st.sampled_from(KINDS))
+    kind = draw(st.sampled_from(FILE_KINDS))
     header = [f for f in FIELDS[kind] if f in _NATIVE[kind]]
     out = io.StringIO()
     writer = csv.writer(out)
@@ -80,6 +84,7 @@ def csv_files(draw: st.DrawFn) -> tuple[str, str]:
 
 # The native columns of each kind (DESIGN.md section 3), without the formats' extra fields.
 _NATIVE = {
+    "reps": set(FIELDS["reps"]),
     "deals": set(FIELDS["deals"]) - {"close_date", "is_closed", "is_won"},
     "leads": set(FIELDS["leads"]) - {"responded_by"},
     "activities": set(FIELDS["activities"]) - {"duration_seconds"},
@@ -105,7 +110,13 @@ def test_a_fuzzed_file_imports_or_fails_with_row_errors_and_writes_nothing(
     path.write_text(text, encoding="utf-8")
     before = counts(reps)
     try:
-        run_import(reps, path, kind, stage_map_file=FIXTURES / "stage_map.csv")
+        run_import(
+            reps,
+            path,
+            kind,
+            stage_map_file=FIXTURES / "stage_map.csv",
+            create_missing=kind == "reps",  # managers named only in the manager column
+        )
     except ImportFailed as failed:
         assert failed.errors, text
         messages = [str(error) for error in failed.errors]

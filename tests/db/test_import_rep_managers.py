@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from salesops_core.db.models import Rep, Role, Team
+from salesops_core.importers.report import ImportFailed
 from tests.support.import_helpers import run_import, write
 
 
@@ -77,3 +79,39 @@ def test_managers_listed_after_their_reps_and_in_a_cycle_are_all_linked(
     }
     again = run_import(sessions, write(tmp_path, "reps.csv", text), "reps")
     assert (again.created, again.updated, again.unchanged) == (0, 0, 6)
+
+
+def test_a_stored_rep_keeps_their_team_when_a_created_manager_gets_a_team_of_their_own(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    run_import(sessions, write(tmp_path, "reps.csv", "name,team\nAnn,East\n"), "reps")
+    text = "name,manager\nAnn,Mia Boss\nBob,Mia Boss\n"
+    run_import(sessions, write(tmp_path, "agents.csv", text), "reps", create_missing=True)
+    assert placement(sessions) == {
+        "Mia Boss": (Role.MANAGER, "Team Mia Boss", None),
+        "Ann": (Role.REP, "East", "Mia Boss"),
+        "Bob": (Role.REP, "Team Mia Boss", "Mia Boss"),
+    }
+
+
+def test_reps_cells_longer_than_their_column_or_with_control_characters_are_row_errors(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    long_boss, long_team = "B" * 196, "T" * 201
+    text = f"name,team,manager\nAnn\x00,East,\nBob,{long_team},\nCy,,{long_boss}\n"
+    with pytest.raises(ImportFailed) as failed:
+        run_import(sessions, write(tmp_path, "reps.csv", text), "reps", create_missing=True)
+    assert [(e.line, e.column, e.reason) for e in failed.value.errors] == [
+        (2, "name", "name contains a control character (U+0000); remove it"),
+        (3, "team", "team is 201 characters long; at most 200 fit"),
+        (4, "manager", "the created manager's team is 201 characters long; at most 200 fit"),
+    ]
+    assert placement(sessions) == {}
+
+
+def test_a_created_managers_team_is_counted_ignoring_case(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    text = "name,team,manager\nAnn,West,Mia Boss\nBob,East,Mia Boss\nCy,east,Mia Boss\n"
+    run_import(sessions, write(tmp_path, "reps.csv", text), "reps", create_missing=True)
+    assert placement(sessions)["Mia Boss"] == (Role.MANAGER, "East", None)

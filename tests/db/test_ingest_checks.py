@@ -11,11 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError
 
 from salesops_core.db.models import Deal, DealStageChange, Lead, Outbox
-from salesops_core.importers import limits
+from salesops_core.importers import ingest, limits
 from salesops_core.importers.report import ImportFailed
 from tests.support.import_helpers import counts, run_import, write
-from tests.support.ingest_api import AUTH, add_stages, count, ingest_client
-from tests.support.lead_helpers import make_team
+from tests.support.ingest_api import AUTH, count, team_client
 
 DEAL = {
     "external_id": "D-1",
@@ -28,10 +27,7 @@ LEAD = {"external_id": "W-1", "owner": "rep1@x.test", "created_at": "2026-11-23T
 
 @pytest.fixture
 def api(engine, sessions, database_url):
-    with sessions.begin() as session:
-        make_team(session)
-    add_stages(sessions)
-    with ingest_client(engine, sessions, database_url) as client:
+    with team_client(engine, sessions, database_url) as client:
         yield client
 
 
@@ -147,8 +143,6 @@ def test_a_bad_lead_id_in_the_path_is_a_422(api):
 
 
 def test_a_value_the_database_refuses_is_a_422_and_rolls_back(api, sessions, monkeypatch):
-    from salesops_core.importers import ingest
-
     def refuse_after_writing(session, fields, **kwargs):
         ingest.upsert_deal(session, fields, **kwargs)
         raise DataError("INSERT ...", {}, Exception("numeric field overflow"))

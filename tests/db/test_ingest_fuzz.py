@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from salesops_core.db.models import Base
-from tests.support.ingest_api import AUTH, STAGES, add_stages, ingest_client
-from tests.support.lead_helpers import make_team
+from tests.support.ingest_api import AUTH, STAGES, team_client
 
 FUZZ = settings(
     max_examples=60,
@@ -100,10 +99,7 @@ ACTIVITY = body(
 
 @pytest.fixture
 def api(engine, sessions, database_url):
-    with sessions.begin() as session:
-        make_team(session)
-    add_stages(sessions)
-    with ingest_client(engine, sessions, database_url) as client:
+    with team_client(engine, sessions, database_url) as client:
         yield client
 
 

@@ -1,8 +1,9 @@
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from salesops_core import outbox
+from salesops_core.db.engine import is_postgres
 from salesops_core.db.models import Outbox, OutboxStatus
 from tests.support.lead_helpers import MONDAY_10_UTC, a_notice
 
@@ -68,6 +69,16 @@ def test_rate_limited_retry_gives_the_attempt_back(session):
     assert outbox.claim(session, "w", now=T0 + timedelta(seconds=4)) == []
     [again] = outbox.claim(session, "w", now=T0 + timedelta(seconds=5))
     assert again.attempts == 1
+
+
+def test_a_send_is_stamped_at_its_first_utc_time_whatever_the_session_time_zone(session):
+    if is_postgres(session):  # a positive offset would put the stamp after the message
+        session.execute(text("SET LOCAL TimeZone = 'Asia/Tokyo'"))
+    put(session)
+    [message] = outbox.claim(session, "w", now=T0)
+    assert outbox.begin_send(session, message, now=T0)
+    assert outbox.begin_send(session, message, now=T0 + timedelta(seconds=5))
+    assert session.scalars(select(Outbox.ambiguous_since)).one() == T0
 
 
 def test_dead_message_can_be_requeued(session):

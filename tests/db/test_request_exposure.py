@@ -78,3 +78,21 @@ def test_api_docs_open_to_the_ingest_token_or_when_public(database_url: str) -> 
 def test_metrics_public_does_not_open_the_api_docs(database_url: str) -> None:
     response = _get(database_url, "/api/v1/openapi.json", REMOTE, metrics_public=True)
     assert response.status_code == 403
+
+
+def test_a_root_path_in_front_does_not_open_the_operations_pages(database_url: str) -> None:
+    """Mounted under a root path (`uvicorn --root-path`, a parent app), the router still answers
+    /metrics and the OpenAPI document: the guard judges the route, not the URL's prefix."""
+
+    async def fetch(path: str) -> httpx.Response:
+        deps = build_deps(bot_settings(database_url, "http://127.0.0.1:9/api/"))
+        app = create_app(deps)
+        transport = httpx.ASGITransport(app=app, client=REMOTE, root_path="/salesops")
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://bot") as http:
+                return await http.get(f"/salesops{path}")
+        finally:
+            deps.engine.dispose()
+
+    for path in ("/metrics", "/api/v1/openapi.json"):
+        assert asyncio.run(fetch(path)).status_code == 403

@@ -16,6 +16,7 @@ from bot.deps import Deps
 from bot.settings import Settings
 from salesops_core.config import OrgConfig, SlaPolicy
 from salesops_core.db.models import Outcome, Stage
+from tests.support.lead_helpers import make_team
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -44,6 +45,18 @@ def ingest_client(
     app = FastAPI()
     app.include_router(build_ingest_router(deps), prefix="/api/v1")
     with TestClient(app) as client:
+        yield client
+
+
+@contextmanager
+def team_client(
+    engine: Engine, sessions: sessionmaker[Session], database_url: str
+) -> Iterator[TestClient]:
+    """`ingest_client` on a database with `make_team`'s reps and the `STAGES` stage map."""
+    with sessions.begin() as session:
+        make_team(session)
+    add_stages(sessions)
+    with ingest_client(engine, sessions, database_url) as client:
         yield client
 
 

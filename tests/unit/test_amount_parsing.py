@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from salesops_core.db.models import Deal, Lead
 from salesops_core.importers import limits
+from salesops_core.importers.columns import parse_timestamps
 from salesops_core.importers.parsing import (
     parse_amount,
     parse_number,
@@ -119,6 +120,20 @@ def test_a_period_end_at_the_calendar_limits_is_a_value_error_not_an_overflow(te
 def test_the_edges_of_the_range_are_read() -> None:
     assert parse_timestamp("1970-01-01T00:00:00Z", NY)[0] == datetime(1970, 1, 1, tzinfo=UTC)
     assert parse_period_end("2199-12-31", ZoneInfo("UTC")) == datetime(2200, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1969-12-31 22:00:00", "1970-01-01T00:30:00+01:00", "2199-12-31T23:30:00-01:00",
+     "2200-01-01T01:00:00+02:00", "1970-01-01 00:00:00", "2026-03-07T14:05:00Z"],
+)  # fmt: skip
+def test_the_column_reader_never_accepts_a_time_the_row_reader_refuses(text: str) -> None:
+    read, _ = parse_timestamps([text], NY)
+    try:
+        expected: datetime | None = parse_timestamp(text, NY)[0]
+    except ValueError:
+        expected = None
+    assert read[0] in (expected, None)  # None: left to the row reader, which says why
 
 
 def test_limits_come_from_the_model_columns() -> None:

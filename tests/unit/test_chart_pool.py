@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
 import pytest
@@ -47,3 +48,14 @@ def test_closing_stops_the_worker_processes() -> None:
     pool.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # type: ignore[arg-type]
+
+
+def test_a_worker_that_dies_fails_its_chart_and_the_next_chart_gets_a_new_pool() -> None:
+    pool = ChartPool(1)
+    try:
+        with pytest.raises(BrokenProcessPool):
+            asyncio.run(pool.draw([Chart("dies", "dies", partial(os._exit, 1))]))
+        (pid,) = asyncio.run(pool.draw([Chart("pid", "pid", os.getpid)]))
+        assert pid != os.getpid()
+    finally:
+        pool.close()
