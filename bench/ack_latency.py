@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ from sqlalchemy import select  # noqa: E402
 
 from salesops_core.db.engine import make_engine, require_migrated  # noqa: E402
 from salesops_core.db.models import Rep, Role  # noqa: E402
+from tests.support.bench_kit import free_port, percentile, wait_listening  # noqa: E402
 from tests.support.bot_harness import SIGNING_SECRET, sign, slash_command_body  # noqa: E402
 from tests.support.slack_server import FakeSlack  # noqa: E402
 
@@ -67,12 +67,6 @@ class Sample:
     answer_s: list[float] = field(default_factory=list)
     chart_s: list[float] = field(default_factory=list)  # send -> files.completeUploadExternal
     failures: int = 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve_bare(port: int) -> None:
@@ -107,17 +101,9 @@ def start_server(kind: str, port: int, env: dict[str, str]) -> subprocess.Popen:
         argv = [sys.executable, __file__, "--serve-bot", str(port)]
         argv += ["--no-charts"] if kind == "text" else []
     process = subprocess.Popen(argv, env=env, cwd=ROOT)
-    deadline = time.monotonic() + 300  # a loaded machine imports slowly
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            if process.poll() is not None:
-                raise SystemExit(f"the {kind} server exited with {process.returncode}") from None
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"the {kind} server did not start")
+    # a loaded machine imports slowly
+    wait_listening(process, port, what=f"the {kind} server", seconds=300)
+    return process
 
 
 async def one_round(
@@ -170,11 +156,6 @@ async def one_round(
         done = fake.calls_to("files.completeUploadExternal")[uploads_before:]
         sample.chart_s += [call.at - first for call in done]
         sample.failures += n - len(done)
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def measure(
@@ -318,22 +299,22 @@ def report(table: dict[str, dict[int, Sample]], levels: list[int], peaks: dict[s
         for n in levels:
             s = by_level[n]
             failures += s.failures
-            p50, p99 = pct(s.ack_s, 0.5), pct(s.ack_s, 0.99)
+            p50, p99 = percentile(s.ack_s, 0.5), percentile(s.ack_s, 0.99)
             line = f"{kind:<7}{n:>5}{len(s.ack_s):>5}{p50 * ms:>8.1f}ms{p99 * ms:>8.1f}ms"
             notes = []
             bare = table.get("bare", {}).get(n)
             if bare and kind != "bare":
-                r50, r99 = p50 / pct(bare.ack_s, 0.5), p99 / pct(bare.ack_s, 0.99)
+                r50, r99 = p50 / percentile(bare.ack_s, 0.5), p99 / percentile(bare.ack_s, 0.99)
                 line += f"{r50:>11.2f}x{r99:>11.2f}x"
                 notes.append(f"ack<={TARGET_ACK_RATIO}x:{_verdict(r50 <= TARGET_ACK_RATIO)}")
             else:
                 line += " " * 24
             line += _columns(s.answer_s) + _columns(s.chart_s)
             if s.answer_s and n == TARGET_AT:
-                ok = pct(s.answer_s, 0.5) < TARGET_ANSWER_S
+                ok = percentile(s.answer_s, 0.5) < TARGET_ANSWER_S
                 notes.append(f"answer p50<{TARGET_ANSWER_S * ms:.0f}ms:{_verdict(ok)}")
             if s.chart_s and n == TARGET_AT:
-                ok = pct(s.chart_s, 0.5) < TARGET_CHART_S
+                ok = percentile(s.chart_s, 0.5) < TARGET_CHART_S
                 notes.append(f"chart p50<{TARGET_CHART_S * ms:.0f}ms:{_verdict(ok)}")
             if s.failures:
                 notes.append(f"{s.failures} FAILED")
@@ -354,7 +335,7 @@ def _columns(values: list[float]) -> str:
     """p50 and p99 in ms, or blanks when there are none."""
     if not values:
         return " " * 24
-    return f"{pct(values, 0.5) * 1000:>10.0f}ms{pct(values, 0.99) * 1000:>10.0f}ms"
+    return f"{percentile(values, 0.5) * 1000:>10.0f}ms{percentile(values, 0.99) * 1000:>10.0f}ms"
 
 
 def _verdict(ok: bool) -> str:

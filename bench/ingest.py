@@ -28,7 +28,6 @@ import asyncio
 import itertools
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -46,6 +45,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from salesops_core.db.engine import make_engine, require_migrated  # noqa: E402
 from salesops_core.db.models import Activity, Deal, Lead, Outcome, Rep, Stage  # noqa: E402
+from tests.support.bench_kit import free_port, percentile, wait_listening  # noqa: E402
 
 TOKEN = "bench-ingest-token"
 TARGET_RATE = 300
@@ -65,26 +65,10 @@ class Sample:
         self.errors[why] = self.errors.get(why, 0) + 1
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, __file__, "--serve", str(port)]
-    process = subprocess.Popen(argv, env=env, cwd=ROOT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            if process.poll() is not None:
-                raise SystemExit(f"the server exited with {process.returncode}") from None
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the server did not start")
+    process = subprocess.Popen([sys.executable, __file__, "--serve", str(port)], env=env, cwd=ROOT)
+    wait_listening(process, port)
+    return process
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -285,13 +269,6 @@ def duplicates(database_url: str, run: str) -> int:
     return extra
 
 
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def report(results: dict[str, Sample], rss_mb: float, dupes: int, rate: float) -> int:
     ms = 1000
     print(
@@ -303,17 +280,17 @@ def report(results: dict[str, Sample], rss_mb: float, dupes: int, rate: float) -
     for name, s in results.items():
         done = len(s.latencies)
         per_s = (s.records or done) / s.elapsed if s.elapsed else 0.0
-        p99 = pct(s.latencies, 0.99)
-        ratio = p99 / pct(reference.latencies, 0.99) if s is not reference else 1.0
+        p50, p95, p99 = (percentile(s.latencies, q) for q in (0.5, 0.95, 0.99))
+        ratio = p99 / percentile(reference.latencies, 0.99) if s is not reference else 1.0
         errors = ", ".join(f"{k}: {v}" for k, v in sorted(s.errors.items())) or "-"
         failed += sum(s.errors.values())
         print(
-            f"{name:<22}{s.offered:>8}{done:>7}{per_s:>9.1f}{pct(s.latencies, 0.5) * ms:>7.0f}ms"
-            f"{pct(s.latencies, 0.95) * ms:>7.0f}ms{p99 * ms:>7.0f}ms{ratio:>9.2f}x  {errors}"
+            f"{name:<22}{s.offered:>8}{done:>7}{per_s:>9.1f}{p50 * ms:>7.0f}ms"
+            f"{p95 * ms:>7.0f}ms{p99 * ms:>7.0f}ms{ratio:>9.2f}x  {errors}"
         )
     mix = results["ingest mix"]
     achieved = len(mix.latencies) / mix.elapsed if mix.elapsed else 0.0
-    p99 = pct(mix.latencies, 0.99)
+    p99 = percentile(mix.latencies, 0.99)
     met = rate >= TARGET_RATE and achieved >= 0.98 * rate and p99 < TARGET_P99_S
     print(
         f"\nserver peak RSS {rss_mb:.0f} MB; duplicate rows {dupes}; "

@@ -51,6 +51,7 @@ from bot.jobs.scheduler import start_background
 from salesops_core.config import SlaPolicy
 from salesops_core.db.engine import make_engine, make_session_factory, migrate
 from salesops_core.db.models import Base, Lead, Outbox, OutboxStatus, Rep, Role
+from tests.support.bench_kit import percentile
 from tests.support.bot_harness import start_bot
 from tests.support.lead_helpers import track_deliveries
 from tests.support.slack_server import FakeSlack
@@ -119,13 +120,6 @@ def reset(url: str) -> None:
             for n in range(1, REPS + 1)
         )  # fmt: skip
     engine.dispose()
-
-
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def crasher(deps, client, stop: threading.Event, crashes: int, lease: float) -> None:  # type: ignore[no-untyped-def]

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from bot.api_batch import add_batch_route
 from bot.deps import Deps
 from salesops_core.db.engine import connection_lost, transaction
-from salesops_core.db.models import ActivityType, Lead
+from salesops_core.db.models import ActivityType, Lead, Rep
 from salesops_core.importers import limits
 from salesops_core.importers.ingest import (
     IngestError,
@@ -317,9 +317,10 @@ def build_ingest_router(deps: Deps) -> APIRouter:
                 log.warning("ingest: the database connection dropped; retrying once")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def lead_work(session: Session, body: LeadIn) -> LeadOut:
-        """Create one lead (the single route and each record of a batch)."""
-        owner = owner_rep(session, body.owner) if body.owner else None
+    def lead_work(session: Session, body: LeadIn, owners: dict[str, Rep] | None = None) -> LeadOut:
+        """Create one lead (the single route and each record of a batch; a batch passes the
+        `owners` it has found, see `owner_rep`)."""
+        owner = owner_rep(session, body.owner, found=owners) if body.owner else None
         created_at = moment(body.created_at) or utcnow()
         first_response_at = moment(body.first_response_at)
         check_response(created_at, first_response_at)
@@ -398,16 +399,24 @@ def build_ingest_router(deps: Deps) -> APIRouter:
         return upsert(body, response, upsert_activity)
 
     def upserted(upsert_one: Any) -> Any:
-        """A batch's record writer from an upsert (deals: the stage map read once per batch)."""
+        """A batch's record writer from an upsert: each owner looked up once per batch (and
+        for deals the stage map read once)."""
 
         def prepare(session: Session) -> Any:
-            shared = {"stages": ingest_stage_map(session)} if upsert_one is upsert_deal else {}
+            shared: dict[str, Any] = {"owners": {}}
+            if upsert_one is upsert_deal:
+                shared["stages"] = ingest_stage_map(session)
             return lambda body: UpsertOut(**upsert_one(session, fields_of(body), **shared).__dict__)
 
         return prepare
 
     add_batch_route(
-        router, "leads", LeadIn, LeadOut, write, lambda session: partial(lead_work, session)
+        router,
+        "leads",
+        LeadIn,
+        LeadOut,
+        write,
+        lambda session: partial(lead_work, session, owners={}),
     )
     add_batch_route(router, "deals", DealIn, UpsertOut, write, upserted(upsert_deal))
     add_batch_route(router, "activities", ActivityIn, UpsertOut, write, upserted(upsert_activity))

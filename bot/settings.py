@@ -15,6 +15,8 @@ from salesops_core.db.engine import DEFAULT_DATABASE_URL
 from salesops_core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "salesops.toml"
+# The sections a config file may have: each is the Settings field of the same name.
+FILE_SECTIONS = ("org", "sla", "digest", "nudges")
 
 
 class Settings(BaseSettings):
@@ -68,11 +70,11 @@ def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings
     if explicit and not path.is_file():
         raise ConfigError(f"config file {path} not found (set by SALESOPS_CONFIG or --config)")
     file_values = _read_toml(path) if path.is_file() else {}
-    unknown = set(file_values) - {"org", "sla", "digest", "nudges"}
+    unknown = set(file_values) - set(FILE_SECTIONS)
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
     try:
-        settings = Settings(**_file_sections(file_values))
+        settings = Settings(**file_values)  # only FILE_SECTIONS, checked above
     except ValidationError as exc:
         raise ConfigError(_describe(exc, str(path) if file_values else "environment")) from None
     org = settings.org
@@ -84,16 +86,3 @@ def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings
     return settings.model_copy(
         update={"org": org, "config_file": str(path) if file_values else None}
     )
-
-
-def _file_sections(values: dict[str, Any]) -> dict[str, Any]:
-    sections: dict[str, Any] = {}
-    if "org" in values:
-        sections["org"] = values["org"]
-    if "sla" in values:
-        sections["sla"] = values["sla"]
-    if "digest" in values:
-        sections["digest"] = values["digest"]
-    if "nudges" in values:
-        sections["nudges"] = values["nudges"]
-    return sections

@@ -213,22 +213,24 @@ def latest_sent(session: Session, dedupe_keys: Sequence[str]) -> Outbox | None:
     )
 
 
-def _locations(session: Session, ids: set[int]) -> dict[int, SlackLocation]:
+def _targets(session: Session, ids: set[int]) -> tuple[dict[int, SlackLocation], dict[int, str]]:
+    """The rows edits and follow-ups point at, in one read: where each delivered one is in
+    Slack, and the error of each dead one."""
+    located: dict[int, SlackLocation] = {}
+    failed: dict[int, str] = {}
+    if not ids:
+        return located, failed
     rows = session.execute(
-        select(Outbox.id, Outbox.slack_channel, Outbox.slack_ts).where(
-            Outbox.id.in_(ids), Outbox.slack_channel.is_not(None), Outbox.slack_ts.is_not(None)
-        )
+        select(
+            Outbox.id, Outbox.status, Outbox.slack_channel, Outbox.slack_ts, Outbox.last_error
+        ).where(Outbox.id.in_(ids))
     )
-    return {row_id: SlackLocation(str(channel), str(ts)) for row_id, channel, ts in rows}
-
-
-def _dead_errors(session: Session, ids: set[int]) -> dict[int, str]:
-    rows = session.execute(
-        select(Outbox.id, Outbox.last_error).where(
-            Outbox.id.in_(ids), Outbox.status == OutboxStatus.DEAD
-        )
-    )
-    return {row_id: error or "dead" for row_id, error in rows}
+    for row_id, status, channel, ts, error in rows:
+        if channel is not None and ts is not None:
+            located[row_id] = SlackLocation(str(channel), str(ts))
+        if status == OutboxStatus.DEAD:
+            failed[row_id] = error or "dead"
+    return located, failed
 
 
 def _follow_up_blocked(
@@ -307,10 +309,9 @@ def claim(
         .execution_options(synchronize_session=False)
     )
     rows = session.execute(stmt).all()
-    followed = {row.follows_id for row in rows if row.follows_id is not None}
-    targets = {row.edits_id for row in rows if row.edits_id is not None} | followed
-    located = _locations(session, targets) if targets else {}
-    failed = _dead_errors(session, followed) if followed else {}
+    targets = {row.edits_id for row in rows if row.edits_id is not None}
+    targets |= {row.follows_id for row in rows if row.follows_id is not None}
+    located, failed = _targets(session, targets)
     claimed = [
         ClaimedMessage(
             id=row.id,

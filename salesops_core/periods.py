@@ -223,20 +223,20 @@ def parse_period(
         if which == "last":
             period = period.previous()
         return replace(period, label=f"{word} ({period.label})")
-    if match := _QUARTER.match(word) or _MONTH.match(word) or _YEAR.match(word):
-        _check_years(text, int(match[1]))
-    elif match := _RANGE.match(word):
-        _check_years(text, int(match[1][:4]), int(match[2][:4]))
-    try:
+    try:  # the years first (an UnknownPeriod of their own), then the form's own checks
         if match := _QUARTER.match(word):
+            _check_years(text, int(match[1]))
             return quarter_period(int(match[1]), int(match[2]), tz, fiscal_start)
         if match := _MONTH.match(word):
+            _check_years(text, int(match[1]))
             if not 1 <= int(match[2]) <= 12:
                 raise ValueError("month out of range")
             return month_period(int(match[1]), int(match[2]), tz, fiscal_start)
         if match := _YEAR.match(word):
+            _check_years(text, int(match[1]))
             return year_period(int(match[1]), tz, fiscal_start)
         if match := _RANGE.match(word):
+            _check_years(text, int(match[1][:4]), int(match[2][:4]))
             return range_period(date.fromisoformat(match[1]), date.fromisoformat(match[2]), tz)
     except ValueError:
         raise UnknownPeriod(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,9 +164,8 @@ def _build(
 
     settings = deps.settings
     nudges = settings.nudges  # the manager's own nudges held back by the budget
-    if not progress:
-        return build_digests(session, period, settings.org, settings.sla, now, teams, nudges)
-    with console.status(f"Computing every team's digest for {period.label} ..."):
+    status = f"Computing every team's digest for {period.label} ..."
+    with console.status(status) if progress else nullcontext():
         return build_digests(session, period, settings.org, settings.sla, now, teams, nudges)
 
 

@@ -75,10 +75,10 @@ def nudges_command(
             rows = rule_stats(session, moment - timedelta(days=days), moment)
         _print_stats(rows, days, output_format)
         return
-    from salesops_core.nudges.rollup import already_enqueued, due_rollups, enqueue_rollups
-    from salesops_core.nudges.service import enqueue_due, evaluate
-
     if dry_run:
+        from salesops_core.nudges.rollup import already_enqueued, due_rollups
+        from salesops_core.nudges.service import evaluate
+
         with deps.sessions() as session:
             rep_id = find_rep(session, rep).id if rep else None
             evaluation = evaluate(session, settings.nudges, settings.org, moment, rep_id=rep_id)
@@ -86,12 +86,12 @@ def nudges_command(
             sent = already_enqueued(session, rollups)
         _print_dry_run(evaluation, rollups, sent, output_format)
         return
+    from bot.jobs.nudges import enqueue_nudges
+
     with transaction(deps.sessions) as session:  # what the nudge job runs, at --now
         rep_id = find_rep(session, rep).id if rep else None
-        evaluation = evaluate(session, settings.nudges, settings.org, moment, rep_id=rep_id)
-        counts = enqueue_due(session, evaluation, moment)
-        rollup_counts = enqueue_rollups(session, evaluation, moment)
-    _print_sent(counts, rollup_counts, output_format)
+        run = enqueue_nudges(deps, session, moment, rep_id)
+    _print_sent(run.nudges, run.rollups, output_format)
 
 
 def rollup_counts_text(rollup: DueRollup) -> str:

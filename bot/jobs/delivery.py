@@ -282,15 +282,9 @@ class Dispatcher:
 
     def deliver(self, message: ClaimedMessage, stats: DispatchStats) -> float | None:
         """Send one claimed message and record the outcome; a 429's wait, else None."""
-        if message.edits_missing:
-            self._finish(message, stats, dead=EDIT_TARGET_MISSING)
-            return None
-        if message.follows_failed is not None:
-            dead = f"{FOLLOWED_UNDELIVERED} ({message.follows_failed})"
-            self._finish(message, stats, dead=dead)
-            return None
-        if message.edits is None and message.follows is None and not message.channel:
-            self._finish(message, stats, dead=NO_RECIPIENT)
+        undeliverable = _undeliverable(message)
+        if undeliverable is not None:
+            self._finish(message, stats, dead=undeliverable)
             return None
         try:
             if message.ambiguous_since is not None and self._found_in_slack(message, stats):
@@ -394,23 +388,23 @@ class Dispatcher:
         if message.edits is not None:
             self._pace(ApiCall("chat.update"))
             self._begin(message, posts=False)
-            updated = self.client.chat_update(
+            response = self.client.chat_update(
                 channel=message.edits.channel,
                 ts=message.edits.ts,
                 text=rendered.text,
                 blocks=rendered.blocks,
             )
-            return dict(updated.data) if isinstance(updated.data, dict) else {}
-        channel = self._destination(message)
-        self._pace(ApiCall("chat.postMessage", channel))
-        self._begin(message, posts=True)
-        response = self.client.chat_postMessage(
-            channel=channel,
-            text=rendered.text,
-            blocks=rendered.blocks,
-            metadata=outbox_metadata(message.dedupe_key),
-            unfurl_links=False,
-        )
+        else:
+            channel = self._destination(message)
+            self._pace(ApiCall("chat.postMessage", channel))
+            self._begin(message, posts=True)
+            response = self.client.chat_postMessage(
+                channel=channel,
+                text=rendered.text,
+                blocks=rendered.blocks,
+                metadata=outbox_metadata(message.dedupe_key),
+                unfurl_links=False,
+            )
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     def _upload(self, message: ClaimedMessage) -> dict[str, Any]:
@@ -560,6 +554,17 @@ class Dispatcher:
                 )
 
         self._write(hand_back)
+
+
+def _undeliverable(message: ClaimedMessage) -> str | None:
+    """Why a claimed message can never be sent (its dead-letter reason), or None."""
+    if message.edits_missing:
+        return EDIT_TARGET_MISSING
+    if message.follows_failed is not None:
+        return f"{FOLLOWED_UNDELIVERED} ({message.follows_failed})"
+    if message.edits is None and message.follows is None and not message.channel:
+        return NO_RECIPIENT
+    return None
 
 
 def _may_have_arrived(exc: BaseException) -> bool:

@@ -15,6 +15,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from bot.deps import Deps
 from salesops_core.db.engine import transaction, try_job_lock
 from salesops_core.nudges.rollup import RollupCounts, enqueue_rollups
@@ -34,20 +36,28 @@ class NudgeRun:
     rollups: RollupCounts
 
 
+def enqueue_nudges(
+    deps: Deps, session: Session, now: datetime, rep_id: int | None = None
+) -> NudgeRun:
+    """Evaluate at `now` (the org, or one person) and put the due nudges and roll-ups in the
+    outbox, in the caller's transaction: the body of a run, and of `salesops nudges --send-now`."""
+    settings = deps.settings
+    evaluation = evaluate(session, settings.nudges, settings.org, now, rep_id=rep_id)
+    return NudgeRun(
+        nudges=enqueue_due(session, evaluation, now),
+        rollups=enqueue_rollups(session, evaluation, now),
+    )
+
+
 def run_nudges(deps: Deps, now: datetime | None = None) -> NudgeRun | None:
     """One guarded run at `now` in its own transaction; None when another scheduler holds
     the lock (on PostgreSQL)."""
     now = now or utcnow()
-    settings = deps.settings
     with transaction(deps.sessions) as session:
         if not try_job_lock(session, NUDGE_JOB):
             log.info("nudge run skipped: another scheduler holds the lock")
             return None
-        evaluation = evaluate(session, settings.nudges, settings.org, now)
-        run = NudgeRun(
-            nudges=enqueue_due(session, evaluation, now),
-            rollups=enqueue_rollups(session, evaluation, now),
-        )
+        run = enqueue_nudges(deps, session, now)
     if run.nudges.sent or run.rollups.sent:
         log.info(
             "nudges: %s sent, %s held %s; %s roll-ups",

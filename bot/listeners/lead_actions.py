@@ -44,11 +44,11 @@ def press(
     lead = lock_lead(session, lead_id)
     if lead is None:
         return None
-    require_act_for(session, viewer, lead.owner_id, f"the lead {LeadFacts.of(lead).name}")
+    facts = LeadFacts.of(lead)
+    require_act_for(session, viewer, lead.owner_id, f"the lead {facts.name}")
     if lead.status != LeadStatus.OPEN:
         return _already_answered(lead)
     now = utcnow()
-    facts = LeadFacts.of(lead)
     if action == LeadAction.CONTACTED:
         record_response(session, lead, rep=session.get(Rep, viewer.rep_id), at=now)
         return LeadDmUpdate(facts, f"Contacted by <@{slack_user}> at {now:%H:%M} UTC.")

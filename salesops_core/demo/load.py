@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import OperationalError
 
-from salesops_core.db.engine import migrate
+from salesops_core.db.engine import SQLITE_CONNECT_PRAGMAS, migrate
 from salesops_core.db.models import (
     Activity,
     Base,
@@ -43,15 +43,18 @@ MAX_SCALE = 1000.0
 BIG_TABLES = (Deal, DealStageChange, Lead, Activity)
 # SQLite during the load: a rollback journal instead of the WAL (which would take every page
 # of the new tables twice, and a page again each time the cache spills it), no fsync, a big
-# page cache and sorter threads for the index builds; the serving settings afterwards.
+# page cache and sorter threads for the index builds; afterwards what a new connection gets
+# (`SQLITE_CONNECT_PRAGMAS`) and the defaults.
 SQLITE_LOAD_PRAGMAS = (
     "journal_mode=DELETE", "foreign_keys=OFF", "synchronous=OFF", "cache_size=-262144",
     "temp_store=MEMORY", "threads=2",
 )  # fmt: skip
 SQLITE_SERVE_PRAGMAS = (
-    "journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "cache_size=-2000",
-    "temp_store=DEFAULT", "threads=0",
-)  # fmt: skip
+    *SQLITE_CONNECT_PRAGMAS,
+    "cache_size=-2000",
+    "temp_store=DEFAULT",
+    "threads=0",
+)
 
 
 class DemoRefused(SalesopsError):

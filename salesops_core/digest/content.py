@@ -145,14 +145,23 @@ def read_once(
     *,
     managers: dict[int, Rep],
     held: dict[int, list[Nudge]],
+    team_panels: bool = True,
 ) -> OnePass:
     """The one pass over `scope` every team digest in it is picked from (and a region's or
-    the org's digest, `digest.regions`): three gathers, then one grouped read per part."""
+    the org's digest, `digest.regions`): three gathers, then one grouped read per part.
+    `team_panels=False` skips the per-team chart panels (a scope digest reads its own)."""
     quarter = digest_quarter(period, now, org.fiscal_year_start_month)
     previous = period.previous()
     reps = reps_by_team(session, scope)
     bins = response_bins(sla)
     trend = recent_periods(period, TREND_PERIODS + 1)
+    stages: dict[int, list[dict[str, Any]]] = {}
+    responses: dict[int, tuple[list[int], list[int]]] = {}
+    won: dict[int, list[float]] = {}
+    if team_panels:
+        stages = pipeline_by_stage_per_team(session, scope, org, at=now)
+        responses = response_counts_by_bin_per_team(session, scope, period, now, bins.edges)
+        won = won_per_period_per_team(session, scope, trend)
     return OnePass(
         now=now,
         org=org,
@@ -163,11 +172,11 @@ def read_once(
         before=gather_teams(session, scope, previous, org, sla, now, reps=reps),
         qtd=gather_teams(session, scope, quarter, org, sla, now, reps=reps),
         forecasts=latest_forecast_per_rep(session, scope, quarter, now),
-        stages=pipeline_by_stage_per_team(session, scope, org, at=now),
+        stages=stages,
         bins=bins,
-        responses=response_counts_by_bin_per_team(session, scope, period, now, bins.edges),
+        responses=responses,
         trend_labels=[short_label(p) for p in trend],
-        won=won_per_period_per_team(session, scope, trend),
+        won=won,
         stale=stale_deals_per_team(session, scope, org, now),
         managers=managers,
         held=held,

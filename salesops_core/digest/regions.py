@@ -50,10 +50,11 @@ from salesops_core.kpi.engine import finite_values, scope_kpis
 from salesops_core.kpi.pace import pace_of
 from salesops_core.kpi.views import (
     TREND_PERIODS,
+    recent_periods,
     response_counts_by_bin,
-    won_and_attainment_trend,
+    won_per_period,
 )
-from salesops_core.org.scopes import Scope
+from salesops_core.org.scopes import Scope, reps_in_scope
 from salesops_core.periods import Period
 
 SLOWEST_TEAMS_SHOWN = 3
@@ -72,22 +73,23 @@ def build_scope_digest(
     if scope.kind not in ("region", "org"):
         raise ValueError(f"a scope digest is for a region or the org, not a {scope.kind}")
     kind: DigestScope = "region" if scope.kind == "region" else "org"
-    one = read_once(session, scope, period, org, sla, now, managers={}, held={})
-    kpis = finite_values(scope_kpis(session, scope, one.current.gathered))
-    previous = finite_values(scope_kpis(session, scope, one.before.gathered))
-    qtd = finite_values(scope_kpis(session, scope, one.qtd.gathered))
+    one = read_once(session, scope, period, org, sla, now, managers={}, held={}, team_panels=False)
+    reps = session.execute(reps_in_scope(scope)).all()
+    kpis = finite_values(scope_kpis(session, scope, one.current.gathered, reps))
+    previous = finite_values(scope_kpis(session, scope, one.before.gathered, reps))
+    qtd = finite_values(scope_kpis(session, scope, one.qtd.gathered, reps))
     teams = [team for team in _teams(session, scope) if team.id in one.current.reps]
     lines = sorted(
         (_line(one, team) for team in teams), key=lambda line: (-line.won_amount, line.name)
     )
     sla_facts = _sla(one, teams)
-    trend = won_and_attainment_trend(session, scope, period, TREND_PERIODS + 1)
+    won = won_per_period(session, scope, recent_periods(period, TREND_PERIODS + 1))
     chart = one.chart(
         scope.name,
         lines,
         pipeline_by_stage(session, scope, org, at=now),
         response_counts_by_bin(session, scope, period, now, one.bins.edges),
-        trend.won,
+        won,
         sla_facts.unanswered,
     )
     chart = replace(chart, line_unit="team")

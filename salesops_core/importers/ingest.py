@@ -54,12 +54,22 @@ class Upserted:
     changed: bool
 
 
-def owner_rep(session: Session, who: str, field: str = "owner") -> Rep:
-    """The rep named exactly (email, Slack id or full name; one who left too), or IngestError."""
+def owner_rep(
+    session: Session, who: str, field: str = "owner", *, found: dict[str, Rep] | None = None
+) -> Rep:
+    """The rep named exactly (email, Slack id or full name; one who left too), or IngestError.
+
+    `found`: the reps a batch has found so far, by the text that named them (read and filled
+    here), so a batch looks each owner up once."""
+    if found is not None and who in found:
+        return found[who]
     try:
-        return find_rep(session, who, exact=True)
+        rep = find_rep(session, who, exact=True)
     except UnknownRep as exc:
         raise IngestError(field, str(exc)) from None
+    if found is not None:
+        found[who] = rep
+    return rep
 
 
 def check_response(
@@ -91,13 +101,15 @@ def upsert_deal(
     *,
     now: datetime | None = None,
     stages: StageMap | None = None,
+    owners: dict[str, Rep] | None = None,
 ) -> Upserted:
     """Create or update a deal by external_id; a stage change is recorded in its history.
 
     The stage and outcome follow the CSV import's rules (`records.deal_stage`); pass
-    `stages` (from `ingest_stage_map`) to reuse one stage map for many deals."""
+    `stages` (from `ingest_stage_map`) to reuse one stage map for many deals, and `owners`
+    (see `owner_rep`) to look each owner up once."""
     now = now or utcnow()
-    owner = owner_rep(session, fields["owner"])
+    owner = owner_rep(session, fields["owner"], found=owners)
     explicit = Outcome(fields["outcome"]) if fields.get("outcome") else None
     state = records.deal_stage(stages or ingest_stage_map(session), fields["stage"], explicit)
     if state.problem is not None:
@@ -145,10 +157,15 @@ def upsert_deal(
 
 
 def upsert_activity(
-    session: Session, fields: dict[str, Any], *, now: datetime | None = None
+    session: Session,
+    fields: dict[str, Any],
+    *,
+    now: datetime | None = None,
+    owners: dict[str, Rep] | None = None,
 ) -> Upserted:
-    """Create or update an activity by external_id, linking its deal and lead if named."""
-    rep = owner_rep(session, fields["owner"])
+    """Create or update an activity by external_id, linking its deal and lead if named
+    (`owners`: see `owner_rep`)."""
+    rep = owner_rep(session, fields["owner"], found=owners)
     deal_id = lead_id = None
     if fields.get("deal_external_id"):
         deal_id = session.scalar(

@@ -372,15 +372,22 @@ def _insert_new(
         batch = []
         for line, row in levels[level]:
             if level >= 0:
-                target = managers.get(line)
-                kind, ref = target if target else (None, None)
-                manager_id = ref if kind == "db" else ids[kind][ref] if kind else None
+                manager_id = _manager_id(managers.get(line), ids)
                 row = {**row, "manager_id": manager_id}
                 inserted[line] = manager_id
             batch.append((line, row))
         for (line, _row), rep_id in zip(batch, _insert_each_shape(session, batch), strict=True):
             ids["file"][line] = rep_id
     return inserted
+
+
+def _manager_id(target: tuple[str, Any] | None, ids: dict[str, dict[Any, int]]) -> int | None:
+    """The rep id a row's manager target names: a stored rep ("db", id), a row of the file
+    ("file", line) or a created manager ("new", key), from the ids inserted so far."""
+    if target is None:
+        return None
+    kind, ref = target
+    return ref if kind == "db" else ids[kind][ref]
 
 
 def _create_managers(
@@ -453,11 +460,7 @@ def _save_managers(
     changed_ids = {rep_id for rep_id, _ in changed}
     updates: list[tuple[int, dict[str, Any]]] = []
     for line, values, _raw in rows:
-        target = managers.get(line)
-        manager_id = None
-        if target is not None:
-            kind, ref = target
-            manager_id = ref if kind == "db" else ids[kind][ref]
+        manager_id = _manager_id(managers.get(line), ids)
         old = values["_old"]
         if old is not None and old["manager_id"] == manager_id:
             continue

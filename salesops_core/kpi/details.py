@@ -96,9 +96,29 @@ def pipeline_by_stage(
     session: Session, scope: Scope, org: OrgConfig, *, at: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Deals open at `at` (default now) per stage, in stage order; unmapped stages last."""
-    at = at or utcnow()
+    rows = session.execute(_open_by_stage(scope, at or utcnow())).all()
+    return _in_stage_order(rows)
+
+
+def pipeline_by_stage_per_team(
+    session: Session, scope: Scope, org: OrgConfig, *, at: datetime
+) -> dict[int, list[dict[str, Any]]]:
+    """`pipeline_by_stage` for every team in the scope at once (one query grouped by team)."""
+    query = _open_by_stage(scope, at, Rep.team_id)
     rows = session.execute(
+        query.join(Rep, Rep.id == Deal.owner_id).where(Rep.team_id.is_not(None))
+    ).all()
+    by_team: dict[int, list[Any]] = {}
+    for row in rows:
+        by_team.setdefault(row.team_id, []).append(row)
+    return {team: _in_stage_order(team_rows) for team, team_rows in by_team.items()}
+
+
+def _open_by_stage(scope: Scope, at: datetime, *group: Any) -> Select[Any]:
+    """Deals open at `at` counted and summed by (*group, stage, the stage's sort order)."""
+    return (
         select(
+            *group,
             Deal.stage,
             Stage.sort_order,
             func.count().label("deals"),
@@ -107,33 +127,8 @@ def pipeline_by_stage(
         )
         .outerjoin(Stage, Stage.name == Deal.stage)
         .where(open_at(at), in_scope(Deal.owner_id, scope))
-        .group_by(Deal.stage, Stage.sort_order)
-    ).all()
-    return _in_stage_order(rows)
-
-
-def pipeline_by_stage_per_team(
-    session: Session, scope: Scope, org: OrgConfig, *, at: datetime
-) -> dict[int, list[dict[str, Any]]]:
-    """`pipeline_by_stage` for every team in the scope at once (one query grouped by team)."""
-    rows = session.execute(
-        select(
-            Rep.team_id,
-            Deal.stage,
-            Stage.sort_order,
-            func.count().label("deals"),
-            func.coalesce(func.sum(Deal.amount), 0).label("amount"),
-            func.coalesce(func.sum(Deal.amount * deal_probability()), 0).label("weighted"),
-        )
-        .join(Rep, Rep.id == Deal.owner_id)
-        .outerjoin(Stage, Stage.name == Deal.stage)
-        .where(open_at(at), in_scope(Deal.owner_id, scope), Rep.team_id.is_not(None))
-        .group_by(Rep.team_id, Deal.stage, Stage.sort_order)
-    ).all()
-    by_team: dict[int, list[Any]] = {}
-    for row in rows:
-        by_team.setdefault(row.team_id, []).append(row)
-    return {team: _in_stage_order(team_rows) for team, team_rows in by_team.items()}
+        .group_by(*group, Deal.stage, Stage.sort_order)
+    )
 
 
 def _in_stage_order(rows: Sequence[Any]) -> list[dict[str, Any]]:

@@ -288,19 +288,31 @@ def lead_numbers(
             ("sla_decided", values[:, 4]),
         )
     }
-    per_owner: Partials = {}
     for i, owner in enumerate(owner_ids.tolist()):
         partial = partials.setdefault(_owner(owner), {})
         for key, column in sums.items():
             partial[key] = (partial.get(key) or 0.0) + float(column[i])
-        per_owner[_owner(owner)] = {"median": None}
-    for owner, value in zip(*grouped_quantile(owners, minutes, 0.9), strict=True):
-        per_owner[_owner(int(owner))]["p90"] = float(value)
-    medians = grouped_quantile(owners[answered], minutes[answered], 0.5)
-    for owner, value in zip(*medians, strict=True):
-        per_owner[_owner(int(owner))]["median"] = float(value)
+    per_owner: Partials = {
+        _owner(owner): percentiles
+        for owner, percentiles in _response_percentiles(owners, minutes, answered).items()
+    }
     total = {"median": quantile(minutes[answered], 0.5), "p90": quantile(minutes, 0.9)}
     return total, per_owner
+
+
+def _response_percentiles(
+    groups: np.ndarray, minutes: np.ndarray, answered: np.ndarray
+) -> dict[int, dict[str, float | None]]:
+    """Per group, the median minutes of the answered leads and the p90 of all (None: no
+    answered lead), as `percentile_cont` gives them on Postgres."""
+    result: dict[int, dict[str, float | None]] = {
+        int(group): {"median": None, "p90": float(p90)}
+        for group, p90 in zip(*grouped_quantile(groups, minutes, 0.9), strict=True)
+    }
+    medians = grouped_quantile(groups[answered], minutes[answered], 0.5)
+    for group, median in zip(*medians, strict=True):
+        result[int(group)]["median"] = float(median)
+    return result
 
 
 NO_OWNER = -1  # a lead without an owner, in numeric rows
@@ -360,19 +372,9 @@ def lead_percentiles_by_team(
     )
     if values is None:
         return {}
-    teams, team_minutes, was_answered = (
-        values[:, 0].astype("int64"),
-        values[:, 1] / 60.0,
-        values[:, 2] != 0,
+    return _response_percentiles(
+        values[:, 0].astype("int64"), values[:, 1] / 60.0, values[:, 2] != 0
     )
-    result: dict[int, dict[str, float | None]] = {
-        int(team): {"median": None, "p90": float(p90)}
-        for team, p90 in zip(*grouped_quantile(teams, team_minutes, 0.9), strict=True)
-    }
-    medians = grouped_quantile(teams[was_answered], team_minutes[was_answered], 0.5)
-    for team, median in zip(*medians, strict=True):
-        result[int(team)]["median"] = float(median)
-    return result
 
 
 def activities(

@@ -47,6 +47,7 @@ class ScopeNumbers:
     scope: Scope
     kpis: KpiValues
     gathered: PeriodNumbers
+    reps: Sequence[Any] | None = None  # the scope's rep rows (`reps_in_scope`); None: unread
 
     def total(self, partial: str, rep_ids: Collection[int] | None = None) -> float:
         """One partial sum (e.g. "stale_count") over every owner gathered, or only `rep_ids`."""
@@ -77,12 +78,16 @@ def scope_numbers(
 ) -> ScopeNumbers:
     """One period's KPIs for a scope, without the previous period (about eight queries)."""
     gathered = gather(session, scope, period, org, sla, now)
-    return ScopeNumbers(scope, scope_kpis(session, scope, gathered), gathered)
+    reps = session.execute(reps_in_scope(scope)).all() if scope.kind != "rep" else None
+    return ScopeNumbers(scope, scope_kpis(session, scope, gathered, reps), gathered, reps)
 
 
 def leaderboard(session: Session, numbers: ScopeNumbers) -> list[LeaderboardRow]:
     """The scope's reps, one KPI row each from the same gathered numbers, best won first."""
-    return leaderboard_rows(session.execute(reps_in_scope(numbers.scope)).all(), numbers.gathered)
+    reps = numbers.reps
+    if reps is None:
+        reps = session.execute(reps_in_scope(numbers.scope)).all()
+    return leaderboard_rows(reps, numbers.gathered)
 
 
 @dataclass(frozen=True)
@@ -118,17 +123,7 @@ def won_and_attainment_trend(
     count for a period when they lie inside it (no pro-rating).
     """
     periods = recent_periods(period, count)
-    won_bucket = _which_period(closed_in, periods).label("bucket")
-    won_rows = session.execute(
-        select(won_bucket, func.coalesce(func.sum(Deal.amount), 0))
-        .where(
-            Deal.outcome == Outcome.WON,
-            Deal.closed_at >= at_time(periods[0].start),
-            Deal.closed_at < at_time(periods[-1].end),
-            in_scope(Deal.owner_id, scope),
-        )
-        .group_by(won_bucket)
-    ).all()
+    won = won_per_period(session, scope, periods)
     quota_bucket = _which_period(quota_inside, periods).label("bucket")
     quota_rows = session.execute(
         select(quota_bucket, func.sum(Quota.amount))
@@ -140,10 +135,6 @@ def won_and_attainment_trend(
         )
         .group_by(quota_bucket)
     ).all()
-    won = [0.0] * len(periods)
-    for bucket, amount in won_rows:
-        if bucket is not None:
-            won[int(bucket)] = float(amount)
     quota: list[float | None] = [None] * len(periods)
     for bucket, amount in quota_rows:
         if bucket is not None and amount:
@@ -152,29 +143,43 @@ def won_and_attainment_trend(
     return Trend(periods, won, attainment)
 
 
+def won_per_period(session: Session, scope: Scope, periods: Sequence[Period]) -> list[float]:
+    """Won amount in each of consecutive `periods` (oldest first), in one grouped query."""
+    won = [0.0] * len(periods)
+    for index, amount in session.execute(_won_by_period(scope, periods)).all():
+        if index is not None:
+            won[int(index)] = float(amount)
+    return won
+
+
 def won_per_period_per_team(
     session: Session, scope: Scope, periods: Sequence[Period]
 ) -> dict[int, list[float]]:
-    """Won amount in each of consecutive `periods` (oldest first) for every team in the scope,
-    in one grouped query (the won half of `won_and_attainment_trend`, by team)."""
-    bucket = _which_period(closed_in, list(periods)).label("bucket")
+    """`won_per_period` for every team in the scope at once (one query grouped by team)."""
+    query = _won_by_period(scope, periods, Rep.team_id)
     rows = session.execute(
-        select(Rep.team_id, bucket, func.coalesce(func.sum(Deal.amount), 0))
-        .join(Rep, Rep.id == Deal.owner_id)
-        .where(
-            Deal.outcome == Outcome.WON,
-            Deal.closed_at >= at_time(periods[0].start),
-            Deal.closed_at < at_time(periods[-1].end),
-            in_scope(Deal.owner_id, scope),
-            Rep.team_id.is_not(None),
-        )
-        .group_by(Rep.team_id, bucket)
+        query.join(Rep, Rep.id == Deal.owner_id).where(Rep.team_id.is_not(None))
     ).all()
     won: dict[int, list[float]] = {}
     for team, index, amount in rows:
         if index is not None:
             won.setdefault(team, [0.0] * len(periods))[int(index)] = float(amount)
     return won
+
+
+def _won_by_period(scope: Scope, periods: Sequence[Period], *group: Any) -> Select[Any]:
+    """Won amount summed by (*group, index of the period in `periods` the deal closed in)."""
+    bucket = _which_period(closed_in, list(periods)).label("bucket")
+    return (
+        select(*group, bucket, func.coalesce(func.sum(Deal.amount), 0))
+        .where(
+            Deal.outcome == Outcome.WON,
+            Deal.closed_at >= at_time(periods[0].start),
+            Deal.closed_at < at_time(periods[-1].end),
+            in_scope(Deal.owner_id, scope),
+        )
+        .group_by(*group, bucket)
+    )
 
 
 def latest_forecast_per_rep(

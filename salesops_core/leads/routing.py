@@ -132,10 +132,10 @@ def route_new_lead(
     round-robin picks, as for any unowned lead; a lead moved away from a leaver is logged as
     given to them and then moved on (reason OWNER_INACTIVE), so the log says why.
     """
-    if named is not None and (named.active or answered):
-        return assign(session, lead, named, reason=OWNER_GIVEN, now=now)
     if named is not None:
-        assign(session, lead, named, reason=OWNER_GIVEN, now=now)
+        given = assign(session, lead, named, reason=OWNER_GIVEN, now=now)
+        if named.active or answered:
+            return given
     picked = pick_round_robin(session, now=now)
     if named is None and picked is None:
         return None

@@ -25,6 +25,7 @@ from salesops_core.kpi.rules import (
 from salesops_core.nudges.context import Context
 from salesops_core.nudges.facts import DEFERRALS, Action, Nudge
 from salesops_core.nudges.people import Person
+from salesops_core.org.scopes import in_scope
 
 PAST_CLOSE_SUBJECT = "deals:past-close"
 
@@ -38,8 +39,11 @@ def _deal_text(row: Any) -> str:
     return f"{label} ({money(row.amount)})" if row.amount is not None else label
 
 
+DEAL_SUBJECT = "deal:"  # a stale_deal nudge's subject: "deal:<external id>"
+
+
 def _deal_subject(row: Any) -> str:
-    return f"deal:{row.external_id}"
+    return f"{DEAL_SUBJECT}{row.external_id}"
 
 
 def _local_day(moment: datetime, org: OrgConfig) -> str:
@@ -53,7 +57,6 @@ def deal_nudges(session: Session, ctx: Context) -> list[Nudge]:
     from ONE query over the open stale deals (`stale_at`)."""
     now, stale_days = ctx.now, ctx.config.stale_days(ctx.org)
     per_person = ctx.config.stale_deals_per_person
-    owner = Deal.owner_id == ctx.scope.key if ctx.scope.kind == "rep" else Deal.owner_id.isnot(None)
     stale = (
         select(
             Deal.id,
@@ -67,7 +70,12 @@ def deal_nudges(session: Session, ctx: Context) -> list[Nudge]:
             quiet_at(now, stale_days).label("quiet"),
             func.coalesce(past_close_at(now), False).label("past"),
         )
-        .where(open_at(now), stale_at(now, stale_days), owner)
+        .where(
+            open_at(now),
+            stale_at(now, stale_days),
+            in_scope(Deal.owner_id, ctx.scope),
+            Deal.owner_id.isnot(None),
+        )
         .subquery()
     )
     by_quiet = select(
@@ -187,12 +195,14 @@ def _past_close(
 
 
 def still_quiet(
-    session: Session, deal_ids: set[int], now: datetime, stale_deal_days: float
-) -> set[int]:
-    """Which of these deals are still open and quiet at `now` (one query)."""
-    if not deal_ids:
+    session: Session, subjects: set[str], now: datetime, stale_deal_days: float
+) -> set[str]:
+    """Which of these stale_deal subjects ("deal:<external id>") are deals still open and quiet
+    at `now` (one query)."""
+    if not subjects:
         return set()
-    query = select(Deal.id).where(
-        Deal.id.in_(deal_ids), open_at(now), quiet_at(now, stale_deal_days)
+    external_ids = [s.removeprefix(DEAL_SUBJECT) for s in subjects]
+    query = select(Deal.external_id).where(
+        Deal.external_id.in_(external_ids), open_at(now), quiet_at(now, stale_deal_days)
     )
-    return set(session.scalars(query))
+    return {_deal_subject(row) for row in session.execute(query)}

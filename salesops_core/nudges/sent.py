@@ -16,9 +16,10 @@ from salesops_core.outbox import read_notice
 
 @dataclass(frozen=True)
 class SentNudge:
-    """A nudge that went out: its log row and what it said."""
+    """A nudge that went out: its log row and what it said. Holding the row keeps it in the
+    session, so the press's `log.record_action` reads it from there, not from the database."""
 
-    log_id: int
+    row: NudgeLog
     nudge: Nudge
 
 
@@ -26,11 +27,11 @@ def nudge_for_actor(session: Session, log_id: int, actor: Viewer) -> SentNudge:
     """The sent nudge `log_id` when `actor` may act on it (its owner, their manager or an
     admin: `require_act_for`); NotAllowed for anyone else."""
     row = session.execute(
-        select(NudgeLog.rep_id, Outbox.payload)
+        select(NudgeLog, Outbox.payload)
         .join(Outbox, Outbox.dedupe_key == NudgeLog.dedupe_key)
         .where(NudgeLog.id == log_id)
     ).one_or_none()
     if row is None:
         raise UnknownNudge()
-    require_act_for(session, actor, row.rep_id, "this nudge")
-    return SentNudge(log_id, read_notice(NudgeNotice, row.payload).nudge)
+    require_act_for(session, actor, row.NudgeLog.rep_id, "this nudge")
+    return SentNudge(row.NudgeLog, read_notice(NudgeNotice, row.payload).nudge)

@@ -13,12 +13,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesops_core import outbox
 from salesops_core.config import NudgeConfig, NudgeRule, OrgConfig
-from salesops_core.db.models import Deal
 from salesops_core.nudges import log
 from salesops_core.nudges.context import Context
 from salesops_core.nudges.deal_rules import still_quiet
@@ -105,24 +103,10 @@ def _fact_changed(
         and (s.rep_id, s.rule, s.subject) not in keys
     ]
     stale_subjects = {s.subject for s in missing if s.rule == NudgeRule.STALE_DEAL}
-    quiet_ids = _deal_ids(session, stale_subjects)
-    still = still_quiet(session, set(quiet_ids.values()), ctx.now, ctx.config.stale_days(ctx.org))
+    still = still_quiet(session, stale_subjects, ctx.now, ctx.config.stale_days(ctx.org))
     return [
-        s.log_id
-        for s in missing
-        if not (s.rule == NudgeRule.STALE_DEAL and quiet_ids.get(s.subject) in still)
+        s.log_id for s in missing if not (s.rule == NudgeRule.STALE_DEAL and s.subject in still)
     ]
-
-
-def _deal_ids(session: Session, subjects: set[str]) -> dict[str, int]:
-    """The deal ids behind "deal:<external id>" subjects (one query)."""
-    if not subjects:
-        return {}
-    external = {s.removeprefix("deal:"): s for s in subjects}
-    rows = session.execute(
-        select(Deal.external_id, Deal.id).where(Deal.external_id.in_(list(external)))
-    )
-    return {external[ext]: deal_id for ext, deal_id in rows}
 
 
 @dataclass

@@ -68,18 +68,21 @@ def _manager_sees_rep(session: Session, viewer: Viewer, rep_id: int) -> bool:
     return bool(session.scalar(query))
 
 
+def _sees_rep(session: Session, viewer: Viewer, rep_id: int) -> bool:
+    """The rule for one rep: the rep themselves, a manager who sees them, or an admin."""
+    if viewer.is_admin or rep_id == viewer.rep_id:
+        return True
+    return viewer.is_manager and _manager_sees_rep(session, viewer, rep_id)
+
+
 def can_view(session: Session, viewer: Viewer, scope: Scope) -> bool:
     """True when `viewer` may see the numbers of `scope` (see the module docstring)."""
     if viewer.is_admin:
         return True
-    if scope.kind == "rep" and scope.key == viewer.rep_id:
-        return True
-    if not viewer.is_manager:
-        return False
     if scope.kind == "rep":
-        return _manager_sees_rep(session, viewer, int(scope.key))  # type: ignore[arg-type]
+        return _sees_rep(session, viewer, int(scope.key))  # type: ignore[arg-type]
     if scope.kind == "team":
-        return viewer.team_id is not None and scope.key == viewer.team_id
+        return viewer.is_manager and viewer.team_id is not None and scope.key == viewer.team_id
     return False
 
 
@@ -128,13 +131,9 @@ def may_act_for(session: Session, actor: Viewer, owner_id: int | None) -> bool:
     "Their manager" is a manager who sees the owner's numbers (same team, or a direct report);
     something nobody owns is for admins only.
     """
-    if actor.is_admin:
-        return True
     if owner_id is None:
-        return False
-    if owner_id == actor.rep_id:
-        return True
-    return actor.is_manager and _manager_sees_rep(session, actor, owner_id)
+        return actor.is_admin
+    return _sees_rep(session, actor, owner_id)
 
 
 def require_act_for(session: Session, actor: Viewer, owner_id: int | None, thing: str) -> None:

@@ -8,11 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
-from bot.cli.main import app
 from salesops_core.db.models import Outbox
-from tests.support.digest_fixture import DEAL_URL, build_digest_org
+from tests.support.digest_fixture import build_digest_org, digest_cli
 
 NOW = "2026-11-23T09:00:00+00:00"
 
@@ -21,20 +19,7 @@ NOW = "2026-11-23T09:00:00+00:00"
 def cli(database_url: str, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """Run `salesops ...` in tmp_path against the fixture org; (exit code, stdout, error)."""
     build_digest_org(session)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "salesops.toml").write_text(
-        f'[org]\ntimezone = "UTC"\ndeal_url = "{DEAL_URL}"\n\n'
-        '[[sla]]\nsource = "*"\nfirst_response_minutes = 10\nbusiness_hours = false\n'
-    )
-    monkeypatch.delenv("SALESOPS_CONFIG", raising=False)
-    env = {"DATABASE_URL": database_url, "SALESOPS_TIMEZONE": "UTC"}
-
-    def run(*args: str) -> tuple[int, str, str]:
-        result = CliRunner().invoke(app, list(args), env=env)
-        error = str(result.exception) if result.exception else result.stderr
-        return result.exit_code, result.stdout, error
-
-    return run
+    return digest_cli(database_url, tmp_path, monkeypatch)
 
 
 def test_format_json_has_the_kpis_of_salesops_kpi_for_the_same_now(cli) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 
-from slack_sdk import WebClient
 from sqlalchemy import select
 
 import bot.jobs.digest as digest_job
@@ -37,10 +36,6 @@ def settings(**digest) -> Settings:
 
 def deps_for(sessions, **digest) -> Deps:
     return Deps(settings=settings(**digest), engine=sessions.kw["bind"], sessions=sessions)
-
-
-def client(fake) -> WebClient:
-    return WebClient(token="xoxb-test", base_url=fake.base_url, retry_handlers=[], timeout=5)
 
 
 def rows(sessions) -> list[Outbox]:
@@ -94,7 +89,7 @@ def test_send_now_twice_sends_once_and_says_so(sessions, fake_slack):
             "Freya Moreau",
             expected,
         )
-        Dispatcher(sessions, client(fake_slack)).drain()
+        Dispatcher(sessions, fake_slack.web_client()).drain()
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
     assert len(fake_slack.calls_to("files.completeUploadExternal")) == 1
 
@@ -106,7 +101,7 @@ def test_the_digest_reaches_the_manager_found_by_email_and_the_chart_follows_in_
     with sessions.begin() as session:
         send_now(session, settings(), [east(session)], last_week(), NOW)
     fake_slack.add_user("U0FREYA", "freya@example.com", "Freya Moreau")
-    stats = Dispatcher(sessions, client(fake_slack)).drain()
+    stats = Dispatcher(sessions, fake_slack.web_client()).drain()
     assert (stats.sent, stats.dead) == (2, 0)
     [post] = fake_slack.calls_to("chat.postMessage")
     [complete] = fake_slack.calls_to("files.completeUploadExternal")
@@ -138,7 +133,7 @@ def test_a_manager_without_a_slack_user_is_dead_lettered_once_with_the_reason(se
     build_org(sessions)
     with sessions.begin() as session:
         send_now(session, settings(), [east(session)], last_week(), NOW)
-    dispatcher = Dispatcher(sessions, client(fake_slack))
+    dispatcher = Dispatcher(sessions, fake_slack.web_client())
     stats = dispatcher.drain()
     assert (stats.sent, stats.dead) == (0, 2)
     digest, chart = rows(sessions)
@@ -165,7 +160,7 @@ def test_a_chart_that_cannot_be_drawn_leaves_a_digest_that_says_so_and_no_chart_
     assert digest.payload["chart_note"] == CHART_NOTE
     assert deps.metrics.digest_chart_failures._value.get() == 1
     fake_slack.add_user("U0FREYA", "freya@example.com")
-    Dispatcher(sessions, client(fake_slack)).drain()
+    Dispatcher(sessions, fake_slack.web_client()).drain()
     [post] = fake_slack.calls_to("chat.postMessage")
     blocks = post.params["blocks"]
     assert CHART_NOTE in (blocks if isinstance(blocks, str) else json.dumps(blocks))
@@ -178,7 +173,7 @@ def test_a_429_on_the_upload_neither_loses_nor_duplicates_the_chart(sessions, fa
         send_now(session, settings(), [east(session)], last_week(), NOW)
     fake_slack.add_user("U0FREYA", "freya@example.com")
     fake_slack.fail("files.completeUploadExternal", status=429, retry_after=1)
-    dispatcher = Dispatcher(sessions, client(fake_slack))
+    dispatcher = Dispatcher(sessions, fake_slack.web_client())
     stats = dispatcher.drain()
     assert stats.rate_limited and stats.sent == 1
     chart = rows(sessions)[1]
@@ -204,7 +199,7 @@ def test_a_team_channel_gets_the_same_digest_as_a_row_of_its_own(sessions, fake_
     with sessions() as session:
         assert unknown_channel_teams(session, deps.settings) == ["Nobody"]
     fake_slack.add_user("U0FREYA", "freya@example.com")
-    Dispatcher(sessions, client(fake_slack)).drain()
+    Dispatcher(sessions, fake_slack.web_client()).drain()
     assert {c.params["channel"] for c in fake_slack.calls_to("chat.postMessage")} == {
         "U0FREYA",
         "C0EAST",
@@ -225,7 +220,7 @@ def test_two_schedulers_with_their_dispatchers_send_each_digest_once(sessions, f
     errors = []
 
     def scheduler() -> None:
-        dispatcher = Dispatcher(sessions, client(fake_slack))
+        dispatcher = Dispatcher(sessions, fake_slack.web_client())
         try:
             start.wait()
             for minute in range(3):
@@ -240,7 +235,7 @@ def test_two_schedulers_with_their_dispatchers_send_each_digest_once(sessions, f
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    Dispatcher(sessions, client(fake_slack)).drain()
+    Dispatcher(sessions, fake_slack.web_client()).drain()
     posts = sorted(c.params["channel"] for c in fake_slack.calls_to("chat.postMessage"))
     assert posts == ["C0WEST", "U0FREYA"]
     assert len(fake_slack.calls_to("files.completeUploadExternal")) == 2

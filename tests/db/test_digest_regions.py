@@ -14,9 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
-from bot.cli.main import app
 from commands.base import run_command
 from commands.digest import digest_message
 from commands.kit.reply import CommandContext
@@ -30,7 +28,15 @@ from salesops_core.org.access import viewer_for_rep
 from salesops_core.org.scopes import ORG_SCOPE, region_scope
 from salesops_core.outbox import read_notice
 from salesops_core.periods import parse_period
-from tests.support.digest_fixture import DEAL_URL, NOW, ORG, Q4, SLA, build_digest_org, t
+from tests.support.digest_fixture import (
+    NOW,
+    ORG,
+    Q4,
+    SLA,
+    build_digest_org,
+    digest_cli,
+    t,
+)
 
 NOW_ISO = NOW.isoformat()
 LAST_WEEK = "last-week (2026-W47)"
@@ -72,19 +78,8 @@ def ids(session: Session) -> dict[str, int]:
 def cli(database_url: str, ids: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """Run `salesops ...` in tmp_path against the org; (exit code, stdout, error). The config
     gets `extra` lines appended (`cli.config(...)`)."""
-    monkeypatch.chdir(tmp_path)
+    run = digest_cli(database_url, tmp_path, monkeypatch)
     config = tmp_path / "salesops.toml"
-    config.write_text(
-        f'[org]\ntimezone = "UTC"\ndeal_url = "{DEAL_URL}"\n\n'
-        '[[sla]]\nsource = "*"\nfirst_response_minutes = 10\nbusiness_hours = false\n'
-    )
-    monkeypatch.delenv("SALESOPS_CONFIG", raising=False)
-    env = {"DATABASE_URL": database_url, "SALESOPS_TIMEZONE": "UTC"}
-
-    def run(*args: str) -> tuple[int, str, str]:
-        result = CliRunner().invoke(app, list(args), env=env)
-        error = str(result.exception) if result.exception else result.stderr
-        return result.exit_code, result.stdout, error
 
     def json_of(*args: str) -> dict:  # type: ignore[type-arg]
         code, out, error = run(*args)

@@ -46,6 +46,12 @@ def _send(session: Session, now=NOW, config: NudgeConfig = CONFIG):  # type: ign
     return counts
 
 
+def _send_the_one_nudge(session: Session) -> int:
+    """Send what is due (one nudge); the id of its log row."""
+    _send(session)
+    return session.scalars(select(NudgeLog.id)).one()
+
+
 def test_due_nudges_go_to_the_outbox_once_per_subject_and_day(org: Org) -> None:
     ann, [deal] = _quiet_deals(org)
     first = _send(org.session)
@@ -69,8 +75,7 @@ def test_only_the_owner_their_manager_or_an_admin_may_act_on_a_nudge(org: Org) -
     ann, _ = _quiet_deals(org)
     ann.manager_id = mia.id
     bob, ada = org.rep("Bob Baker"), org.rep("Ada Admin", Role.ADMIN)
-    _send(org.session)
-    log_id = org.session.scalars(select(NudgeLog.id)).one()
+    log_id = _send_the_one_nudge(org.session)
     with pytest.raises(NotAllowed, match="this nudge is Ann Archer's: only they, their manager"):
         nudge_for_actor(org.session, log_id, viewer_for_rep(bob))
     for allowed in (ann, mia, ada):
@@ -79,8 +84,7 @@ def test_only_the_owner_their_manager_or_an_admin_may_act_on_a_nudge(org: Org) -
 
 def test_a_doing_button_within_24_hours_counts_as_acted_on(org: Org) -> None:
     ann, _ = _quiet_deals(org)
-    _send(org.session)
-    log_id = org.session.scalars(select(NudgeLog.id)).one()
+    log_id = _send_the_one_nudge(org.session)
     row = log.record_action(
         org.session, log_id, Action.LOG_ACTIVITY, ann.id, NOW + timedelta(hours=2)
     )
@@ -90,8 +94,7 @@ def test_a_doing_button_within_24_hours_counts_as_acted_on(org: Org) -> None:
 
 def test_a_button_a_day_later_is_recorded_but_not_acted_on(org: Org) -> None:
     ann, _ = _quiet_deals(org)
-    _send(org.session)
-    log_id = org.session.scalars(select(NudgeLog.id)).one()
+    log_id = _send_the_one_nudge(org.session)
     row = log.record_action(
         org.session, log_id, Action.LOG_ACTIVITY, ann.id, NOW + timedelta(hours=25)
     )
@@ -100,8 +103,7 @@ def test_a_button_a_day_later_is_recorded_but_not_acted_on(org: Org) -> None:
 
 def test_snooze_holds_the_nudge_past_its_cooldown(org: Org) -> None:
     ann, _ = _quiet_deals(org)
-    _send(org.session)
-    log_id = org.session.scalars(select(NudgeLog.id)).one()
+    log_id = _send_the_one_nudge(org.session)
     log.record_action(org.session, log_id, Action.SNOOZE_WEEK, ann.id, NOW)
     later = NOW + timedelta(days=4)  # the cooldown is over; the snooze is not
     [decision] = evaluate(org.session, CONFIG, ORG, later).decisions

@@ -35,7 +35,7 @@ from salesops_core.leads.notices import LeadAction
 from salesops_core.nudges import log
 from salesops_core.nudges.facts import Action, Nudge, NudgeNotice, Rule
 from salesops_core.timeutil import utcnow
-from tests.support.bot_harness import RunningBot, button_press_body, sign, start_bot
+from tests.support.bot_harness import RunningBot, start_bot
 from tests.support.slack_server import FakeSlack
 
 TOKEN = "ingest-token"
@@ -117,10 +117,8 @@ def press(
 ) -> str:
     """Press a button as `user` on the message at `where`; the response_url of the press."""
     url = fake.response_url()
-    body = button_press_body(action_id, str(value), user_id=user, channel_id=where[0],
-                             message_ts=where[1], response_url=url)  # fmt: skip
-    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
-    ack = httpx.post(f"{bot.url}/slack/events", content=body, headers=headers, timeout=10)
+    ack = bot.press_button(action_id, str(value), user_id=user, channel_id=where[0],
+                           message_ts=where[1], response_url=url)  # fmt: skip
     assert ack.status_code == 200
     return url
 

@@ -11,30 +11,14 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from slack_sdk import WebClient
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from bot.jobs.delivery import Dispatcher
 from salesops_core import outbox
 from salesops_core.db.engine import is_postgres
-from salesops_core.db.models import Outbox, OutboxStatus
+from salesops_core.db.models import OutboxStatus
 from salesops_core.timeutil import utcnow
-from tests.support.lead_helpers import a_notice, track_deliveries
-
-
-def client(fake, timeout=5):
-    return WebClient(token="xoxb-test", base_url=fake.base_url, retry_handlers=[], timeout=timeout)
-
-
-def put(sessions, n, channel="U1"):
-    with sessions.begin() as session:
-        for i in range(n):
-            outbox.enqueue(session, a_notice(i), dedupe_key=f"m{i}", recipient=channel)
-
-
-def rows(sessions):
-    with sessions() as session:
-        return {row.dedupe_key: row for row in session.scalars(select(Outbox))}
+from tests.support.lead_helpers import put_notices, rows_by_key, track_deliveries
 
 
 def later(seconds=60):
@@ -47,12 +31,12 @@ def assert_each_posted_once(fake, delivered, n):
 
 
 def test_a_send_slower_than_the_lease_is_not_taken_over(sessions, fake_slack):
-    put(sessions, 6)
+    put_notices(sessions, 6)
     delivered = track_deliveries(fake_slack)
     fake_slack.slow("chat.postMessage", 0.6)  # each send outlives the lease below
     stop = threading.Event()
     dispatchers = [
-        Dispatcher(sessions, client(fake_slack), batch_size=3, lease_seconds=0.4,
+        Dispatcher(sessions, fake_slack.web_client(), batch_size=3, lease_seconds=0.4,
                    heartbeat_seconds=0.1)
         for _ in range(2)
     ]  # fmt: skip
@@ -60,7 +44,8 @@ def test_a_send_slower_than_the_lease_is_not_taken_over(sessions, fake_slack):
     for thread in threads:
         thread.start()
     done = fake_slack.wait_for(
-        lambda: {r.status for r in rows(sessions).values()} == {OutboxStatus.SENT}, timeout=60
+        lambda: {r.status for r in rows_by_key(sessions).values()} == {OutboxStatus.SENT},
+        timeout=60,
     )
     stop.set()
     for thread in threads:
@@ -70,29 +55,29 @@ def test_a_send_slower_than_the_lease_is_not_taken_over(sessions, fake_slack):
 
 
 def test_an_answer_lost_after_slack_posted_is_found_not_resent(sessions, fake_slack):
-    put(sessions, 5)
+    put_notices(sessions, 5)
     delivered = track_deliveries(fake_slack)
     fake_slack.drop_answer("chat.postMessage", times=3)
-    dispatcher = Dispatcher(sessions, client(fake_slack))
+    dispatcher = Dispatcher(sessions, fake_slack.web_client())
     first = dispatcher.run_once()
     assert (first.sent, first.retried) == (2, 3)
     second = dispatcher.run_once(now=later())  # after the settle time
     assert (second.sent, second.reconciled) == (3, 3)
     assert_each_posted_once(fake_slack, delivered, 5)
     for i in range(5):
-        row = rows(sessions)[f"m{i}"]
+        row = rows_by_key(sessions)[f"m{i}"]
         assert row.status == OutboxStatus.SENT and row.ambiguous_since is None
         assert row.slack_ts == fake_slack.posted(f"m{i}")[0]["ts"]
     assert len(fake_slack.calls_to("chat.postMessage")) == 5
 
 
 def test_a_timed_out_send_that_landed_is_found_not_resent(sessions, fake_slack):
-    put(sessions, 1)
+    put_notices(sessions, 1)
     delivered = track_deliveries(fake_slack)
     fake_slack.slow("chat.postMessage", 1.5, times=1)
-    dispatcher = Dispatcher(sessions, client(fake_slack, timeout=0.5))
+    dispatcher = Dispatcher(sessions, fake_slack.web_client(timeout=0.5))
     assert dispatcher.run_once().retried == 1
-    assert rows(sessions)["m0"].ambiguous_since is not None
+    assert rows_by_key(sessions)["m0"].ambiguous_since is not None
     assert dispatcher.run_once(now=later()).reconciled == 1
     assert_each_posted_once(fake_slack, delivered, 1)
     [history] = fake_slack.calls_to("conversations.history")
@@ -100,10 +85,10 @@ def test_a_timed_out_send_that_landed_is_found_not_resent(sessions, fake_slack):
 
 
 def test_a_5xx_that_posted_nothing_is_looked_for_then_sent_once(sessions, fake_slack):
-    put(sessions, 1)
+    put_notices(sessions, 1)
     delivered = track_deliveries(fake_slack)
     fake_slack.fail("chat.postMessage", 503)
-    dispatcher = Dispatcher(sessions, client(fake_slack))
+    dispatcher = Dispatcher(sessions, fake_slack.web_client())
     assert dispatcher.run_once().retried == 1
     stats = dispatcher.run_once(now=later())
     assert (stats.sent, stats.reconciled) == (1, 0)
@@ -112,20 +97,20 @@ def test_a_5xx_that_posted_nothing_is_looked_for_then_sent_once(sessions, fake_s
 
 
 def test_an_answer_saying_nothing_was_posted_is_resent_without_looking(sessions, fake_slack):
-    put(sessions, 1)
+    put_notices(sessions, 1)
     fake_slack.fail("chat.postMessage", error="internal_error")  # ok: false, HTTP 200
-    dispatcher = Dispatcher(sessions, client(fake_slack))
+    dispatcher = Dispatcher(sessions, fake_slack.web_client())
     assert dispatcher.run_once().retried == 1
-    assert rows(sessions)["m0"].ambiguous_since is None
+    assert rows_by_key(sessions)["m0"].ambiguous_since is None
     assert dispatcher.run_once(now=later()).sent == 1
     assert fake_slack.calls_to("conversations.history") == []
 
 
 def test_unreadable_history_falls_back_to_sending_again(sessions, fake_slack):
-    put(sessions, 1)
+    put_notices(sessions, 1)
     fake_slack.drop_answer("chat.postMessage")
     fake_slack.fail("conversations.history", error="missing_scope")
-    dispatcher = Dispatcher(sessions, client(fake_slack))
+    dispatcher = Dispatcher(sessions, fake_slack.web_client())
     dispatcher.run_once()
     assert dispatcher.run_once(now=later()).sent == 1
     assert len(fake_slack.posted("m0")) == 2  # at least once, never lost
@@ -148,7 +133,7 @@ KILLED_MID_SEND = textwrap.dedent(
 def test_a_dispatcher_killed_while_its_send_is_in_flight_is_taken_over_once(
     sessions, database_url, fake_slack
 ):
-    put(sessions, 3)
+    put_notices(sessions, 3)
     delivered = track_deliveries(fake_slack)
     fake_slack.slow("chat.postMessage", 30, times=1)  # posted, then the answer hangs
     child = subprocess.Popen(
@@ -160,8 +145,8 @@ def test_a_dispatcher_killed_while_its_send_is_in_flight_is_taken_over_once(
     os.kill(child.pid, signal.SIGKILL)
     child.wait(timeout=10)
     assert child.returncode == -signal.SIGKILL
-    assert {r.status for r in rows(sessions).values()} == {OutboxStatus.SENDING}
-    restarted = Dispatcher(sessions, client(fake_slack))
+    assert {r.status for r in rows_by_key(sessions).values()} == {OutboxStatus.SENDING}
+    restarted = Dispatcher(sessions, fake_slack.web_client())
     assert restarted.run_once().claimed == 0  # the dead process's leases still hold
     stats = restarted.run_once(now=later(16))  # one lease (15 s) on
     assert (stats.sent, stats.reconciled) == (3, 1)
@@ -173,7 +158,7 @@ def test_a_database_connection_cut_while_recording_a_send_is_retried_once(
 ):
     if not is_postgres(sessions.kw["bind"]):
         pytest.skip("pg_terminate_backend is PostgreSQL's")
-    put(sessions, 2)
+    put_notices(sessions, 2)
     delivered = track_deliveries(fake_slack)
     real_mark_sent, cut = outbox.mark_sent, []
 
@@ -184,7 +169,7 @@ def test_a_database_connection_cut_while_recording_a_send_is_retried_once(
         return real_mark_sent(session, message, **kwargs)
 
     monkeypatch.setattr(outbox, "mark_sent", mark_sent_on_a_cut_connection)
-    stats = Dispatcher(sessions, client(fake_slack)).run_once()
+    stats = Dispatcher(sessions, fake_slack.web_client()).run_once()
     assert cut and stats.sent == 2
-    assert {r.status for r in rows(sessions).values()} == {OutboxStatus.SENT}
+    assert {r.status for r in rows_by_key(sessions).values()} == {OutboxStatus.SENT}
     assert_each_posted_once(fake_slack, delivered, 2)

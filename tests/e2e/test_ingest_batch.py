@@ -5,8 +5,7 @@ from sqlalchemy import select
 
 from bot.api_batch import MAX_RECORDS
 from salesops_core.db.models import Activity, Deal, DealStageChange, Lead, Outbox
-from tests.support.ingest_api import AUTH, add_stages, count, ingest_client
-from tests.support.lead_helpers import make_team
+from tests.support.ingest_api import AUTH, add_team_and_stages, count, ingest_client
 
 
 @pytest.fixture
@@ -17,9 +16,7 @@ def api(engine, sessions, database_url):
 
 @pytest.fixture
 def team(sessions):
-    with sessions.begin() as session:
-        make_team(session)
-    add_stages(sessions)
+    add_team_and_stages(sessions)
 
 
 def deal(n, **fields):

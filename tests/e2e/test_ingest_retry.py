@@ -16,7 +16,13 @@ from sqlalchemy import Engine, event, select
 
 from salesops_core.db.models import Activity, Deal, Lead, Outbox
 from tests.support.bot_harness import start_bot
-from tests.support.ingest_api import AUTH, TOKEN, add_stages, count, ingest_client
+from tests.support.ingest_api import (
+    AUTH,
+    TOKEN,
+    add_team_and_stages,
+    count,
+    ingest_client,
+)
 from tests.support.lead_helpers import make_team
 
 
@@ -55,9 +61,7 @@ def api(engine, sessions, database_url):
 
 @pytest.fixture
 def team(sessions):
-    with sessions.begin() as session:
-        make_team(session)
-    add_stages(sessions)
+    add_team_and_stages(sessions)
 
 
 DEAL = {

@@ -1,7 +1,6 @@
 """The whole speed-to-lead path over real HTTP: ingest API -> outbox -> local Slack -> buttons."""
 
 import json
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -11,7 +10,7 @@ from bot.jobs.delivery import make_sync_client
 from bot.jobs.scheduler import run_sweep, start_background
 from salesops_core.config import SlaPolicy
 from salesops_core.db.models import Lead, LeadStatus, Outbox, OutboxStatus
-from tests.support.bot_harness import sign, start_bot
+from tests.support.bot_harness import start_bot
 from tests.support.lead_helpers import make_team
 
 TOKEN = "ingest-token"
@@ -33,22 +32,14 @@ def bot(database_url, fake_slack):
 
 
 def button_press(bot, action_id, lead_id, user, channel, ts):
-    payload = {
-        "type": "block_actions",
-        "team": {"id": "T0TEST"},
-        "user": {"id": user},
-        "api_app_id": "A0SALESOPS",
-        "token": "legacy",
-        "container": {"type": "message", "channel_id": channel, "message_ts": ts},
-        "channel": {"id": channel},
-        "message": {"ts": ts},
-        "response_url": "http://127.0.0.1:9/response/none",
-        "trigger_id": "1.2.3",
-        "actions": [{"action_id": action_id, "value": str(lead_id), "type": "button"}],
-    }
-    body = urlencode({"payload": json.dumps(payload)})
-    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
-    return httpx.post(f"{bot.url}/slack/events", content=body, headers=headers, timeout=10)
+    return bot.press_button(
+        action_id,
+        str(lead_id),
+        user_id=user,
+        channel_id=channel,
+        message_ts=ts,
+        response_url="http://127.0.0.1:9/response/none",
+    )
 
 
 def test_curl_lead_reaches_the_owner_escalates_and_stops_on_contacted(bot, sessions, fake_slack):

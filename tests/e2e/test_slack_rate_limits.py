@@ -3,16 +3,11 @@
 import time
 
 import pytest
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 
-def client(fake) -> WebClient:
-    return WebClient(token="xoxb-test", base_url=fake.base_url, retry_handlers=[], timeout=5)
-
-
 def test_limits_are_off_unless_turned_on(fake_slack):
-    slack = client(fake_slack)
+    slack = fake_slack.web_client()
     for _ in range(10):
         slack.chat_postMessage(channel="C1", text="hi")
     assert fake_slack.rate_limited == []
@@ -20,7 +15,7 @@ def test_limits_are_off_unless_turned_on(fake_slack):
 
 def test_post_message_allows_a_short_burst_per_channel_then_answers_429(fake_slack):
     fake_slack.enforce_rate_limits()
-    slack = client(fake_slack)
+    slack = fake_slack.web_client()
     for _ in range(3):
         slack.chat_postMessage(channel="U1", text="hi")
     with pytest.raises(SlackApiError) as refused:
@@ -35,7 +30,7 @@ def test_tier_4_upload_calls_are_limited_per_method_and_the_floor_counts_what_go
     fake_slack,
 ):
     fake_slack.enforce_rate_limits()
-    slack = client(fake_slack)
+    slack = fake_slack.web_client()
     for _ in range(3):
         slack.files_getUploadURLExternal(filename="a.png", length=1)
     with pytest.raises(SlackApiError) as refused:

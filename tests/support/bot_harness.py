@@ -155,6 +155,28 @@ class RunningBot:
             headers["X-Slack-Retry-Reason"] = "http_timeout"
         return httpx.post(f"{self.url}/slack/events", content=body, headers=headers, timeout=10)
 
+    def press_button(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user_id: str,
+        channel_id: str,
+        message_ts: str,
+        response_url: str | None = None,
+    ) -> httpx.Response:
+        """Press a button on the message at (`channel_id`, `message_ts`)."""
+        body = button_press_body(
+            action_id,
+            value,
+            user_id=user_id,
+            channel_id=channel_id,
+            message_ts=message_ts,
+            response_url=response_url,
+        )
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+        return httpx.post(f"{self.url}/slack/events", content=body, headers=headers, timeout=10)
+
     def get(self, path: str) -> httpx.Response:
         return httpx.get(f"{self.url}{path}", timeout=10)
 

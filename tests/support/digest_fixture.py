@@ -20,10 +20,15 @@ Leads (W47): L1 Ann answered in 4 min (met), L2 Ann in 30 min (late), L3 Bob una
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from bot.cli.main import app
 from salesops_core.config import OrgConfig, SlaPolicy
 from salesops_core.db.models import (
     Activity,
@@ -45,6 +50,31 @@ ORG = OrgConfig(timezone="UTC", stale_deal_days=14, deal_url=DEAL_URL)
 SLA = [SlaPolicy(source="*", first_response_minutes=10, business_hours=False)]
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 Q4 = (datetime(2026, 10, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+
+
+# ORG and SLA as the CLI reads them from salesops.toml
+CLI_CONFIG = (
+    f'[org]\ntimezone = "UTC"\ndeal_url = "{DEAL_URL}"\n\n'
+    '[[sla]]\nsource = "*"\nfirst_response_minutes = 10\nbusiness_hours = false\n'
+)
+
+
+def digest_cli(
+    database_url: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., tuple[int, str, str]]:
+    """`salesops ...` run in `workdir` (its salesops.toml: `CLI_CONFIG`) against the database;
+    each call gives (exit code, stdout, error)."""
+    monkeypatch.chdir(workdir)
+    (workdir / "salesops.toml").write_text(CLI_CONFIG)
+    monkeypatch.delenv("SALESOPS_CONFIG", raising=False)
+    env = {"DATABASE_URL": database_url, "SALESOPS_TIMEZONE": "UTC"}
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(app, list(args), env=env)
+        error = str(result.exception) if result.exception else result.stderr
+        return result.exit_code, result.stdout, error
+
+    return run
 
 
 def t(month: int, day: int, hour: int = 12, minute: int = 0) -> datetime:

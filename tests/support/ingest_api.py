@@ -52,12 +52,17 @@ def ingest_client(
 def team_client(
     engine: Engine, sessions: sessionmaker[Session], database_url: str
 ) -> Iterator[TestClient]:
-    """`ingest_client` on a database with `make_team`'s reps and the `STAGES` stage map."""
+    """`ingest_client` on a database with `add_team_and_stages`'s rows."""
+    add_team_and_stages(sessions)
+    with ingest_client(engine, sessions, database_url) as client:
+        yield client
+
+
+def add_team_and_stages(sessions: sessionmaker[Session]) -> None:
+    """`make_team`'s reps and the `STAGES` stage map."""
     with sessions.begin() as session:
         make_team(session)
     add_stages(sessions)
-    with ingest_client(engine, sessions, database_url) as client:
-        yield client
 
 
 def add_stages(sessions: sessionmaker[Session]) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from salesops_core import outbox
 from salesops_core.config import OrgConfig, SlaPolicy
-from salesops_core.db.models import Rep, Role
+from salesops_core.db.models import Outbox, Rep, Role
 from salesops_core.leads.engine import LeadRules
 from salesops_core.leads.notices import LeadFacts, LeadReassigned
 
@@ -31,6 +33,19 @@ WALL_CLOCK = LeadRules(
 def a_notice(n: int = 0) -> LeadReassigned:
     """A notice that needs no rows in the database (for outbox and dispatcher tests)."""
     return LeadReassigned(LeadFacts(n, f"L{n}", f"Company {n}", None, None), "Rep 2")
+
+
+def put_notices(sessions: sessionmaker[Session], n: int = 1, channel: str = "U1") -> None:
+    """`n` notices in the outbox for `channel`, dedupe keys m0, m1, ..."""
+    with sessions.begin() as session:
+        for i in range(n):
+            outbox.enqueue(session, a_notice(i), dedupe_key=f"m{i}", recipient=channel)
+
+
+def rows_by_key(sessions: sessionmaker[Session]) -> dict[str, Outbox]:
+    """The outbox rows by dedupe key."""
+    with sessions() as session:
+        return {row.dedupe_key: row for row in session.scalars(select(Outbox))}
 
 
 def make_team(session: Session, reps: int = 2, **rep_fields) -> tuple[Rep, list[Rep]]:

@@ -9,7 +9,7 @@ Both deals were created `QUIET_DAYS` before the moment given and have no activit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -19,10 +19,27 @@ from bot.deps import Deps
 from bot.settings import Settings
 from salesops_core.config import NudgeConfig, NudgeRule
 from salesops_core.db.models import Deal, Outbox, Rep, Role, Team
+from salesops_core.nudges.people import Person
 from salesops_core.outbox import NoticeKind
 
 QUIET_DAYS = 40
 STALE_ONLY = NudgeConfig(rules=[NudgeRule.STALE_DEAL])
+# A person for the tests without a database: a rep in New York, Monday to Friday, quiet
+# 18:00-09:00, every rule on (`dataclasses.replace` for others).
+NY_REP = Person(
+    rep_id=1,
+    name="Ann Archer",
+    role=Role.REP,
+    slack_user_id="U1",
+    manager_id=None,
+    team_id=None,
+    timezone="America/New_York",
+    workdays=frozenset({1, 2, 3, 4, 5}),
+    holiday_country=None,
+    quiet_start=time(18),
+    quiet_end=time(9),
+    rules_off=frozenset(),
+)
 
 
 @dataclass(frozen=True)
@@ -69,25 +86,12 @@ def make_nudge_org(
     kai = person("Kai Kern", "U2", berlin, berlin_team, manager_id=max_.id)
     created = at - timedelta(days=QUIET_DAYS)
     session.add_all(
-        [
-            Deal(
-                external_id="OPP-1",
-                name="Acme renewal",
-                owner_id=jane.id,
-                amount=48_000,
-                stage="Proposal",
-                created_at=created,
-            ),
-            Deal(
-                external_id="OPP-2",
-                name="Globex expansion",
-                owner_id=kai.id,
-                amount=30_000,
-                stage="Proposal",
-                created_at=created,
-            ),
-        ]
-    )
+        Deal(external_id=external_id, name=name, owner_id=owner.id, amount=amount,
+             stage="Proposal", created_at=created)
+        for external_id, name, owner, amount in (
+            ("OPP-1", "Acme renewal", jane, 48_000), ("OPP-2", "Globex expansion", kai, 30_000)
+        )
+    )  # fmt: skip
     session.flush()
     return NudgeOrg(mia.id, max_.id, jane.id, kai.id)
 

@@ -33,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from slack_sdk import WebClient
+
 HOST = "127.0.0.1"
 INVALID_TOKEN = "xoxb-invalid"
 
@@ -186,6 +188,15 @@ class FakeSlack:
     @property
     def base_url(self) -> str:
         return f"{self.url}/api/"
+
+    def web_client(self, token: str = "xoxb-test", timeout: float = 5) -> WebClient:
+        """A Web API client for this server that does not retry (the tests count each call)."""
+        return WebClient(  # slack_sdk types `timeout` int; a float (0.5 s) works
+            token=token,
+            base_url=self.base_url,
+            retry_handlers=[],
+            timeout=timeout,  # type: ignore[arg-type]
+        )
 
     # ---- test controls ---------------------------------------------------------------
 

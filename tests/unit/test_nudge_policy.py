@@ -13,25 +13,12 @@ from pydantic import ValidationError
 
 from bot.settings import load_settings
 from salesops_core.config import NudgeConfig, NudgeRule, OrgConfig
-from salesops_core.db.models import Role
 from salesops_core.nudges.facts import Hold, Nudge
 from salesops_core.nudges.people import Person
 from salesops_core.nudges.policy import History, decide, next_working_start, ranked
+from tests.support.nudge_org import NY_REP
 
-NY = Person(
-    rep_id=1,
-    name="Ann Archer",
-    role=Role.REP,
-    slack_user_id="U1",
-    manager_id=None,
-    team_id=None,
-    timezone="America/New_York",
-    workdays=frozenset({1, 2, 3, 4, 5}),
-    holiday_country=None,
-    quiet_start=time(18),
-    quiet_end=time(9),
-    rules_off=frozenset(),
-)
+NY = NY_REP
 BERLIN = replace(NY, rep_id=2, name="Bea Berg", timezone="Europe/Berlin")
 
 

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from salesops_core.db.models import Role
 from salesops_core.nudges.facts import Decision, Hold, Nudge, Rule
-from salesops_core.nudges.people import Person
 from salesops_core.nudges.rollup import TOP_ITEMS, in_morning, rollup_lines
+from tests.support.nudge_org import NY_REP
 
-MIA = Person(
-    rep_id=1,
-    name="Mia Manager",
-    role=Role.MANAGER,
-    slack_user_id="M1",
-    manager_id=None,
-    team_id=None,
-    timezone="America/New_York",
-    workdays=frozenset({1, 2, 3, 4, 5}),
-    holiday_country=None,
-    quiet_start=time(18),
-    quiet_end=time(9),
-    rules_off=frozenset(),
-)
+MIA = replace(NY_REP, name="Mia Manager", role=Role.MANAGER, slack_user_id="M1")
 
 
 def nudge(rule: Rule, value: float, rep: str = "Jane", subject: str = "s") -> Nudge:
