@@ -114,7 +114,9 @@ def load_tables(connection) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyp
             connection,
         ),
         "deal_stage_change": pd.read_sql(
-            "SELECT deal_id, stage FROM deal_stage_change", connection
+            "SELECT id, deal_id, stage, entered_at, amount, probability FROM deal_stage_change",
+            connection,
+            parse_dates=["entered_at"],
         ),
         "activity": pd.read_sql(
             "SELECT rep_id, deal_id, type, started_at, minutes FROM activity",
@@ -139,6 +141,29 @@ def funnel_stages(stage: pd.DataFrame) -> pd.DataFrame:
     return stage[stage.outcome != "lost"].sort_values(["sort_order", "name"])
 
 
+def as_of(open_: pd.DataFrame, changes: pd.DataFrame, stage: pd.DataFrame, at) -> tuple:  # type: ignore[no-untyped-def]
+    """Each open deal's amount and probability at `at` (kpi.asof): today's when it is open
+    today with no change from `at` on; else its last change before `at` (amount: else the
+    deal's; probability: else the deal's own at the same stage, else the stage's), unless
+    that stage is unknown or won/lost (then not weighted: NaN)."""
+    before = changes[changes.entered_at < at].sort_values(["deal_id", "entered_at", "id"])
+    last = before.drop_duplicates("deal_id", keep="last").set_index("deal_id")
+    then = last.reindex(open_.id.to_numpy()).set_index(open_.index)
+    later = changes.deal_id[changes.entered_at >= at].unique()
+    today = (open_.outcome == "open") & ~open_.id.isin(later)
+    stages = stage.set_index("name")
+    then_outcome = then.stage.map(stages.outcome)
+    recorded = then.stage.notna() & (then_outcome.isna() | (then_outcome == "open"))
+    own = open_.probability.where(then.stage == open_.stage)
+    then_probability = (
+        then.probability.fillna(own).fillna(then.stage.map(stages.stage_probability)).fillna(0.0)
+    )
+    now_probability = open_.probability.fillna(open_.stage_probability).fillna(0.0)
+    amount = open_.amount.where(today, then.amount.fillna(open_.amount))
+    probability = now_probability.where(today, then_probability.where(recorded))
+    return amount, probability
+
+
 def pandas_numbers(t: dict[str, pd.DataFrame], start, end, at, now, stale_days) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Per-rep sums with pandas (index: rep id); the org row is the column sums; the org
     percentiles and the funnel in `attrs`."""
@@ -156,15 +181,17 @@ def pandas_numbers(t: dict[str, pd.DataFrame], start, end, at, now, stale_days) 
         .sum(),
     }
     open_ = deal[(deal.created_at < at) & (deal.closed_at.isna() | (deal.closed_at >= at))]
-    open_ = open_.merge(t["stage"], how="left", left_on="stage", right_on="name")
-    probability = open_.probability.fillna(open_.stage_probability).fillna(0.0)
+    open_ = open_.merge(
+        t["stage"], how="left", left_on="stage", right_on="name", suffixes=("", "_of_stage")
+    )
+    amount, probability = as_of(open_, t["deal_stage_change"], t["stage"], at)
     act = t["activity"]
     last = act[act.started_at < at].groupby("deal_id").started_at.max()
     touched = open_.id.map(last).fillna(open_.created_at)
     stale = (touched < at - pd.Timedelta(days=stale_days)) | (open_.expected_close < at)
     columns["open_count"] = open_.groupby("owner_id").size()
-    columns["open_amount"] = open_.groupby("owner_id").amount.sum()
-    columns["weighted_amount"] = (open_.amount * probability).groupby(open_.owner_id).sum()
+    columns["open_amount"] = amount.groupby(open_.owner_id).sum()
+    columns["weighted_amount"] = (amount * probability).groupby(open_.owner_id).sum()
     columns["stale_count"] = stale.groupby(open_.owner_id).sum()
     lead = t["lead"]
     lead = lead[(lead.created_at >= start) & (lead.created_at < end)]
@@ -207,13 +234,30 @@ WITH closed AS (
   FROM deal WHERE closed_at >= $start AND closed_at < $end GROUP BY owner_id),
 last AS (SELECT deal_id, max(started_at) AS last FROM activity WHERE started_at < $at
   GROUP BY deal_id),
-open_ AS (
-  SELECT d.owner_id, count(*) AS open_count, sum(d.amount) AS open_amount,
-    sum(d.amount * coalesce(d.probability, s.stage_probability, 0)) AS weighted_amount,
-    sum(CASE WHEN coalesce(l.last, d.created_at) < $stale OR d.expected_close < $at
-        THEN 1 ELSE 0 END) AS stale_count
+changed AS (
+  SELECT deal_id, stage, amount, probability FROM (
+    SELECT *, row_number() OVER (PARTITION BY deal_id ORDER BY entered_at DESC, id DESC) AS rn
+    FROM deal_stage_change WHERE entered_at < $at) WHERE rn = 1),
+later AS (SELECT DISTINCT deal_id FROM deal_stage_change WHERE entered_at >= $at),
+at_t AS (
+  SELECT d.*, l.last, later.deal_id IS NULL AND d.outcome = 'open' AS today,
+    c.stage AS then_stage, coalesce(c.amount, d.amount) AS then_amount,
+    coalesce(c.probability, CASE WHEN c.stage = d.stage THEN d.probability END,
+      t.stage_probability, 0) AS then_probability,
+    c.stage IS NOT NULL AND (t.outcome IS NULL OR t.outcome = 'open') AS recorded,
+    coalesce(d.probability, s.stage_probability, 0) AS now_probability
   FROM deal d LEFT JOIN stage s ON s.name = d.stage LEFT JOIN last l ON l.deal_id = d.id
-  WHERE d.created_at < $at AND (d.closed_at IS NULL OR d.closed_at >= $at) GROUP BY d.owner_id),
+    LEFT JOIN changed c ON c.deal_id = d.id LEFT JOIN stage t ON t.name = c.stage
+    LEFT JOIN later ON later.deal_id = d.id
+  WHERE d.created_at < $at AND (d.closed_at IS NULL OR d.closed_at >= $at)),
+open_ AS (
+  SELECT owner_id, count(*) AS open_count,
+    sum(CASE WHEN today THEN amount ELSE then_amount END) AS open_amount,
+    sum(CASE WHEN today THEN amount * now_probability
+        WHEN recorded THEN then_amount * then_probability END) AS weighted_amount,
+    sum(CASE WHEN coalesce(last, created_at) < $stale OR expected_close < $at
+        THEN 1 ELSE 0 END) AS stale_count
+  FROM at_t GROUP BY owner_id),
 leads AS (
   SELECT owner_id, count(*) FILTER (WHERE first_response_at IS NULL) AS leads_unanswered,
     median(epoch(first_response_at - created_at) / 60.0) AS median,

@@ -28,6 +28,7 @@ from commands.kit.blocks import (
     header,
     section,
 )
+from commands.kit.common import conversion_field
 from commands.kit.message import SlackMessage
 from commands.kit.slack_time import slack_time
 from salesops_core.digest.facts import (
@@ -182,6 +183,8 @@ def _quarter_section(digest: TeamDigest) -> SectionBlock:
             f"*Pipeline coverage*\n{f.format_kpi('pipeline_coverage', coverage)}\n"
             "_pipeline due this quarter / quota still to win_"
         )
+    if qtd.get("pipeline_conversion") is not None:
+        fields.append(conversion_field(qtd, running=digest.quarter.running))
     quarter = digest.quarter
     return _fields_section(
         f"*Quarter to date* · {inner_label(quarter)}, {period_span(quarter)}", fields

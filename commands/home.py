@@ -1,4 +1,8 @@
-"""The App Home tab: the viewer's own dashboard for this quarter, with nudges."""
+"""The App Home tab: this quarter's dashboard, with nudges.
+
+A rep sees their own numbers; a manager their team's, with who to chase (and their own quota
+in one line when they carry one); an admin the org's. The same first scope as `/kpi`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from commands.kit.args import default_scope
 from commands.kit.blocks import (
     MAX_VIEW_BLOCKS,
     context,
@@ -16,16 +21,17 @@ from commands.kit.blocks import (
     header,
     section,
 )
+from commands.kit.chase import chase_text
 from commands.kit.reply import CommandContext
 from salesops_core.kpi import format as f
-from salesops_core.kpi.pace import behind_pace, elapsed_share
-from salesops_core.kpi.views import leaderboard, scope_numbers
-from salesops_core.leads.views import WaitingLead, waiting_leads
+from salesops_core.kpi.pace import elapsed_share
+from salesops_core.kpi.views import ScopeNumbers, leaderboard, scope_numbers
+from salesops_core.leads.views import WaitingLead, overdue_by_owner, waiting_leads
 from salesops_core.nudges.facts import Hold
 from salesops_core.nudges.service import evaluate
 from salesops_core.org.access import Viewer
-from salesops_core.org.scopes import Scope, team_scope_by_id
-from salesops_core.periods import parse_period
+from salesops_core.org.scopes import Scope
+from salesops_core.periods import Period, parse_period
 from salesops_core.timeutil import as_utc
 
 LEADS_SHOWN = 5
@@ -43,10 +49,15 @@ def nudge_lines(session: Session, viewer: Viewer, ctx: CommandContext, now: date
     return lines
 
 
-def _lead_line(lead: WaitingLead, now: datetime) -> str:
+def _lead_line(lead: WaitingLead, now: datetime, *, owner: bool) -> str:
     waited = (now - as_utc(lead.created_at)).total_seconds() / 60
     source = f" ({lead.source})" if lead.source else ""
-    return f"• *{lead.company or lead.external_id}*{source}, waiting {f.minutes(waited)}"
+    whose = f" for {lead.owner or 'nobody'}" if owner else ""
+    return f"• *{lead.company or lead.external_id}*{source}{whose}, waiting {f.minutes(waited)}"
+
+
+def _waiting_for(scope: Scope) -> str:
+    return {"rep": "you", "team": "your team"}.get(scope.kind, f"the {scope.name.lower()}")
 
 
 def home_view(session: Session, viewer: Viewer, ctx: CommandContext) -> dict[str, Any]:
@@ -58,14 +69,15 @@ def home_view(session: Session, viewer: Viewer, ctx: CommandContext) -> dict[str
         fiscal_year_start_month=ctx.org.fiscal_year_start_month,
         now=now,
     )
-    scope = Scope("rep", viewer.rep_id, viewer.name)
+    scope = default_scope(session, viewer)
+    own = scope.kind == "rep"
     numbers = scope_numbers(session, scope, period, ctx.org, ctx.sla, now)
     kpis, quota, stale = numbers.kpis, numbers.quota, numbers.total("stale_count")
     expected = elapsed_share(period, now)
     waiting = waiting_leads(session, scope, limit=LEADS_SHOWN)
     first_name = viewer.name.split()[0] if viewer.name else "there"
     blocks: list[Any] = [
-        header(f"Hi {first_name}: {period.label}"),
+        header(f"Hi {first_name}: {period.label if own else f'{scope.name}, {period.label}'}"),
         section("*Quota*"),
         *field_sections(
             [
@@ -84,10 +96,13 @@ def home_view(session: Session, viewer: Viewer, ctx: CommandContext) -> dict[str
                 f"*Stale deals*\n{f.count(stale)}",
             ]
         ),
-        section(f"*Open leads waiting for you*: {waiting.total}"),
+        section(f"*Open leads waiting for {_waiting_for(scope)}*: {waiting.total}"),
     ]
     if waiting.oldest:
-        blocks.append(section("\n".join(_lead_line(lead, now) for lead in waiting.oldest)))
+        lines = (_lead_line(lead, now, owner=not own) for lead in waiting.oldest)
+        blocks.append(section("\n".join(lines)))
+    if not own:
+        blocks += _chase_blocks(session, viewer, numbers, period, now)
     items = nudge_lines(session, viewer, ctx, now)
     blocks += [
         divider(),
@@ -95,22 +110,24 @@ def home_view(session: Session, viewer: Viewer, ctx: CommandContext) -> dict[str
             "*Nudges*\n" + ("\n".join(f"• {i}" for i in items) or "Nothing to chase right now.")
         ),
     ]
-    if (viewer.is_manager or viewer.is_admin) and viewer.team_id is not None:
-        team = team_scope_by_id(session, viewer.team_id)
-        team_numbers = scope_numbers(session, team, period, ctx.org, ctx.sla, now)
-        team_kpis = team_numbers.kpis
-        rows = leaderboard(session, team_numbers)
-        behind = behind_pace(rows, expected)
-        blocks += [
-            divider(),
-            section(
-                f"*Your team, {team.name}*: {f.pct(team_kpis['quota_attainment'])} of quota, "
-                f"{f.money(team_kpis['won_amount'])} won, {len(behind)} of {len(rows)} reps "
-                "behind pace. `/team` shows the leaderboard."
-            ),
-        ]
     blocks.append(
         context("Ask me anything with `/kpi`, `/pipeline`, `/leads`, `/quota` · `/salesops help`")
     )
     blocks = guard(blocks, limit=MAX_VIEW_BLOCKS)
     return {"type": "home", "blocks": [b.to_dict() for b in blocks]}
+
+
+def _chase_blocks(
+    session: Session, viewer: Viewer, numbers: ScopeNumbers, period: Period, now: datetime
+) -> list[Any]:
+    """Who to chase in a team or the org, and the viewer's own quota when they carry one."""
+    rows = leaderboard(session, numbers)
+    overdue = overdue_by_owner(session, numbers.scope, now)
+    blocks: list[Any] = [section(chase_text(rows, overdue, period, now))]
+    notes = ["`/team` shows the leaderboard"]
+    own_quota = numbers.gathered.partials.get(viewer.rep_id, {}).get("quota")
+    mine = next((row for row in rows if row["rep_id"] == viewer.rep_id), None)
+    if own_quota and mine is not None:
+        attainment = f.pct(mine["quota_attainment"])
+        notes.append(f"Your own quota: {attainment} of {f.money(own_quota)} · `/kpi me`")
+    return [*blocks, context(*notes)]

@@ -8,14 +8,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from commands.kit.args import parse_and_check
-from commands.kit.blocks import field_sections, header, section
+from commands.kit.args import default_scope, parse_and_check
+from commands.kit.blocks import context, field_sections, header, section
+from commands.kit.chase import chase_text
 from commands.kit.common import footer, metric, title
 from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
 from salesops_core.kpi import format as f
-from salesops_core.kpi.engine import compute_report
-from salesops_core.kpi.views import won_and_attainment_trend
+from salesops_core.kpi.engine import KpiReport, compute_report
+from salesops_core.kpi.registry import KPI_BY_KEY, KpiValues
+from salesops_core.kpi.views import Trend, won_and_attainment_trend
+from salesops_core.leads.views import overdue_by_owner
 from salesops_core.org.access import Viewer
 from salesops_core.periods import Period
 
@@ -49,18 +52,43 @@ def _short_label(period: Period) -> str:
     return label.split("(")[-1].rstrip(")") if "(" in label else label
 
 
+def _field(key: str, report: KpiReport, previous: KpiValues | None, label: str) -> str:
+    """A KPI field; a rate the span is too short for says so instead of a bare "—"."""
+    reason = report.why_undefined(key)
+    if reason is None:
+        return metric(key, report.kpis, previous, label)
+    return f"*{KPI_BY_KEY[key].label}*\n{f.format_kpi(key, None)} ({reason})"
+
+
+def _first_with_data(trend: Trend) -> int | None:
+    """The first period of the trend with a won deal or a quota (the chart starts there)."""
+    pairs = enumerate(zip(trend.won, trend.quota, strict=True))
+    return next((i for i, (won, quota) in pairs if won or quota), None)
+
+
 def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> Reply:
     """Answer /kpi."""
-    args = parse_and_check(session, viewer, "/kpi", text, ctx)
+    default = default_scope(session, viewer)
+    args = parse_and_check(session, viewer, "/kpi", text, ctx, default_scope=default)
     now = ctx.current_time()
+    group = args.scope.kind != "rep"  # a team, region or the org: who needs chasing
     report = compute_report(
-        session, args.scope, args.period, ctx.org, ctx.sla, now=now, leaderboard=False, funnel=False
+        session, args.scope, args.period, ctx.org, ctx.sla, now=now, leaderboard=group, funnel=False
     )
-    label = f.vs_label(args.period)
+    label = f.vs_label(args.period, now)
+    previous = None if report.too_short else report.previous
     blocks: list[Any] = [header(title("KPIs", args, viewer.rep_id))]
     for name, keys in GROUPS:
         blocks.append(section(f"*{name}*"))
-        blocks += field_sections([metric(k, report.kpis, report.previous, label) for k in keys])
+        blocks += field_sections([_field(k, report, previous, label) for k in keys])
+    if report.too_short:
+        blocks.append(context(f"No changes shown: {f.too_short_note(args.period)} to compare."))
+    if group:
+        overdue = overdue_by_owner(session, args.scope, now)
+        blocks.append(section(chase_text(report.leaderboard, overdue, args.period, now)))
+    if not args.explicit_scope and default.kind != "rep":
+        whose = "Your team's" if default.kind == "team" else "The org's"
+        blocks.append(context(f"{whose} numbers: `/kpi me` shows your own."))
     k = report.kpis
     blocks.append(
         footer(
@@ -78,14 +106,17 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     )
     chart_list = []
     trend = won_and_attainment_trend(session, args.scope, args.period) if ctx.charts else None
-    if trend and (any(trend.won) or any(a is not None for a in trend.attainment)):
-        who = args.scope.name
-        chart_title = f"{who}: won amount and quota attainment, last {len(trend.periods)} periods"
+    first = _first_with_data(trend) if trend else None
+    if trend and first is not None:
+        periods = trend.periods[first:]
+        chart_title = f"{args.scope.name}: won vs quota, last {f.plural(len(periods), 'period')}"
         render = partial(
             charts.kpi_trend,
-            [_short_label(p) for p in trend.periods],
-            trend.won,
-            trend.attainment,
+            [_short_label(p) for p in periods],
+            trend.won[first:],
+            trend.attainment[first:],
+            quota=trend.quota[first:],
+            running=periods[-1].is_current(now),
             title=chart_title,
         )
         chart_list.append(Chart("kpi-trend.png", chart_title, render))

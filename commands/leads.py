@@ -13,10 +13,11 @@ from commands.kit.blocks import field_sections, header, section
 from commands.kit.common import footer, metric, title
 from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
-from salesops_core.config import policy_for
+from salesops_core.config import SlaPolicy, policy_for
+from salesops_core.digest.content import response_bins
 from salesops_core.kpi import format as f
 from salesops_core.kpi.views import response_counts_by_bin, scope_numbers
-from salesops_core.leads.views import WaitingLead, waiting_leads
+from salesops_core.leads.views import Unanswered, WaitingLead, unanswered_leads, waiting_leads
 from salesops_core.org.access import Viewer
 from salesops_core.org.scopes import Scope
 from salesops_core.periods import Period
@@ -37,6 +38,24 @@ def response_histogram_counts(
     return edges, inside, late
 
 
+def unanswered_text(unanswered: Unanswered, noun: str = "") -> str:
+    """ "25 (8 still waiting, 17 closed without a response)", the noun after the number; the
+    same words in /leads and `salesops leads`."""
+    head = f"{f.count(unanswered.total)} {noun}".rstrip()
+    if unanswered.waiting and unanswered.closed:
+        detail = (
+            f"{f.count(unanswered.waiting)} still waiting, "
+            f"{f.count(unanswered.closed)} closed without a response"
+        )
+    elif unanswered.waiting:
+        detail = "all still waiting"
+    elif unanswered.closed:
+        detail = "all closed without a response"
+    else:
+        return head
+    return f"{head} ({detail})"
+
+
 def _lead_line(lead: WaitingLead, now: datetime, show_owner: bool) -> str:
     waiting = (now - as_utc(lead.created_at)).total_seconds() / 60
     name = lead.company or lead.external_id
@@ -52,6 +71,7 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     numbers = scope_numbers(session, args.scope, args.period, ctx.org, ctx.sla, now)
     kpis = numbers.kpis
     total = numbers.total("leads")
+    unanswered = unanswered_leads(session, args.scope, args.period)
     heading = title("lead response", args, viewer.rep_id)
     blocks: list[Any] = [header(heading)]
     fields = [
@@ -59,7 +79,7 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
         metric("lead_response_minutes_median", kpis, None, ""),
         metric("lead_response_minutes_p90", kpis, None, ""),
         metric("lead_sla_met_share", kpis, None, ""),
-        metric("leads_unanswered", kpis, None, ""),
+        f"*Leads unanswered*\n{unanswered_text(unanswered)}",
     ]
     blocks += field_sections(fields)
     waiting = waiting_leads(session, args.scope, limit=OPEN_LEADS_SHOWN, created_in=args.period)
@@ -81,11 +101,12 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
         f"{heading}: median {f.minutes(kpis['lead_response_minutes_median'])}, "
         f"p90 {f.minutes(kpis['lead_response_minutes_p90'])}, "
         f"SLA met {f.pct(kpis['lead_sla_met_share'])}, "
-        f"{f.count(kpis['leads_unanswered'])} unanswered"
+        f"{unanswered_text(unanswered, 'unanswered')}"
     )
     chart_list = []
     if ctx.charts:
-        sla = policy_for(list(ctx.sla), None).first_response_minutes
+        # The SLA the chart is read against: one target and clock, or none when they differ.
+        sla = response_bins(list(ctx.sla) or [SlaPolicy()])
         edges, inside, late = response_histogram_counts(session, args.scope, args.period, ctx)
         if any(inside) or any(late):
             chart_title = f"{args.scope.name}: time to first response, {args.period.label}"
@@ -94,7 +115,8 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
                 edges,
                 inside,
                 late,
-                sla_minutes=sla,
+                sla_minutes=sla.sla_minutes,
+                business_hours=sla.business_hours,
                 unanswered=int(kpis["leads_unanswered"] or 0),
                 title=chart_title,
             )

@@ -40,6 +40,8 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
         f.number(numbers.per_week),
         numbers.team_average,
     )
+    if args.period.too_short(now):
+        per_week = f"{f.NA} ({f.too_short_note(args.period)})"
     if args.scope.kind == "rep":
         fields = [
             f"*Meetings held*\n{held}",

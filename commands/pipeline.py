@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 
 from commands.kit.args import parse_and_check
 from commands.kit.blocks import code_sections, field_sections, header
-from commands.kit.common import footer, metric, title
+from commands.kit.common import conversion_field, footer, metric, title
 from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
 from salesops_core.kpi import format as f
+from salesops_core.kpi.asof import STAGE_NOT_RECORDED
 from salesops_core.kpi.details import pipeline_by_stage
 from salesops_core.kpi.views import scope_numbers
 from salesops_core.org.access import Viewer
@@ -49,17 +50,26 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
         f"*Open deals*\n{f.count(open_count)}",
         f"*Stale deals*\n{f.count(stale)} ({f.pct(kpis['stale_deal_share'])})",
         metric("pipeline_velocity_per_day", kpis, None, ""),
+        conversion_field(kpis, running=args.period.is_current(now)),
     ]
     blocks += field_sections(fields)
     if rows:
         blocks += code_sections(stage_table(rows), max_sections=2)
-    when = "now" if args.period.is_current(now) else f"at the end of {args.period.label}"
+    if now >= args.period.end:
+        when = (
+            f"Open at the end of {args.period.label}, each deal at its stage, amount and "
+            "probability then. Coverage: pipeline open at the start and expected to close in "
+            "the period / quota."
+        )
+    else:
+        when = "Open now. Coverage: pipeline expected to close in the period / quota left."
+    if any(r["stage"] == STAGE_NOT_RECORDED for r in rows):
+        when += f" {STAGE_NOT_RECORDED}: open then, stage unknown (no history); not weighted."
     blocks.append(
         footer(
             args.period,
             now,
-            f"Open {when}. Coverage: pipeline expected to close in the period / quota left. "
-            f"Stale: no activity for {f.number(ctx.org.stale_deal_days)} days or past "
+            f"{when} Stale: no activity for {f.number(ctx.org.stale_deal_days)} days or past "
             "expected close.",
         )
     )
@@ -73,9 +83,14 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
         chart_title = f"{args.scope.name}: open pipeline by stage, {args.period.label}"
         render = partial(
             charts.pipeline_by_stage,
-            [r["stage"] for r in rows],
+            # deals at a stage not recorded add nothing to the weighted pipeline: said so
+            [
+                r["stage"] + (" (not weighted)" if r["weighted_amount"] is None else "")
+                for r in rows
+            ],
             [r["amount"] for r in rows],
-            [r["weighted_amount"] for r in rows],
+            [r["weighted_amount"] or 0.0 for r in rows],
+            deals=[r["count"] for r in rows],
             title=chart_title,
         )
         chart_list.append(Chart("pipeline-by-stage.png", chart_title, render))

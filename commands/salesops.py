@@ -71,7 +71,7 @@ def org_settings_blocks(ctx: CommandContext) -> list[Any]:
     lines = [f"{'Source':<14} {'Respond':>8} {'Remind':>8} {'Manager':>8} {'Reassign':>8} Hours"]
 
     def cell(value: float | None) -> str:
-        return "never" if value is None else f"{f.number(value)}m"
+        return "never" if value is None else f.minutes(value)
 
     for p in ctx.sla:
         lines.append(

@@ -18,6 +18,7 @@ from commands.kit.args import bad, parse_args
 from commands.kit.blocks import code_sections, field_sections, header, section
 from commands.kit.common import footer
 from commands.kit.reply import Chart, CommandContext, Reply
+from commands.quota import wider_quota_text
 from salesops_core import charts
 from salesops_core.db.models import Team
 from salesops_core.digest.content import build_team_digest
@@ -26,9 +27,11 @@ from salesops_core.errors import NotAllowed
 from salesops_core.kpi import format as f
 from salesops_core.kpi.engine import LeaderboardRow
 from salesops_core.kpi.pace import behind_pace, elapsed_share, pace_of
+from salesops_core.kpi.quota_share import wider_quotas
 from salesops_core.kpi.views import leaderboard, scope_numbers
 from salesops_core.org.access import Viewer, require_view
 from salesops_core.org.scopes import ORG_SCOPE, Scope, team_scope_by_id
+from salesops_core.org.views import rep_label
 
 log = logging.getLogger(__name__)
 NAME_WIDTH = 20
@@ -44,12 +47,21 @@ def leaderboard_lines(rows: list[LeaderboardRow], expected: float) -> list[str]:
     ]
     for rank, r in enumerate(rows, start=1):
         flag = " !" if pace_of(r, expected).behind else ""
+        kept = NAME_WIDTH if r["active"] else NAME_WIDTH - len(" (left)")  # keep the mark
+        name = rep_label(r["rep"][:kept], r["active"])
         lines.append(
-            f"{rank:>3} {r['rep'][:NAME_WIDTH]:<{NAME_WIDTH}} {f.money(r['won_amount']):>8} "
+            f"{rank:>3} {name[:NAME_WIDTH]:<{NAME_WIDTH}} {f.money(r['won_amount']):>8} "
             f"{f.pct(r['quota_attainment']):>6} {f.pct(r['win_rate']):>5} "
             f"{f.money(r['open_pipeline_value']):>8}{flag}"
         )
     return lines
+
+
+def reps_count_text(rows: list[LeaderboardRow]) -> str:
+    """The leaderboard's head count: "7", or "7 + 1 who left" when a leaver has numbers."""
+    left = sum(1 for r in rows if not r["active"])
+    still = f.count(len(rows) - left)
+    return f"{still} + {f.count(left)} who left" if left else still
 
 
 def _default_scope(session: Session, viewer: Viewer) -> Scope:
@@ -119,7 +131,7 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
             f"*Reps at quota*\n{f.pct(kpis['quota_attainment_rate'])}",
             f"*Win rate*\n{f.pct(kpis['win_rate'])}",
             f"*Open pipeline*\n{f.money(kpis['open_pipeline_value'])}",
-            f"*Reps*\n{len(rows)}",
+            f"*Reps*\n{reps_count_text(rows)}",
         ]
     )
     if rows:
@@ -127,13 +139,19 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     closed = args.period.end <= now
     lagging = "below quota" if closed else "behind pace"
     if behind:
-        names = ", ".join(f"{r['rep']} ({f.pct(r['quota_attainment'])})" for r in behind)
+        names = ", ".join(
+            f"{rep_label(r['rep'], r['active'])} ({f.pct(r['quota_attainment'])})" for r in behind
+        )
         expectation = "" if closed else f", {f.pct(expected)} expected by now"
         blocks.append(
             section(
                 f"*{lagging.capitalize()} ({len(behind)} of {len(rows)})*{expectation}: {names}"
             )
         )
+    elif numbers.quota is None and (
+        wider := wider_quota_text(wider_quotas(session, args.scope, args.period), args.period)
+    ):
+        blocks.append(section(wider))
     elif rows:
         blocks.append(section(f"Nobody with a quota is {lagging}."))
     blocks.append(footer(args.period, now, f"`!` {lagging} · sorted by won amount"))
@@ -142,13 +160,19 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
         f"{f.pct(kpis['quota_attainment'])}, {len(behind)} of {len(rows)} reps {lagging}"
     )
     chart_list = []
-    rated = [(r["rep"], a) for r in rows if (a := r["quota_attainment"]) is not None]
+    rated = [
+        (rep_label(r["rep"], r["active"]), a)
+        for r in rows
+        if (a := r["quota_attainment"]) is not None
+    ]
     if ctx.charts and rated:
         chart_title = f"{args.scope.name}: quota attainment by rep, {args.period.label}"
         render = partial(
             charts.team_attainment,
             [rep for rep, _ in rated],
             [attainment for _, attainment in rated],
+            expected=expected,
+            without_quota=len(rows) - len(rated),
             title=chart_title,
         )
         chart_list.append(Chart("team-attainment.png", chart_title, render))

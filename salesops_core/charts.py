@@ -1,9 +1,10 @@
 """Charts as PNG bytes: matplotlib's object-oriented Figure API on the Agg canvas.
 
 Never pyplot: no global figure registry, nothing shared between threads. Every function takes
-one explicit `ChartStyle`, draws bars from zero, labels its units and uses constrained layout
-so nothing is clipped. Sized for Slack's inline preview (8 x 4.5 in at 110 dpi; the digest's
-composite chart is 10 in wide and as tall as its panels need).
+one explicit `ChartStyle`, draws bars from zero on one y axis, labels values as the text writes
+them (`kpi.format`) and uses constrained layout so nothing is clipped. A slash command's chart
+is one panel of the digest's composite chart on its own figure, sized for Slack's inline
+preview (8 in wide at 110 dpi); the digest's chart is 10 in wide and as tall as its panels need.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -22,16 +22,16 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.container import Container
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.gridspec import SubplotSpec
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
+from salesops_core.digest.facts import ChartFacts, StageBar
 from salesops_core.kpi.format import axis_tick, fmt, format_kpi, plural
 from salesops_core.kpi.registry import Unit
-
-if TYPE_CHECKING:
-    from salesops_core.digest.facts import ChartFacts, StageBar
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -111,56 +111,85 @@ def _no_data(axes: Axes, style: ChartStyle, message: str) -> None:
         spine.set_visible(False)
 
 
-def kpi_trend(
+# The slash commands' charts: each is one panel of the digest chart (below) on a figure of its
+# own, so /kpi, /team, /pipeline and /leads draw, label and lay out exactly as the digest does.
+
+
+def _one_panel(panel: _Panel, title: str, style: ChartStyle, height_in: float) -> Figure:
+    """A slash command's chart: one panel, `style.width_in` wide, under `title`."""
+    figure = Figure(figsize=(style.width_in, height_in), dpi=style.dpi)
+    figure.set_layout_engine("none")  # laid out once, below: the labels are fitted to that
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    axes, handles = _draw_panel(figure, figure.add_gridspec(1, 1)[0], panel, title, style, renderer)
+    ConstrainedLayoutEngine(w_pad=0.12, h_pad=0.12).execute(figure)
+    panel.label(axes, renderer)
+    _legend(axes, style, handles)
+    return figure
+
+
+def _empty(title: str, message: str, style: ChartStyle) -> Figure:
+    """A chart with nothing to draw: the title and what is missing."""
+    figure, axes = _figure(style)
+    _no_data(axes, style, message)
+    axes.set_title(title, fontsize=style.font_size + 1, fontweight="bold", loc="left")
+    return figure
+
+
+def kpi_trend_figure(
     labels: Sequence[str],
-    won: Sequence[float | None],
+    won: Sequence[float],
     attainment: Sequence[float | None],
     *,
+    quota: Sequence[float | None] | None = None,
+    running: bool = False,
+    title: str,
+    style: ChartStyle = DEFAULT_STYLE,
+) -> Figure:
+    """Won per period as labelled bars, each period's quota a marker on the same dollar axis
+    (its attainment in the bar's label); a `running` last period is hatched, "to date"."""
+    panel = _WonTrend(
+        style, list(labels), list(won), None, running, list(quota) if quota else None,
+        list(attainment),
+    )  # fmt: skip
+    return _one_panel(panel, title, style, style.height_in)
+
+
+def kpi_trend(
+    labels: Sequence[str],
+    won: Sequence[float],
+    attainment: Sequence[float | None],
+    *,
+    quota: Sequence[float | None] | None = None,
+    running: bool = False,
     title: str,
     style: ChartStyle = DEFAULT_STYLE,
 ) -> bytes:
-    """Won amount per period (labelled bars, $) with quota attainment (line, %, right axis)."""
-    figure, axes = _figure(style)
-    positions = list(range(len(labels)))
-    heights = [w or 0.0 for w in won]
-    bars = axes.bar(positions, heights, color=style.primary, width=0.6, label="Won ($)")
-    axes.bar_label(
-        bars, [value_label("won_amount", w) for w in won], padding=2,
-        fontsize=style.font_size - 1,
-    )  # fmt: skip
-    axes.set_ylim(0, max([*heights, 0.0]) * 1.12 or 1.0)  # room for the labels
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.yaxis.set_major_formatter(_ticks(Unit.MONEY))
-    axes.set_ylabel("Won amount (USD)", fontsize=style.font_size)
-    axes.set_xticks(positions, labels)
-    axes.grid(axis="y", color=style.grid)
-    points = [a for a in attainment if a is not None]
-    handles = axes.get_legend_handles_labels()[0]
-    if points:
-        right = axes.twinx()
-        right.spines["top"].set_visible(False)
-        right.set_ylim(0, max([1.0, *points]) * 1.15)
-        right.yaxis.set_major_formatter(_ticks(Unit.PERCENT))
-        right.set_ylabel("Quota attainment", fontsize=style.font_size, color=style.accent)
-        right.tick_params(labelsize=style.font_size, colors=style.accent)
-        right.axhline(1.0, color=style.reference, linestyle=":", linewidth=1, label="100% of quota")
-        # NaN breaks the line where a period has no quota, instead of bridging the gap.
-        line = [math.nan if a is None else a for a in attainment]
-        right.plot(
-            positions, line, color=style.accent, marker="o", linewidth=2, label="Attainment (%)"
-        )
-        handles += right.get_legend_handles_labels()[0]
-    else:
-        axes.set_xlabel(
-            "No quota lies inside these periods, so attainment is not shown",
-            fontsize=style.font_size - 1,
-        )
-    figure.legend(
-        handles=handles, loc="outside lower center", ncols=len(handles),
-        fontsize=style.font_size - 1, frameon=False,
-    )  # fmt: skip
-    axes.set_title(title, fontsize=style.title_size, loc="left")
+    """`kpi_trend_figure` as PNG bytes."""
+    figure = kpi_trend_figure(
+        labels, won, attainment, quota=quota, running=running, title=title, style=style
+    )
     return _png(figure, style)
+
+
+def pipeline_by_stage_figure(
+    stages: Sequence[str],
+    unweighted: Sequence[float],
+    weighted: Sequence[float],
+    *,
+    deals: Sequence[int],
+    title: str,
+    style: ChartStyle = DEFAULT_STYLE,
+) -> Figure:
+    """Open pipeline per stage (first stage on top): the amount and the weighted amount, each
+    labelled, and the stage's deal count beside its name."""
+    if not stages:
+        return _empty(title, "No open deals", style)
+    bars = [
+        StageBar(stage, amount, weight, count)
+        for stage, amount, weight, count in zip(stages, unweighted, weighted, deals, strict=True)
+    ]
+    panel = _Pipeline(style, bars)
+    return _one_panel(panel, title, style, max(style.height_in, panel.height_in + 0.6))
 
 
 def pipeline_by_stage(
@@ -168,35 +197,41 @@ def pipeline_by_stage(
     unweighted: Sequence[float],
     weighted: Sequence[float],
     *,
+    deals: Sequence[int],
     title: str,
     style: ChartStyle = DEFAULT_STYLE,
 ) -> bytes:
-    """Open pipeline per stage: unweighted and weighted amounts side by side ($)."""
-    figure, axes = _figure(style)
-    if not stages:
-        _no_data(axes, style, "No open deals")
-    else:
-        positions = list(range(len(stages)))
-        width = 0.38
-        axes.bar(
-            [p - width / 2 for p in positions], unweighted, width, color=style.primary,
-            label="Unweighted",
-        )  # fmt: skip
-        axes.bar(
-            [p + width / 2 for p in positions], weighted, width, color=style.secondary,
-            label="Weighted (x probability)",
-        )  # fmt: skip
-        axes.set_ylim(bottom=0)
-        axes.yaxis.set_major_formatter(_ticks(Unit.MONEY))
-        axes.set_ylabel("Open pipeline (USD)", fontsize=style.font_size)
-        rotate = sum(len(s) for s in stages) > 60
-        axes.set_xticks(
-            positions, stages, rotation=25 if rotate else 0, ha="right" if rotate else "center"
-        )
-        axes.grid(axis="y", color=style.grid)
-        axes.legend(fontsize=style.font_size - 1, frameon=False)
-    axes.set_title(title, fontsize=style.title_size, loc="left")
+    """`pipeline_by_stage_figure` as PNG bytes."""
+    figure = pipeline_by_stage_figure(
+        stages, unweighted, weighted, deals=deals, title=title, style=style
+    )
     return _png(figure, style)
+
+
+def response_histogram_figure(
+    edges: Sequence[float],
+    inside: Sequence[int],
+    late: Sequence[int],
+    *,
+    sla_minutes: float | None,
+    business_hours: bool,
+    unanswered: int,
+    title: str,
+    style: ChartStyle = DEFAULT_STYLE,
+) -> Figure:
+    """Answered leads by clock time to first response (pre-binned, log-spaced `edges`), each
+    coloured by its own SLA outcome; the SLA line only when it is clock time too."""
+    if not (any(inside) or any(late)):
+        figure = _empty(title, "No answered leads in this period", style)
+        if unanswered:
+            figure.axes[0].set_xlabel(
+                f"Not shown: {plural(unanswered, 'unanswered lead')}", fontsize=style.font_size
+            )
+        return figure
+    panel = _Response(
+        style, list(edges), list(inside), list(late), sla_minutes, business_hours, unanswered
+    )
+    return _one_panel(panel, title, style, style.height_in)
 
 
 def response_histogram(
@@ -205,45 +240,16 @@ def response_histogram(
     late: Sequence[int],
     *,
     sla_minutes: float | None,
+    business_hours: bool,
     unanswered: int,
     title: str,
     style: ChartStyle = DEFAULT_STYLE,
 ) -> bytes:
-    """Pre-binned first-response times (minutes, log-spaced `edges`): leads answered within
-    their SLA and late ones stacked, with the SLA target as a dashed line."""
-    figure, axes = _figure(style)
-    used = [i for i in range(len(inside)) if inside[i] or late[i]]
-    if not used:
-        _no_data(axes, style, "No answered leads in this period")
-        if unanswered:
-            axes.set_xlabel(f"{unanswered} unanswered lead(s)", fontsize=style.font_size)
-    else:
-        first, last = used[0], used[-1] + 1
-        lefts = list(edges[first:last])
-        widths = [edges[i + 1] - edges[i] for i in range(first, last)]
-        ins, lts = list(inside[first:last]), list(late[first:last])
-        axes.bar(lefts, ins, widths, align="edge", color=style.good, label="Within SLA")
-        axes.bar(lefts, lts, widths, bottom=ins, align="edge", color=style.bad, label="Late")
-        low = min(edges[first], sla_minutes or edges[first]) / 1.5
-        high = max(edges[last], sla_minutes or edges[last]) * 1.5
-        axes.set_xscale("log")
-        axes.set_xlim(low, high)
-        axes.xaxis.set_major_locator(FixedLocator([t for t in _MINUTE_TICKS if low <= t <= high]))
-        axes.xaxis.set_minor_locator(NullLocator())
-        axes.xaxis.set_major_formatter(_ticks(Unit.MINUTES))
-        note = f"\nNot shown: {unanswered} unanswered lead(s)" if unanswered else ""
-        axes.set_xlabel(f"Minutes to first response (log scale){note}", fontsize=style.font_size)
-        axes.set_ylabel("Leads", fontsize=style.font_size)
-        axes.set_ylim(0, max(i + j for i, j in zip(ins, lts, strict=True)) * 1.12)
-        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.grid(axis="y", color=style.grid)
-        if sla_minutes is not None:
-            axes.axvline(
-                sla_minutes, color=style.reference, linestyle="--", linewidth=1.5,
-                label=f"SLA target {fmt(sla_minutes, Unit.MINUTES)}",
-            )  # fmt: skip
-        axes.legend(fontsize=style.font_size - 1, frameon=False, loc="upper right")
-    axes.set_title(title, fontsize=style.title_size, loc="left")
+    """`response_histogram_figure` as PNG bytes."""
+    figure = response_histogram_figure(
+        edges, inside, late, sla_minutes=sla_minutes, business_hours=business_hours,
+        unanswered=unanswered, title=title, style=style,
+    )  # fmt: skip
     return _png(figure, style)
 
 
@@ -261,37 +267,38 @@ def log_edges(low: float, high: float, split: float | None, steps: int = 24) -> 
     return [*lower, *(split * (high / split) ** (i / above) for i in range(above + 1))]
 
 
+def team_attainment_figure(
+    reps: Sequence[str],
+    attainment: Sequence[float],
+    *,
+    expected: float,
+    title: str,
+    without_quota: int = 0,
+    style: ChartStyle = DEFAULT_STYLE,
+) -> Figure:
+    """Quota attainment by rep (best on top) with the 100% line and, while the period runs,
+    the pace line at `expected` (`kpi.pace.elapsed_share`); reps behind pace in red."""
+    if not reps:
+        return _empty(title, "No rep has a quota for this period", style)
+    rows = sorted(zip(reps, attainment, strict=True), key=lambda row: -row[1])
+    panel = _Attainment(style, rows, expected, without_quota)
+    return _one_panel(panel, title, style, max(3.0, panel.height_in + 0.6))
+
+
 def team_attainment(
     reps: Sequence[str],
     attainment: Sequence[float],
     *,
+    expected: float,
     title: str,
+    without_quota: int = 0,
     style: ChartStyle = DEFAULT_STYLE,
 ) -> bytes:
-    """Quota attainment by rep: horizontal bars (best on top) with the 100% line."""
-    height = max(3.0, style.row_height_in * len(reps) + 1.4)
-    figure, axes = _figure(style, height)
-    if not reps:
-        _no_data(axes, style, "No rep has a quota for this period")
-    else:
-        order = sorted(range(len(reps)), key=lambda i: attainment[i])
-        names = [reps[i] for i in order]
-        values = [attainment[i] for i in order]
-        colors = [style.good if v >= 1.0 else style.primary for v in values]
-        axes.barh(range(len(names)), values, color=colors, height=0.7)
-        axes.set_yticks(range(len(names)), names)
-        axes.set_ylim(-0.6, len(names) - 0.4)
-        axes.set_xlim(0, max([1.1, *values]) * 1.12)
-        axes.axvline(1.0, color=style.reference, linestyle="--", linewidth=1.5)
-        axes.xaxis.set_major_formatter(_ticks(Unit.PERCENT))
-        axes.set_xlabel("Quota attainment (won / quota)", fontsize=style.font_size)
-        axes.grid(axis="x", color=style.grid)
-        for y, value in enumerate(values):
-            axes.text(
-                value, y, f" {value_label('quota_attainment', value)}", va="center",
-                fontsize=style.font_size - 1,
-            )  # fmt: skip
-    axes.set_title(title, fontsize=style.title_size, loc="left")
+    """`team_attainment_figure` as PNG bytes."""
+    figure = team_attainment_figure(
+        reps, attainment, expected=expected, title=title, without_quota=without_quota,
+        style=style,
+    )  # fmt: skip
     return _png(figure, style)
 
 
@@ -347,19 +354,33 @@ def _digest_figure(facts: ChartFacts, style: ChartStyle = DEFAULT_STYLE) -> Figu
         cells = grid[index].subgridspec(len(column), 1, height_ratios=[p.height_in for p in column])
         for row, panel in enumerate(column):
             # A gridspec of its own per panel: its margins fit its own labels, not its column's.
-            axes = figure.add_subplot(cells[row].subgridspec(1, 1)[0])
-            _plain(axes, style)
-            handles = panel.draw(axes, renderer)
-            _title(axes, style, panel.title, legend=bool(handles))
-            for axis in (axes.xaxis, axes.yaxis):
-                if not axis.label.get_text():  # then its ticks need not be measured to place it
-                    axis.set_label_coords(0.5, 0.5)
+            cell = cells[row].subgridspec(1, 1)[0]
+            axes, handles = _draw_panel(figure, cell, panel, panel.title, style, renderer)
             drawn.append((panel, axes, handles))
     ConstrainedLayoutEngine(w_pad=0.12, h_pad=0.1, wspace=0.08, hspace=0.06).execute(figure)
     for panel, axes, handles in drawn:
         panel.label(axes, renderer)
         _legend(axes, style, handles)
     return figure
+
+
+def _draw_panel(
+    figure: Figure,
+    cell: SubplotSpec,
+    panel: _Panel,
+    title: str,
+    style: ChartStyle,
+    renderer: RendererBase,
+) -> tuple[Axes, list[_Handle]]:
+    """The panel drawn into a new axes at `cell` under `title`, before the layout."""
+    axes = figure.add_subplot(cell)
+    _plain(axes, style)
+    handles = panel.draw(axes, renderer)
+    _title(axes, style, title, legend=bool(handles))
+    for axis in (axes.xaxis, axes.yaxis):
+        if not axis.label.get_text():  # then its ticks need not be measured to place it
+            axis.set_label_coords(0.5, 0.5)
+    return axes, handles
 
 
 def _digest_panels(facts: ChartFacts, style: ChartStyle) -> list[_Panel]:
@@ -380,7 +401,12 @@ def _digest_panels(facts: ChartFacts, style: ChartStyle) -> list[_Panel]:
     if stages:
         panels.append(_Pipeline(style, stages))
     if any(facts.response_within) or any(facts.response_late):
-        panels.append(_Response(style, facts))
+        panels.append(
+            _Response(
+                style, facts.response_edges, facts.response_within, facts.response_late,
+                facts.sla_minutes, facts.sla_business_hours, facts.unanswered,
+            )
+        )  # fmt: skip
     won = [amount for _, amount in facts.won_trend]
     previous = [amount for _, amount in facts.won_previous] or None
     if any(won) or any(previous or []):
@@ -694,29 +720,51 @@ def _weighted_place(
 
 @dataclass
 class _Response(_Panel):
-    """Answered leads by clock time to first response (log bins), within SLA and late stacked,
-    with the SLA target as a line."""
+    """Answered leads by clock time to first response (log bins), within SLA and late stacked:
+    each lead coloured by its own SLA outcome. The SLA target is a line only when it counts
+    clock time, as the axis does; an SLA in business minutes is said in words instead."""
 
     title = "Lead response"
     style: ChartStyle
-    facts: ChartFacts
+    edges: list[float]  # minutes, one more than the counts
+    within: list[int]  # leads per bin answered within their SLA
+    late: list[int]  # leads per bin answered late
+    sla_minutes: float | None  # the target, when every policy has the same one
+    business_hours: bool  # the target counts business minutes
+    unanswered: int  # leads of the period still without a response (not in the bins)
 
     @property
     def height_in(self) -> float:
-        return 2.6
+        return 2.6 + 0.16 * (len(self._notes()) - 1)
+
+    def _sla_line(self) -> float | None:
+        """Where the SLA line goes: only for a clock-time target, in the axis' own units."""
+        return None if self.business_hours else self.sla_minutes
+
+    def _notes(self) -> list[str]:
+        """The x axis label's lines: the axis, how the colours are decided, what is left out."""
+        notes = ["Clock time to first response (log scale)"]
+        if self.sla_minutes is None:
+            notes.append("SLA targets differ by lead source: colour is each lead's own result")
+        elif self.business_hours:
+            notes.append(
+                f"SLA counts business minutes ({fmt(self.sla_minutes, Unit.MINUTES)}): "
+                "colour is each lead's own result"
+            )
+        if self.unanswered:
+            notes.append(f"Not shown: {plural(self.unanswered, 'unanswered lead')}")
+        return notes
 
     def _bins(self) -> tuple[list[float], list[float], list[int], list[int]]:
         """Left and right edges, within SLA and late counts, of the bins from the first
         with a lead to the last."""
-        facts = self.facts
-        within, late = facts.response_within, facts.response_late
+        within, late, edges = self.within, self.late, self.edges
         used = [i for i in range(len(within)) if within[i] or late[i]]
         first, last = used[0], used[-1] + 1
-        edges = facts.response_edges
         return edges[first:last], edges[first + 1 : last + 1], within[first:last], late[first:last]
 
     def draw(self, axes: Axes, renderer: RendererBase) -> list[_Handle]:
-        style, facts = self.style, self.facts
+        style = self.style
         lefts, rights, ins, lts = self._bins()
         edges = [*lefts, rights[-1]]  # the bins are contiguous: one filled outline per series
         tops = [i + j for i, j in zip(ins, lts, strict=True)]
@@ -726,7 +774,7 @@ class _Response(_Panel):
             axes.stairs(tops, edges, baseline=ins, fill=True, color=style.bad,
                         label=f"Late ({fmt(sum(lts), Unit.COUNT)})"),
         ]  # fmt: skip
-        sla = facts.sla_minutes
+        sla = self._sla_line()
         low = min(lefts[0], sla or lefts[0]) / 1.5
         high = max(rights[-1], sla or rights[-1]) * 1.5
         axes.set_xscale("log")
@@ -742,24 +790,19 @@ class _Response(_Panel):
         axes.grid(axis="y", color=style.grid)
         if sla is not None:
             axes.axvline(sla, color=style.reference, linestyle="--", linewidth=1.5, gid="sla-line")
-        unanswered = f"\nNot shown: {plural(facts.unanswered, 'unanswered lead')}"
-        axes.set_xlabel(
-            "Clock time to first response (log scale)" + (unanswered if facts.unanswered else ""),
-            fontsize=style.font_size - 1,
-        )  # fmt: skip
+        axes.set_xlabel("\n".join(self._notes()), fontsize=style.font_size - 1)
         return bars
 
     def label(self, axes: Axes, renderer: RendererBase) -> None:
         """The SLA line's label at its top, beside it (right if there is room), above the bars
         it passes over."""
-        sla = self.facts.sla_minutes
+        sla = self._sla_line()
         if sla is None:
             return
         style, pad = self.style, _px(axes, _PAD_PT)
-        clock = " of business hours" if self.facts.sla_business_hours else ""
         low, top = axes.get_ylim()
         text = axes.annotate(
-            f"SLA {fmt(sla, Unit.MINUTES)}{clock}", (sla, top), xytext=(_PAD_PT, -_PAD_PT),
+            f"SLA {fmt(sla, Unit.MINUTES)}", (sla, top), xytext=(_PAD_PT, -_PAD_PT),
             textcoords="offset points", va="top", fontsize=style.font_size - 1,
             color=style.reference, gid="sla-label",
         )  # fmt: skip
@@ -788,7 +831,8 @@ def _x_px(axes: Axes, x: float) -> float:
 
 @dataclass
 class _WonTrend(_Panel):
-    """Won per period, oldest first, beside the period before each; a running period is
+    """Won per period, oldest first, beside the period before each or against each period's
+    quota (a marker on the same dollar axis, the attainment in the label); a running period is
     hatched and says "to date"."""
 
     title = "Won, vs the period before"
@@ -797,6 +841,8 @@ class _WonTrend(_Panel):
     won: list[float]
     previous: list[float] | None
     running: bool
+    quota: list[float | None] | None = None
+    attainment: list[float | None] | None = None  # won / quota, as the KPI computes it
 
     @property
     def height_in(self) -> float:
@@ -811,6 +857,8 @@ class _WonTrend(_Panel):
     def _tick_labels(self, axes: Axes, renderer: RendererBase) -> list[str]:
         """The periods' labels; on two lines ("2026" over "W47") when one line each would
         crowd the axis, judged on the axes' width before the layout (narrower than after)."""
+        if any("\n" in label for label in self.labels):  # already laid out on lines
+            return list(self.labels)
         font = FontProperties(size=self.style.font_size)
         widest = max(
             renderer.get_text_width_height_descent(label, font, ismath=False)[0]
@@ -844,10 +892,23 @@ class _WonTrend(_Panel):
             ticks[-1] = f"{ticks[-1]}\nto date"
             handles.append(Patch(facecolor=style.secondary, edgecolor=style.primary, hatch="////",
                                  label="To date"))  # fmt: skip
+        quotas = (
+            [(x, q) for x, q in zip(positions, self.quota, strict=True) if q] if self.quota else []
+        )
+        if quotas:
+            reach = width / 2 + 0.08
+            axes.hlines(
+                [q for _, q in quotas], [x - reach for x, _ in quotas],
+                [x + reach for x, _ in quotas], color=style.reference, linewidth=2.5,
+                gid="quota-marker",
+            )  # fmt: skip
+            handles.append(Line2D([], [], color=style.reference, linewidth=2.5, label="Quota"))
+        elif self.quota is not None:
+            axes.set_xlabel("No quota lies inside these periods", fontsize=style.font_size - 1)
         axes.set_xticks(range(len(ticks)), ticks)
         axes.set_xlim(-0.55, len(ticks) - 0.45)
         axes.tick_params(axis="x", bottom=False)
-        top = max([*self.won, *(self.previous or [])]) * 1.25 or 1.0
+        top = max([*self.won, *(self.previous or []), *(q for _, q in quotas)]) * 1.25 or 1.0
         axes.set_ylim(0, top)
         _frozen_ticks(axes, top)
         axes.yaxis.set_major_formatter(_ticks(Unit.MONEY))
@@ -855,17 +916,22 @@ class _WonTrend(_Panel):
         return handles
 
     def label(self, axes: Axes, renderer: RendererBase) -> None:
-        """The won amount over each pair of bars: upright while it fits the pair's width."""
+        """The won amount (and attainment) over each pair of bars and its quota marker: upright
+        while it fits the pair's width."""
         style, pad = self.style, _px(axes, _PAD_PT)
         centres = range(len(self.won))
+        count = len(self.won)
         tops = [
-            max(won, before)
-            for won, before in zip(self.won, self.previous or self.won, strict=True)
+            max(won, before, quota or 0.0)
+            for won, before, quota in zip(
+                self.won, self.previous or self.won, self.quota or [None] * count, strict=True
+            )
         ]
+        shares = self.attainment or [None] * count
         texts = [
-            axes.text(x, 0, value_label("won_amount", won), ha="center", va="bottom",
+            axes.text(x, 0, _won_label(won, share), ha="center", va="bottom",
                       fontsize=style.font_size - 1, color=style.text, gid="value-label")
-            for x, won in zip(centres, self.won, strict=True)
+            for x, won, share in zip(centres, self.won, shares, strict=True)
         ]  # fmt: skip
         left, right = axes.get_xlim()
         spacing = axes.bbox.width / (right - left)
@@ -881,3 +947,11 @@ class _WonTrend(_Panel):
         axes.set_ylim(0, high)
         for text, top in zip(texts, tops, strict=True):
             text.set_y(top + pad * high / room)
+
+
+def _won_label(won: float, attainment: float | None) -> str:
+    """A trend bar's label: the won amount, and its share of quota when there is one."""
+    text = value_label("won_amount", won)
+    if attainment is None:
+        return text
+    return f"{text}\n{value_label('quota_attainment', attainment)} of quota"

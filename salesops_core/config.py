@@ -22,6 +22,25 @@ def _check_timezone(name: str) -> str:
     return name
 
 
+HOLIDAY_COUNTRIES_URL = "https://github.com/vacanza/holidays#available-countries"
+
+
+def _check_holiday_country(value: str) -> str:
+    """A country code the holidays library knows ("US"), or one of its subdivisions ("US-CA"),
+    in capitals."""
+    from holidays import list_supported_countries  # loaded only when a country is set
+
+    code = value.strip().upper()
+    country, _, subdivision = code.partition("-")
+    supported = list_supported_countries()
+    if country not in supported or (subdivision and subdivision not in supported[country]):
+        raise ValueError(
+            f"{value!r} is not a country the holidays library knows; use a code such as US, GB "
+            f"or DE, or a subdivision such as US-CA (the list: {HOLIDAY_COUNTRIES_URL})"
+        )
+    return code
+
+
 class OrgConfig(BaseModel):
     """The org: time zone, fiscal calendar and KPI knobs."""
 
@@ -39,6 +58,11 @@ class OrgConfig(BaseModel):
     @classmethod
     def _timezone(cls, value: str) -> str:
         return _check_timezone(value)
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _holiday_country(cls, value: str | None) -> str | None:
+        return None if value is None else _check_holiday_country(value)
 
     @field_validator("deal_url")
     @classmethod

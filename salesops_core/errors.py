@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+
+def either(options: Sequence[str]) -> str:
+    """Options as a question offers them: "A", "A or B", "A, B or C"."""
+    return " or ".join(filter(None, [", ".join(options[:-1]), *options[-1:]]))
+
+
+def more_than_one(wanted: str, what: str, options: Sequence[str]) -> str:
+    """The question for a name that fits several: `"west" is more than one team: did you mean
+    EMEA West or NA West?`."""
+    return f'"{wanted}" is more than one {what}: did you mean {either(options)}?'
 
 
 class SalesopsError(Exception):
@@ -39,8 +51,12 @@ class AmbiguousRep(UnknownRep):
     def __init__(self, wanted: str, candidates: tuple[RepCandidate, ...]) -> None:
         self.wanted = wanted
         self.candidates = candidates
-        listed = ", ".join(str(candidate) for candidate in candidates)
-        super().__init__(f"{wanted!r} matches several reps: {listed}; use their email")
+        names = [candidate.name for candidate in candidates]
+        told_apart = [
+            str(candidate) if names.count(candidate.name) > 1 else candidate.name
+            for candidate in candidates
+        ]  # namesakes by their email
+        super().__init__(more_than_one(wanted, "rep", told_apart))
 
 
 class UnknownTeam(SalesopsError):
@@ -61,3 +77,8 @@ class ConfigError(SalesopsError):
 
 class DatabaseNotReady(SalesopsError):
     """The database schema is missing or behind the code's migrations."""
+
+
+class DatabaseUnavailable(SalesopsError):
+    """DATABASE_URL names no database salesops can open (not a URL, an unknown kind, a folder
+    that does not exist, a server that does not answer)."""

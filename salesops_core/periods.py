@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from difflib import get_close_matches
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -34,9 +35,17 @@ PERIOD_WORDS: tuple[str, ...] = (
     "last-year",
 )
 
+# "Year to date" and its kin are the running period: a running period counts up to now.
+TO_DATE_WORDS: dict[str, str] = {
+    "wtd": "this-week",
+    "mtd": "this-month",
+    "qtd": "this-quarter",
+    "ytd": "this-year",
+}
+
 ACCEPTED_FORMS = (
-    ", ".join(PERIOD_WORDS) + ", 2026-Q3 (fiscal quarter), 2026-05 (month), 2026 (fiscal year), "
-    "or YYYY-MM-DD..YYYY-MM-DD (end exclusive)"
+    ", ".join(PERIOD_WORDS) + ", ytd (or qtd, mtd, wtd), Q3 (the latest Q3), 2026-Q3 (fiscal "
+    "quarter), 2026-05 (month), 2026 (fiscal year), or YYYY-MM-DD..YYYY-MM-DD (end exclusive)"
 )
 
 # The years sales data may fall in: what a command's period may name and, through
@@ -47,7 +56,13 @@ ACCEPTED_FORMS = (
 FIRST_YEAR = 1970
 LAST_YEAR = 2199
 
+# The shortest span a rate per week or a comparison with the previous period is read from: on
+# Tuesday morning, 3 meetings are not "16 a week", and half an hour of a month is no trend.
+MIN_SPAN_DAYS = 2.0
+
 _QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
+_BARE_QUARTER = re.compile(r"^[Qq]([1-4])$")
+_SUGGEST_CUTOFF = 0.75  # how alike (difflib ratio) a word must be to a period word to suggest it
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^(?:FY)?(\d{4})$", re.IGNORECASE)
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
@@ -105,6 +120,22 @@ class Period:
         end = self.effective_end(now) if now is not None else self.end
         local_end = end.astimezone(self.start.tzinfo).replace(tzinfo=None)
         return (local_end - self.start.replace(tzinfo=None)).total_seconds() / 86400
+
+    def to_date_of_previous(self, now: datetime) -> datetime | None:
+        """While the period runs, the same point of the previous period: its start plus the
+        local wall-clock time elapsed here (at most its end), so day 61 meets day 61; None once
+        the period has ended or before it starts (then the whole previous period compares)."""
+        if not self.is_current(now):
+            return None
+        previous = self.previous()
+        elapsed = now.astimezone(self.start.tzinfo).replace(tzinfo=None) - self.start.replace(
+            tzinfo=None
+        )
+        return min(previous.start + elapsed, previous.end)
+
+    def too_short(self, now: datetime) -> bool:
+        """Fewer than MIN_SPAN_DAYS covered by `now`: too short for a per-week rate or a change."""
+        return self.days(now) < MIN_SPAN_DAYS
 
 
 def fiscal_year_of(day: date, start_month: int) -> int:
@@ -194,9 +225,27 @@ def quarter_containing(day: date, tz: ZoneInfo, fiscal_start: int = 1) -> Period
 def looks_like_period(word: str) -> bool:
     """True when `word` has the shape of a period (used to tell periods from names)."""
     text = word.strip().lower()
-    return text in PERIOD_WORDS or any(
-        pattern.match(text) for pattern in (_QUARTER, _MONTH, _YEAR, _RANGE)
+    return (
+        text in PERIOD_WORDS
+        or text in TO_DATE_WORDS
+        or any(pattern.match(text) for pattern in (_QUARTER, _BARE_QUARTER, _MONTH, _YEAR, _RANGE))
     )
+
+
+def period_suggestion(word: str) -> str | None:
+    """The period word `word` is a typo of (`last-quater`: `last-quarter`), if any."""
+    typed = re.sub(r"[\s_]+", "-", word.strip().lower())
+    close = get_close_matches(typed, [*PERIOD_WORDS, *TO_DATE_WORDS], n=1, cutoff=_SUGGEST_CUTOFF)
+    return close[0] if close else None
+
+
+def latest_quarter(number: int, today: date, tz: ZoneInfo, fiscal_start: int = 1) -> Period:
+    """Fiscal quarter `number` of this fiscal year, or of the last one if it has not started."""
+    fiscal_year = fiscal_year_of(today, fiscal_start)
+    period = quarter_period(fiscal_year, number, tz, fiscal_start)
+    if period.start.date() > today:
+        period = quarter_period(fiscal_year - 1, number, tz, fiscal_start)
+    return period
 
 
 def _check_years(text: str, *years: int) -> None:
@@ -217,12 +266,15 @@ def parse_period(
     word = text.strip().lower()
     fiscal_start = fiscal_year_start_month
     today = (now or utcnow()).astimezone(tz).date()
-    if word in PERIOD_WORDS:
-        which, unit = word.split("-")
+    if word in PERIOD_WORDS or word in TO_DATE_WORDS:
+        which, unit = TO_DATE_WORDS.get(word, word).split("-")
         period = _current(unit, today, tz, fiscal_start)
         if which == "last":
             period = period.previous()
         return replace(period, label=f"{word} ({period.label})")
+    if match := _BARE_QUARTER.match(word):
+        period = latest_quarter(int(match[1]), today, tz, fiscal_start)
+        return replace(period, label=f"{word.upper()} ({period.label})")
     try:  # the years first (an UnknownPeriod of their own), then the form's own checks
         if match := _QUARTER.match(word):
             _check_years(text, int(match[1]))
@@ -242,4 +294,6 @@ def parse_period(
         raise UnknownPeriod(
             f"{text!r} is not a valid date or period. Use {ACCEPTED_FORMS}."
         ) from None
+    if suggestion := period_suggestion(text):
+        raise UnknownPeriod(f"unknown period `{text.strip()}`; did you mean `{suggestion}`?")
     raise UnknownPeriod(f"unknown period {text!r}. Use {ACCEPTED_FORMS}.")

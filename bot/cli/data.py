@@ -6,10 +6,13 @@ without loading the database layer, pandas or matplotlib.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -27,23 +30,30 @@ def register(app: typer.Typer) -> None:
 def migrate_command() -> None:
     """Create or upgrade the database schema (DATABASE_URL, default ./salesops.db)."""
     from bot.deps import build_deps
-    from salesops_core.db.engine import migrate, schema_status
+    from salesops_core.db.engine import migrate, new_sqlite_file, schema_status
 
     deps = build_deps()
+    created = new_sqlite_file(deps.engine)
     migrate(deps.engine)
     current, _ = schema_status(deps.engine)
     url = deps.engine.url.render_as_string(hide_password=True)
+    say_created(created)
     console.print(f"Database {url} is at revision {current}.")
+
+
+def say_created(path: Path | None) -> None:
+    """ "Created salesops.db in /home/ann/sales." after a command made a new SQLite file."""
+    if path is not None:
+        console.print(f"Created {path.name} in {path.parent}.", highlight=False, soft_wrap=True)
 
 
 def doctor_command() -> None:
     """Check the configuration, the database, migrations and (when set) the Slack token;
     show the nudge settings in force."""
-    from sqlalchemy import text
-
     from bot.deps import build_deps
-    from salesops_core.db.engine import schema_status
-    from salesops_core.errors import ConfigError
+    from bot.settings import load_settings
+    from salesops_core.db.engine import open_existing, schema_status
+    from salesops_core.errors import ConfigError, DatabaseNotReady, DatabaseUnavailable
 
     problems = 0
 
@@ -51,20 +61,25 @@ def doctor_command() -> None:
         nonlocal problems
         problems += 0 if ok else 1
         mark = "[green]ok[/]  " if ok else "[red]FAIL[/]"
-        console.print(f"{mark} {what}: {detail}", highlight=False)
+        console.print(f"{mark} {what}: {escape(detail)}", highlight=False, soft_wrap=True)
 
     try:
-        deps = build_deps()
+        settings = load_settings()
     except ConfigError as exc:  # e.g. an unknown rule name in `[nudges] rules`
         report(False, "config", str(exc))
         raise typer.Exit(1) from None
-    source = deps.settings.config_file or "defaults (no salesops.toml)"
-    report(True, "config", f"{source}; org time zone {deps.settings.org.timezone}")
-    report(True, "nudges", nudge_settings(deps.settings))
+    source = settings.config_file or "defaults (no salesops.toml)"
+    report(True, "config", f"{source}; org time zone {settings.org.timezone}")
+    report(True, "nudges", nudge_settings(settings))
+    try:
+        deps = build_deps(settings)
+        open_existing(deps.engine)
+    except (DatabaseUnavailable, DatabaseNotReady) as exc:
+        report(False, "database", str(exc))
+        _check_slack(settings, report)
+        raise typer.Exit(1) from None
     url = deps.engine.url.render_as_string(hide_password=True)
     try:
-        with deps.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
         report(True, "database", url)
         current, head = schema_status(deps.engine)
         report(
@@ -75,25 +90,32 @@ def doctor_command() -> None:
         )
         if current == head and deps.settings.digest.channels:
             _check_digest_channels(deps)
+        if current == head:
+            _check_sla_sources(deps)
     except Exception as exc:
         report(False, "database", f"{url}: {exc.__class__.__name__}: {exc}".splitlines()[0])
-    token = deps.settings.slack_bot_token
-    if token:
-        from slack_sdk import WebClient
-        from slack_sdk.errors import SlackApiError
-
-        client = WebClient(token=token, base_url=deps.settings.slack_api_url)
-        try:
-            auth = client.auth_test()
-            report(True, "slack", f"token valid for team {auth['team']} as {auth['user']}")
-        except SlackApiError as exc:
-            report(False, "slack", f"auth.test said {exc.response['error']}")
-        except OSError as exc:
-            report(False, "slack", f"cannot reach {deps.settings.slack_api_url}: {exc}")
-    else:
-        console.print("skip slack: SLACK_BOT_TOKEN not set")
+    _check_slack(settings, report)
     if problems:
         raise typer.Exit(1)
+
+
+def _check_slack(settings: Settings, report: Callable[[bool, str, str], None]) -> None:
+    """auth.test with SLACK_BOT_TOKEN, when it is set."""
+    token = settings.slack_bot_token
+    if not token:
+        console.print("skip slack: SLACK_BOT_TOKEN not set")
+        return
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(token=token, base_url=settings.slack_api_url)
+    try:
+        auth = client.auth_test()
+        report(True, "slack", f"token valid for team {auth['team']} as {auth['user']}")
+    except SlackApiError as exc:
+        report(False, "slack", f"auth.test said {exc.response['error']}")
+    except OSError as exc:
+        report(False, "slack", f"cannot reach {settings.slack_api_url}: {exc}")
 
 
 def _check_digest_channels(deps: Deps) -> None:
@@ -111,6 +133,20 @@ def _check_digest_channels(deps: Deps) -> None:
     if not unknown:
         count = len(deps.settings.digest.channels)
         console.print(f"[green]ok[/]   digest channels: {count} team(s) found", highlight=False)
+
+
+def _check_sla_sources(deps: Deps) -> None:
+    """Warn about `[[sla]]` policies whose source matches no lead (they never apply)."""
+    from bot.checks import sla_source_warnings
+
+    warnings = sla_source_warnings(deps)
+    for message in warnings:
+        console.print(f"[yellow]warn[/] sla: {escape(message)}", highlight=False)
+    if not warnings:
+        console.print(
+            f"[green]ok[/]   sla: every {escape('[[sla]]')} source matches leads in the database",
+            highlight=False,
+        )
 
 
 def nudge_settings(settings: Settings) -> str:

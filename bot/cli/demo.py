@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bot.cli.options import parse_now
@@ -35,13 +38,17 @@ def demo_command(
     ),
 ) -> None:
     """Fill DATABASE_URL (default ./salesops.db) with a demo sales org: two years to now."""
+    from bot.checks import sla_source_warnings
+    from bot.cli.data import say_created
     from bot.deps import build_deps
     from bot.showcase import showcase
-    from salesops_core.db.engine import transaction
+    from salesops_core.db.engine import new_sqlite_file, transaction
     from salesops_core.demo import demo_summary, load_demo
     from salesops_core.leads.deadlines import fill_sla_deadlines
 
+    wrote_config = write_demo_config()
     deps = build_deps()
+    created = new_sqlite_file(deps.engine)
     moment = parse_now(now)
     started = time.monotonic()
     url = deps.engine.url.render_as_string(hide_password=True)
@@ -57,11 +64,36 @@ def demo_command(
         )
     with transaction(deps.sessions) as session:
         fill_sla_deadlines(session, deps.settings.org, deps.settings.sla)
+    say_created(created)
     with deps.sessions() as session:
         summary = demo_summary(session, url)
     print_summary(summary, time.monotonic() - started)
+    if wrote_config:
+        console.print(
+            f"Wrote {wrote_config}: the demo's org time zone "
+            f"({deps.settings.org.timezone}) and SLA tiers (demo-request 5 min, other sources "
+            "60 min). Edit it for your org.",
+            highlight=False,
+        )
+    else:
+        console.print(f"Config: {deps.settings.config_file or 'defaults'} (kept as it is)")
+    for message in sla_source_warnings(deps):
+        console.print(f"[yellow]warn[/] sla: {escape(message)}", highlight=False)
     console.rule("What the bot answers in Slack")
     console.print(showcase(deps), highlight=False, markup=False)
+
+
+def write_demo_config() -> Path | None:
+    """Write the demo's `salesops.toml` when no config file is in use; the path written."""
+    from bot.settings import DEFAULT_CONFIG_FILE, load_settings
+    from salesops_core.demo.config import example_config
+
+    path = Path(DEFAULT_CONFIG_FILE)
+    if os.environ.get("SALESOPS_CONFIG") or path.exists():
+        return None
+    org = load_settings().org
+    path.write_text(example_config(org.timezone, org.fiscal_year_start_month))
+    return path
 
 
 def print_summary(summary: DemoSummary, seconds: float) -> None:
@@ -79,7 +111,11 @@ def print_summary(summary: DemoSummary, seconds: float) -> None:
             f"({', '.join(summary.regions)})"
         )
     for team in summary.teams:
-        console.print(f"  {team.name} ({team.region}): manager {team.manager}, {team.reps} reps")
+        left = f" (and {', '.join(team.left)}, who left)" if team.left else ""
+        console.print(
+            f"  {team.name} ({team.region}): manager {team.manager}, {team.reps} reps{left}",
+            highlight=False,
+        )
     if summary.team_total > len(summary.teams):
         console.print(f"  ... and {summary.team_total - len(summary.teams)} more teams")
     console.print("Try it as:")

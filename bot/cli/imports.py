@@ -57,7 +57,7 @@ def import_command(
                                       help="Import good rows; write bad ones to *.rejected.csv."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and count, write nothing."),
 ) -> None:  # fmt: skip
-    """Import reps, deals, leads, activities, quotas or forecasts from a CSV file.
+    """Import reps, deals, leads, activities, quotas, forecasts or stage changes from a CSV.
 
     Upserts on external id, so importing the same file again changes nothing. By default
     nothing is written when any row is bad; every error names the line and column.
@@ -142,8 +142,8 @@ def _print_result(result: ImportResult, file: Path, dry_run: bool) -> None:
 
     prefix = "dry run, nothing written: " if dry_run else ""
     console.print(escape(prefix + result.summary()), highlight=False, soft_wrap=True)
-    for warning in result.warnings:
-        console.print(f"[yellow]note:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    for note in result.notes():
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if result.rejected:
         writable = os.access(file.resolve().parent, os.W_OK)
         path = write_rejected(result, rejected_path(file, writable_dir=writable))

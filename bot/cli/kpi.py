@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bot.cli.options import NowOption, parse_now
+from bot.cli.tables import Column, fitted_table
 from salesops_core.errors import SalesopsError
 from salesops_core.kpi.format import (
     DOWN,
@@ -22,6 +24,9 @@ from salesops_core.kpi.format import (
     format_kpi,
     is_improvement,
     kpi_delta,
+    minutes,
+    number,
+    too_short_note,
     vs_label,
 )
 from salesops_core.kpi.registry import EXPLAINABLE, KPI_BY_KEY, KPIS, STAGE_CONVERSION
@@ -93,38 +98,66 @@ def print_report(report: KpiReport, out: Console) -> None:
         f"{report.scope.name} ({report.scope.kind}) · {period.label} · "
         f"{period.start:%Y-%m-%d} to {period.end:%Y-%m-%d} (end exclusive, {period.start.tzname()})"
     )
-    table = Table(title=title, title_justify="left")
-    table.add_column("KPI")
-    table.add_column("value", justify="right")
-    table.add_column("previous", justify="right")
-    table.add_column(f"change {vs_label(period)}", justify="right")
-    for cells in kpi_rows(report):
-        table.add_row(*cells)
-    out.print(table)
+    change = f"change {vs_label(period, report.now)}"
+    columns = [
+        Column("KPI"),
+        *(Column(name, number=True) for name in ("value", "previous", change)),
+    ]
+    out.print(fitted_table(out, columns, kpi_rows(report), title=title))
     if report.leaderboard:
-        board = Table(title="Leaderboard", title_justify="left")
-        board.add_column("#", justify="right")
-        board.add_column("rep")
-        board.add_column("team")
-        for key in LEADERBOARD_KEYS:
-            board.add_column(KPI_BY_KEY[key].label, justify="right")
-        for rank, rep_row in enumerate(report.leaderboard, 1):
-            values: Mapping[str, Any] = rep_row
-            board.add_row(
-                str(rank),
-                rep_row["rep"],
-                rep_row["team"] or "",
-                *(format_kpi(k, values[k]) for k in LEADERBOARD_KEYS),
-            )
-        out.print(board)
+        out.print(leaderboard_table(report, out))
     if report.stage_conversion:
-        funnel = Table(title="Stage conversion (deals created in period)", title_justify="left")
-        for name in ("stage", "reached", "advanced", "rate"):
-            funnel.add_column(name, justify="left" if name == "stage" else "right")
-        for stage in report.stage_conversion:
-            rate = format_kpi(STAGE_CONVERSION.key, stage["rate"])
-            funnel.add_row(stage["stage"], count(stage["reached"]), count(stage["advanced"]), rate)
-        out.print(funnel)
+        rows = [
+            [
+                escape(stage["stage"]),
+                count(stage["reached"]),
+                count(stage["advanced"]),
+                format_kpi(STAGE_CONVERSION.key, stage["rate"]),
+            ]
+            for stage in report.stage_conversion
+        ]
+        columns = [
+            Column("stage"),
+            *(Column(n, number=True) for n in ("reached", "advanced", "rate")),
+        ]
+        title = "Stage conversion (deals created in period)"
+        out.print(fitted_table(out, columns, rows, title=title))
+
+
+# Leaderboard columns left out first when the terminal is narrow (lowest rank first).
+LEADERBOARD_DROP = {
+    "meetings_per_rep_per_week": 0,
+    "lead_response_minutes_median": 1,
+    "win_rate": 3,
+    "open_pipeline_value": 4,
+}
+
+
+def leaderboard_table(report: KpiReport, out: Console) -> Table:
+    """One row per rep, ranked; a team's own leaderboard has no team column."""
+    from salesops_core.org.views import rep_label
+
+    with_team = report.scope.kind != "team"
+    columns = [Column("#", number=True), Column("rep")]
+    columns += [Column("team", drop=2)] if with_team else []
+    columns += [
+        Column(KPI_BY_KEY[key].label, number=True, drop=LEADERBOARD_DROP.get(key))
+        for key in LEADERBOARD_KEYS
+    ]
+    rows = []
+    for rank, rep_row in enumerate(report.leaderboard, 1):
+        values: Mapping[str, Any] = rep_row
+        team = [escape(rep_row["team"] or "")] if with_team else []
+        rows.append(
+            [
+                str(rank),
+                escape(rep_label(rep_row["rep"], rep_row["active"])),
+                *team,
+                *(format_kpi(k, values[k]) for k in LEADERBOARD_KEYS),
+            ]
+        )
+    hint = "widen the terminal or use --format json"
+    return fitted_table(out, columns, rows, title="Leaderboard", hint=hint)
 
 
 def kpi_rows(report: KpiReport) -> list[tuple[str, str, str, str]]:
@@ -136,7 +169,9 @@ def kpi_rows(report: KpiReport) -> list[tuple[str, str, str, str]]:
             kpi.label,
             format_kpi(kpi.key, now[kpi.key]),
             format_kpi(kpi.key, before[kpi.key]),
-            change_cell(kpi.key, now[kpi.key], before[kpi.key]),
+            too_short_note(report.period)
+            if report.too_short
+            else change_cell(kpi.key, now[kpi.key], before[kpi.key]),
         )
         for kpi in KPIS
     ]
@@ -192,7 +227,7 @@ def explain_command(
             out.print(line, highlight=False)
         out.print(f"{len(result.records)} records written to {csv_file}")
         return
-    table = _records_table(result.records[:limit])
+    table = _records_table(out, result.records[:limit])
     if out.is_terminal and len(result.records) > 20:
         with out.pager(styles=True):
             _print_all(out, head, table, result.records, limit)
@@ -216,14 +251,34 @@ def _print_all(
         out.print(f"... {len(records) - limit} more records: use --csv FILE to get them all")
 
 
-def _records_table(records: list[dict[str, Any]]) -> Table:
-    table = Table(title="Records", title_justify="left")
-    columns = list(records[0]) if records else ["status", "reason"]
-    for name in columns:
-        table.add_column(name)
-    for record in records:
-        table.add_row(*("" if record.get(c) is None else str(record.get(c)) for c in columns))
-    return table
+def _records_table(out: Console, records: list[dict[str, Any]]) -> Table:
+    """The records; when the terminal is narrow, internal ids and times are left out first,
+    then the last fields (status, reason and the external id always show)."""
+    names = list(records[0]) if records else ["status", "reason"]
+
+    def drop(i: int, name: str) -> int | None:
+        if i < 2 or name == "external_id":
+            return None
+        internal = name.endswith(("_id", "_at", "_from"))
+        return (0 if internal else len(names)) + len(names) - i
+
+    columns = [Column(name, drop=drop(i, name)) for i, name in enumerate(names)]
+    rows = [[escape(_record_cell(c, r.get(c))) for c in names] for r in records]
+    hint = "use --csv FILE for every field"
+    return fitted_table(out, columns, rows, title="Records", hint=hint)
+
+
+def _record_cell(name: str, value: Any) -> str:
+    """A record's field as the table shows it: durations in minutes in human units, other
+    fractions to two decimals (the CSV keeps every field raw)."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if name.endswith("minutes"):
+            return minutes(value)
+        if isinstance(value, float):
+            return number(value, 2)
+    return str(value)
 
 
 def _write_csv(path: Path, records: list[dict[str, Any]]) -> None:

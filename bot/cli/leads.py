@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from bot.cli.options import NowOption, parse_now
+from bot.cli.tables import Column, fitted_table
 from salesops_core.errors import ConfigError
+from salesops_core.kpi import format as f
 
 console = Console()
 
@@ -24,26 +26,62 @@ def register(app: typer.Typer) -> None:
 
 
 def _short(moment: datetime | None) -> str:
-    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S}"
+    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
+
+
+LEAD_COLUMNS = [
+    Column("lead"),
+    Column("company", drop=2),
+    Column("owner"),
+    Column("source", drop=0),
+    Column("created", drop=1),
+    Column("SLA clock", number=True),
+    Column("due"),
+    Column("step"),
+]
+OUTBOX_COLUMNS = [
+    Column("id", number=True),
+    Column("status"),
+    Column("kind", drop=2),
+    Column("to", drop=3),
+    Column("tries", number=True, drop=0),
+    Column("created", drop=1),
+    Column("sent / next"),
+    Column("note"),
+]
 
 
 def leads_command(
     limit: int = typer.Option(50, "--limit", help="Show at most this many open leads."),
+    period: str = typer.Option(
+        "this-quarter", "--period", help="Count the unanswered leads created in this period."
+    ),
     now: str | None = NowOption,
 ) -> None:
-    """Open leads with their response clock and ladder step, then today's SLA breaches (UTC)."""
+    """Unanswered leads of the period, open leads with their response clock and ladder step,
+    then today's SLA breaches (UTC)."""
     from bot.deps import build_ready_deps
+    from commands.leads import unanswered_text
     from salesops_core.leads.business_hours import business_minutes_between, calendar_for
     from salesops_core.leads.engine import ladder
-    from salesops_core.leads.views import breaches_between, open_leads
+    from salesops_core.leads.views import breaches_between, open_leads, unanswered_leads
+    from salesops_core.org.scopes import ORG_SCOPE
+    from salesops_core.periods import parse_period
 
     at = parse_now(now)
     deps = build_ready_deps()
     rules = deps.lead_rules()
+    org = deps.settings.org
+    span = parse_period(
+        period, tz=org.tz, fiscal_year_start_month=org.fiscal_year_start_month, now=at
+    )
     with deps.sessions() as session:
-        table = Table(title=f"Open leads ({at:%Y-%m-%d %H:%M} UTC)")
-        for column in ("lead", "company", "owner", "source", "created", "clock min", "due", "step"):
-            table.add_column(column)
+        unanswered = unanswered_leads(session, ORG_SCOPE, span)
+        console.print(
+            f"Leads created {span.label}: {unanswered_text(unanswered, 'unanswered')}",
+            highlight=False,
+        )
+        rows = []
         for lead in open_leads(session, limit=limit):
             policy = rules.policy(lead.source)
             clock = business_minutes_between(
@@ -54,17 +92,20 @@ def leads_command(
             if lead.snoozed_until and lead.snoozed_until > at:
                 step += f" snoozed to {lead.snoozed_until:%H:%M}"
             late = lead.sla_due_at is not None and lead.sla_due_at <= at
-            table.add_row(
-                lead.external_id,
-                lead.company or "",
-                lead.owner.name if lead.owner else "(unassigned)",
-                lead.source or "",
-                _short(lead.created_at),
-                f"{clock:.1f}",
-                ("[red]" if late else "") + _short(lead.sla_due_at),
-                step,
+            rows.append(
+                [
+                    escape(lead.external_id),
+                    escape(lead.company or ""),
+                    escape(lead.owner.name if lead.owner else "(unassigned)"),
+                    escape(lead.source or ""),
+                    _short(lead.created_at),
+                    f.minutes(clock),
+                    ("[red]" if late else "") + _short(lead.sla_due_at),
+                    step,
+                ]
             )
-        console.print(table)
+        title = f"Open leads ({at:%Y-%m-%d %H:%M} UTC); SLA clock: working time since created"
+        console.print(fitted_table(console, LEAD_COLUMNS, rows, title=title))
         start = at.replace(hour=0, minute=0, second=0, microsecond=0)
         breaches = breaches_between(session, start, start + timedelta(days=1), now=at)
         console.print(f"SLA breaches today: {len(breaches)}")
@@ -109,23 +150,23 @@ def outbox_command(
     with deps.sessions() as session:
         counts = outbox.outbox_counts(session)
         console.print("  ".join(f"{name}: {count}" for name, count in counts.items()))
-        table = Table()
-        for column in ("id", "status", "kind", "to", "tries", "created", "sent / next", "note"):
-            table.add_column(column)
+        rows = []
         for row in outbox.list_messages(session, status=wanted, limit=limit):
             when = row.sent_at if row.status == OutboxStatus.SENT else row.next_attempt_at
             note = row.last_error or (f"ts {row.slack_ts}" if row.slack_ts else "")
-            table.add_row(
-                str(row.id),
-                row.status.value,
-                row.kind,
-                row.channel or "-",
-                str(row.attempts),
-                _short(row.created_at),
-                _short(when),
-                note,
+            rows.append(
+                [
+                    str(row.id),
+                    row.status.value,
+                    row.kind,
+                    escape(row.channel or "-"),
+                    str(row.attempts),
+                    _short(row.created_at),
+                    _short(when),
+                    escape(note),
+                ]
             )
-        console.print(table)
+        console.print(fitted_table(console, OUTBOX_COLUMNS, rows))
 
 
 def scheduler_command(
@@ -134,10 +175,12 @@ def scheduler_command(
 ) -> None:
     """Run the lead sweep, the weekly digests, the nudges and the outbox dispatchers until
     interrupted (one per deployment)."""
+    from bot.checks import log_sla_source_warnings
     from bot.deps import build_ready_deps
     from bot.jobs.scheduler import DEFAULT_DIGEST_SECONDS, DEFAULT_NUDGE_SECONDS, start_background
 
     deps = build_ready_deps()
+    log_sla_source_warnings(deps)
     background = start_background(deps, sweep_seconds=sweep_seconds, dispatchers=dispatchers)
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -19,22 +19,44 @@ from bot.cli import nudges as cli_nudges
 from bot.cli import slack as cli_slack
 from salesops_core.errors import SalesopsError
 
+# rich_markup_mode=None: click's plain help and errors. Typer's rich panels print every
+# option's type, a flag's too (`--dry-run <bool>`, as if it took a value), and box a one-line
+# usage error in a frame.
 app = typer.Typer(
     name="salesops",
     help="Sales KPIs, lead-response SLAs and nudges in Slack, on your own database.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
+
+
+# Commands that run until stopped: their log on stderr (warnings and up) is how an operator
+# follows them. A one-shot command says what went wrong in its own output, so its log shows
+# only with -v or --debug.
+SERVICES = frozenset({"serve", "socket", "scheduler"})
+
+
+def log_level(command: str | None, *, verbose: bool, debug: bool) -> int:
+    """The level of the log a command writes to stderr."""
+    if debug:
+        return logging.DEBUG
+    if verbose:
+        return logging.INFO
+    return logging.WARNING if command in SERVICES else logging.CRITICAL
 
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks and debug logs."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show the log (info and up)."),
 ) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
+        level=log_level(ctx.invoked_subcommand, verbose=verbose, debug=debug),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
 
 
@@ -59,5 +81,7 @@ def main() -> None:
     except SalesopsError as exc:
         if debug:
             raise
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        Console(stderr=True).print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(1)

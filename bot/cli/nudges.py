@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from bot.cli.options import NowOption, parse_now
+from bot.cli.tables import Column, fitted_table
 from salesops_core.errors import SalesopsError
 
 if TYPE_CHECKING:
@@ -150,33 +150,37 @@ def _print_dry_run(
         f"Nudges at {evaluation.at:%Y-%m-%d %H:%M} UTC: {due} due now, "
         f"{len(evaluation.decisions) - due} held"
     )
-    table = Table(title=title, title_justify="left", show_lines=False)
-    for column in ("person", "rule", "nudge", "held", "may go"):
-        table.add_column(column)
+    rows: list[list[str]] = []
+    sections: set[int] = set()
     shown: int | None = None
     for decision in evaluation.decisions:
         rep_id = decision.nudge.rep_id
         if shown is not None and rep_id != shown:
-            table.add_section()
-        table.add_row(
-            escape(decision.nudge.rep) if rep_id != shown else "",
-            decision.nudge.rule.value,
-            escape(decision.nudge.fact),
-            decision.held.value if decision.held else "[green]due now[/]",
-            _local(decision.until, evaluation, rep_id),
+            sections.add(len(rows))
+        rows.append(
+            [
+                escape(decision.nudge.rep) if rep_id != shown else "",
+                decision.nudge.rule.value,
+                escape(decision.nudge.fact),
+                decision.held.value if decision.held else "[green]due now[/]",
+                _local(decision.until, evaluation, rep_id),
+            ]
         )
         shown = rep_id
-    if rollups:
-        table.add_section()
+    if rollups and rows:
+        sections.add(len(rows))
     for rollup in rollups:
-        table.add_row(
-            escape(rollup.manager.name),
-            "rollup",
-            rollup_counts_text(rollup),
-            "already sent" if rollup.dedupe_key in sent else "[green]due now[/]",
-            "",
+        rows.append(
+            [
+                escape(rollup.manager.name),
+                "rollup",
+                rollup_counts_text(rollup),
+                "already sent" if rollup.dedupe_key in sent else "[green]due now[/]",
+                "",
+            ]
         )
-    console.print(table)
+    columns = [Column(name) for name in ("person", "rule", "nudge", "held", "may go")]
+    console.print(fitted_table(console, columns, rows, title=title, sections=sections))
 
 
 def _print_sent(counts: SendCounts, rollups: RollupCounts, output_format: str) -> None:
@@ -230,11 +234,8 @@ def _print_stats(rows: list[RuleStats], days: int, output_format: str) -> None:
         f"Nudges sent in the last {days} days (pending: less than 24 h old; "
         "acted-on rate over nudges at least a day old)"
     )
-    table = Table(title=title, title_justify="left")
-    for column in ("rule", "sent", "pending", "acted on", "acted-on rate", "snoozed", "muted"):
-        table.add_column(column, justify="left" if column == "rule" else "right")
-    for r in rows:
-        table.add_row(
+    cells = [
+        [
             r.rule,
             count(r.sent),
             count(r.pending),
@@ -242,5 +243,11 @@ def _print_stats(rows: list[RuleStats], days: int, output_format: str) -> None:
             pct(r.acted_on_rate),
             count(r.snoozed),
             count(r.muted),
-        )
-    console.print(table)
+        ]
+        for r in rows
+    ]
+    columns = [Column("rule")] + [
+        Column(name, number=True)
+        for name in ("sent", "pending", "acted on", "acted-on rate", "snoozed", "muted")
+    ]
+    console.print(fitted_table(console, columns, cells, title=title))

@@ -45,6 +45,7 @@ def serve_command(
     """Serve Slack (POST /slack/events), the ingest API, /healthz and /metrics over HTTP."""
     import uvicorn
 
+    from bot.checks import log_sla_source_warnings
     from bot.deps import build_ready_deps
     from bot.server import create_app
 
@@ -55,6 +56,7 @@ def serve_command(
         "SLACK_SIGNING_SECRET",
         "Basic Information > App Credentials > Signing Secret; needed to verify Slack requests",
     )
+    log_sla_source_warnings(deps)
     app = create_app(deps)
     scheduler = _start_scheduler(deps) if with_scheduler else None
     try:
@@ -73,6 +75,7 @@ def _start_scheduler(deps: Deps):  # type: ignore[no-untyped-def]
 
 def socket_command() -> None:
     """Connect to Slack over Socket Mode (no public URL needed; needs SLACK_APP_TOKEN)."""
+    from bot.checks import log_sla_source_warnings
     from bot.deps import build_ready_deps
 
     deps = build_ready_deps()
@@ -83,6 +86,7 @@ def socket_command() -> None:
         "an app-level token xapp-... with connections:write, from Basic Information > "
         "App-Level Tokens; and enable Socket Mode in the app settings",
     )
+    log_sla_source_warnings(deps)
     console.print("Connecting to Slack over Socket Mode (Ctrl-C to stop)...")
     try:
         asyncio.run(_run_socket_mode(deps))

@@ -1,8 +1,10 @@
 """Slash-command arguments: a period, a rep or team, `share`, `help`, in any order.
 
 Slack sends mentions as `<@U123|jane>` (or `<@U123>`) and emails as `<mailto:a@b.co|a@b.co>`;
-both are understood, as are plain names ("jane", "Jane Doe"), emails and team or region names.
-Anything else raises BadArguments naming the word and showing a correct example.
+both are understood, as are plain names ("jane", "Jane Doe"), handles (`ines.dubois`), emails
+and team or region names, found by the one finder (`salesops_core.org.lookup.find_named`).
+`me` is the asker. Anything else raises BadArguments naming the word and showing a correct
+example; a misspelt period word gets a did-you-mean.
 """
 
 from __future__ import annotations
@@ -16,9 +18,17 @@ from sqlalchemy.orm import Session
 
 from commands.kit.help import USAGES
 from commands.kit.reply import CommandContext
-from salesops_core.errors import AmbiguousRep, BadArguments, UnknownPeriod, UnknownRep
-from salesops_core.org.access import Viewer, require_view
-from salesops_core.org.lookup import RepBy, find_rep, parse_rep_ref, region_named, team_named
+from salesops_core.db.models import Team
+from salesops_core.errors import (
+    AmbiguousRep,
+    BadArguments,
+    UnknownPeriod,
+    UnknownRep,
+    UnknownTeam,
+    either,
+)
+from salesops_core.org.access import Viewer, can_view, require_view
+from salesops_core.org.lookup import Region, RepBy, find_named, find_rep, parse_rep_ref
 from salesops_core.org.scopes import (
     ORG_SCOPE,
     Scope,
@@ -27,7 +37,7 @@ from salesops_core.org.scopes import (
     team_scope,
     team_scope_by_id,
 )
-from salesops_core.periods import Period, looks_like_period, parse_period
+from salesops_core.periods import Period, looks_like_period, parse_period, period_suggestion
 
 # Slash-command text longer than this is refused before parsing: a command takes a few words
 # (a period, a name, `share`), never a page.
@@ -39,6 +49,7 @@ _QUOTED = re.compile(r""""([^"]*)"|'([^']*)'""")
 
 DEFAULT_PERIOD = "this-quarter"
 OWN_TEAM_WORDS = ("team", "my-team")
+MYSELF_WORDS = ("me", "myself")
 ORG_WORDS = ("org", "everyone", "all")
 
 
@@ -93,24 +104,27 @@ def _words(text: str) -> tuple[str, ...]:
     )
 
 
-def _named_scope(session: Session, phrase: str, command: str) -> Scope:
-    """A team, then a region, then a rep with this name; BadArguments if none."""
-    team = team_named(session, phrase)
-    if team is not None:
-        return team_scope(team)
-    region = region_named(session, phrase)
-    if region is not None:
-        return region_scope(region)
+def _named_scope(session: Session, viewer: Viewer, phrase: str, command: str) -> Scope:
+    """The team, region or rep this phrase names; BadArguments (with a did-you-mean) if none
+    or several, or the access answer (NotAllowed) when the viewer may see none of several."""
     try:
-        return rep_scope(find_rep(session, phrase))
+        named = find_named(session, phrase)
     except AmbiguousRep as error:
-        names = ", ".join(candidate.name for candidate in error.candidates)
-        problem = f'"{phrase}" matches several reps ({names}); use an @mention or email.'
-        raise bad(command, problem) from None
+        candidates = [Scope("rep", c.id, phrase) for c in error.candidates]
+        if not any(can_view(session, viewer, candidate) for candidate in candidates):
+            require_view(session, viewer, candidates[0])  # refused, in the phrase's words
+        raise bad(command, f"{error}") from None
+    except UnknownTeam as error:  # several teams, or teams and reps
+        raise bad(command, f"{error}") from None
     except UnknownRep as error:
-        hint = f" Did you mean {', '.join(error.suggestions)}?" if error.suggestions else ""
+        hint = f" Did you mean {either(error.suggestions)}?" if error.suggestions else ""
         problem = f'I don\'t understand "{phrase}": it is not a period, team or rep I know.{hint}'
         raise bad(command, problem) from None
+    if isinstance(named, Team):
+        return team_scope(named)
+    if isinstance(named, Region):
+        return region_scope(named.name)
+    return rep_scope(named)
 
 
 def _own_team(session: Session, viewer: Viewer, command: str) -> Scope:
@@ -122,6 +136,16 @@ def _own_team(session: Session, viewer: Viewer, command: str) -> Scope:
 def viewer_scope(viewer: Viewer) -> Scope:
     """The viewer's own rep scope."""
     return Scope("rep", viewer.rep_id, viewer.name)
+
+
+def default_scope(session: Session, viewer: Viewer) -> Scope:
+    """Whose numbers come first (`/kpi` with no name, App Home): an admin's the org, a
+    manager's their team (a manager's own quota is often empty), anyone else's their own."""
+    if viewer.is_admin:
+        return ORG_SCOPE
+    if viewer.is_manager and viewer.team_id is not None:
+        return team_scope_by_id(session, viewer.team_id)
+    return viewer_scope(viewer)
 
 
 def parse_args(
@@ -149,7 +173,7 @@ def parse_args(
 
     def flush() -> None:
         if words:
-            set_scope(_named_scope(session, " ".join(words), command))
+            set_scope(_named_scope(session, viewer, " ".join(words), command))
             words.clear()
 
     for token in tokenize(text):
@@ -162,11 +186,13 @@ def parse_args(
         elif ref.by is not RepBy.TEXT:  # a Slack mention, mailto link or email
             flush()
             set_scope(rep_scope(find_rep(session, ref)))
-        elif looks_like_period(word):
+        elif looks_like_period(word) or period_suggestion(word):  # a typo: parsed to say so
             flush()
             if period_word is not None:
                 raise bad(command, f'Give one period, not both "{period_word}" and "{token}".')
             period_word = token
+        elif word in MYSELF_WORDS and not words:
+            set_scope(viewer_scope(viewer))
         elif word in OWN_TEAM_WORDS and not words:
             set_scope(_own_team(session, viewer, command))
         elif word in ORG_WORDS and not words:

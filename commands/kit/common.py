@@ -10,7 +10,7 @@ from commands.kit.args import Args
 from commands.kit.blocks import context
 from salesops_core.kpi import format as f
 from salesops_core.kpi.pace import elapsed_share
-from salesops_core.kpi.registry import KPI_BY_KEY
+from salesops_core.kpi.registry import CONVERSION_PARTS, KPI_BY_KEY
 from salesops_core.org.scopes import Scope
 from salesops_core.periods import Period
 
@@ -36,6 +36,24 @@ def metric(
     if previous is not None:
         text += f"\n_{f.kpi_delta(key, kpis.get(key), previous.get(key), label)}_"
     return text
+
+
+def conversion_field(kpis: Mapping[str, Any], running: bool) -> str:
+    """Pipeline efficiency as a field: "50% won of $36,000 open at the start" over the split of
+    the rest, "13% lost · 27% slipped · 8.3% shrunk" ("won so far", "still open" while running)."""
+    label = KPI_BY_KEY["pipeline_conversion"].label
+    share = kpis.get("pipeline_conversion")
+    if share is None:
+        return f"*{label}*\n{f.NA}\n_nothing was open at the start_"
+    base = f.format_kpi("pipeline_conversion_base", kpis.get("pipeline_conversion_base"))
+    won = "won so far" if running else "won"
+    slipped = "still open" if running else "slipped"
+    split = " · ".join(
+        f"{f.format_kpi(key, kpis.get(key))} {word}"
+        for key, word in zip(CONVERSION_PARTS, ("lost", slipped, "shrunk"), strict=True)
+    )
+    value = f.format_kpi("pipeline_conversion", share)
+    return f"*{label}*\n{value} {won} of {base} open at the start\n_{split}_"
 
 
 def period_note(period: Period, now: datetime) -> str:

@@ -1,4 +1,8 @@
-"""Usage text for every slash command: what it answers, its arguments, examples."""
+"""Usage text for every slash command: what it answers, its arguments, examples.
+
+The examples name people and teams of the demo org (`salesops demo`), so a new user can paste
+them as they are; tests/db/test_help_examples.py runs each one there.
+"""
 
 from __future__ import annotations
 
@@ -36,8 +40,14 @@ USAGES: dict[str, Usage] = {
             f"[period] {TARGET} [share]",
             "Your KPIs (attainment, won, win rate, deal size, cycle, pipeline, coverage, "
             "velocity, lead response, selling time, meetings) with the change vs the previous "
-            "period, and a trend chart.",
-            ("/kpi last-quarter", "/kpi this-month @jane", "/kpi 2026-Q3 West share"),
+            "period, and a trend chart. Managers first see their team, with who to chase, and "
+            "admins the org; `/kpi me` is your own.",
+            (
+                "/kpi last-quarter",
+                "/kpi this-month @ines.dubois",
+                "/kpi Q3 West share",
+                "/kpi ytd me",
+            ),
         ),
         Usage(
             "/pipeline",
@@ -49,26 +59,27 @@ USAGES: dict[str, Usage] = {
             "/leads",
             f"[period] {TARGET} [share]",
             "Lead response: median and p90 time to first response, SLA met, unanswered leads.",
-            ("/leads this-week", "/leads last-month @jane"),
+            ("/leads this-week", "/leads last-month @ines.dubois"),
         ),
         Usage(
             "/forecast",
             f"[period] {TARGET} [share]",
-            "Your last submitted forecast vs won so far, weighted pipeline and quota; "
-            "forecast accuracy of the last closed period.",
-            ("/forecast this-quarter", "/forecast 2026-Q3"),
+            "Your last submitted forecast vs won so far, the weighted pipeline closing in the "
+            "period and quota; forecast accuracy of the last closed period, with the forecast it "
+            "was measured on.",
+            ("/forecast this-quarter", "/forecast last-quarter West"),
         ),
         Usage(
             "/quota",
             f"[period] {TARGET} [share]",
             "Quota attainment, gap to quota and pace: where you should be by now.",
-            ("/quota this-month", "/quota last-quarter @jane"),
+            ("/quota this-month", "/quota last-quarter Ines"),
         ),
         Usage(
             "/meetings",
             f"[period] {TARGET} [share]",
             "Prospect meetings held, per week, compared with the team average.",
-            ("/meetings this-month", "/meetings last-quarter @jane"),
+            ("/meetings this-month", "/meetings last-quarter ines.dubois"),
         ),
         Usage(
             "/team",
@@ -100,12 +111,13 @@ USAGES: dict[str, Usage] = {
 }
 
 PERIOD_HELP = (
-    f"Periods: {', '.join(PERIOD_WORDS)}, 2026-Q3, 2026-05, 2026, "
-    "or 2026-01-05..2026-02-01 (end exclusive). Default: this-quarter."
+    f"Periods: {', '.join(PERIOD_WORDS)}, ytd (also qtd, mtd, wtd), Q3 (the latest Q3), "
+    "2026-Q3, 2026-05, 2026, or 2026-01-05..2026-02-01 (end exclusive). Default: this-quarter."
 )
 TARGET_HELP = (
-    "Someone else: an @mention, a name or an email (managers: your team's reps; admins: "
-    "anyone), a team name, `team` for your own team, `org` for everyone (admins)."
+    "Someone else: an @mention, a handle (`ines.dubois`), a first or full name or an email "
+    "(managers: your team's reps; admins: anyone), a team name or a word of it (`west`), "
+    "`team` for your own team, `me` for yourself, `org` for everyone (admins)."
 )
 
 

@@ -222,6 +222,9 @@ class DealStageChange(Base):
     deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"))
     stage: Mapped[str] = mapped_column(String(200))
     entered_at: Mapped[datetime]
+    # the deal's amount and probability (0..1) as of the change; None: not recorded
+    amount: Mapped[float | None] = mapped_column(Money)
+    probability: Mapped[float | None] = mapped_column(Float)
 
 
 class Activity(Base):

@@ -15,7 +15,7 @@ from salesops_core.demo.deals import company_names
 from salesops_core.demo.org import ZONES, Sellers
 
 LEADS_PER_SELLER_DAY = 0.57
-LEAD_SOURCES = ("web_demo_request", "content_download", "referral", "event", "partner", "chat")
+LEAD_SOURCES = ("demo-request", "content-download", "referral", "event", "partner", "chat")
 SOURCE_SHARE = (0.32, 0.28, 0.10, 0.12, 0.08, 0.10)
 SOURCE_SLOWNESS = np.array([0.7, 2.5, 1.0, 4.0, 1.5, 0.5])  # events arrive as batch uploads
 IN_HOURS_SHARE = 0.75  # leads created during the owner's working hours

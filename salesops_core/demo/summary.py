@@ -38,12 +38,14 @@ class Person:
 
 @dataclass(frozen=True)
 class TeamLine:
-    """A team, its region, manager and number of reps."""
+    """A team, its region, manager, number of reps still on it (as /team counts them) and
+    the reps who left."""
 
     name: str
     region: str | None
     manager: str | None
     reps: int
+    left: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -70,7 +72,7 @@ def demo_summary(session: Session, database: str) -> DemoSummary:
     last = session.execute(select(func.max(Activity.started_at))).scalar_one()
     reps_per_team = (
         select(Rep.team_id, func.count().label("reps"))
-        .where(Rep.role == Role.REP)
+        .where(Rep.role == Role.REP, Rep.active.is_(True))
         .group_by(Rep.team_id)
         .subquery()
     )
@@ -81,13 +83,20 @@ def demo_summary(session: Session, database: str) -> DemoSummary:
         .subquery()
     )
     rows = session.execute(
-        select(Team.name, Team.region, manager.c.manager, reps_per_team.c.reps)
+        select(Team.id, Team.name, Team.region, manager.c.manager, reps_per_team.c.reps)
         .outerjoin(manager, manager.c.team_id == Team.id)
         .outerjoin(reps_per_team, reps_per_team.c.team_id == Team.id)
         .order_by(Team.id)
         .limit(TEAMS_LISTED)
     ).all()
-    teams = [TeamLine(r.name, r.region, r.manager, r.reps or 0) for r in rows]
+    left: dict[int | None, list[str]] = {}
+    for team_id, name in session.execute(
+        select(Rep.team_id, Rep.name)
+        .where(Rep.role == Role.REP, Rep.active.is_(False))
+        .order_by(Rep.name)
+    ):
+        left.setdefault(team_id, []).append(name)
+    teams = [TeamLine(r.name, r.region, r.manager, r.reps or 0, left.get(r.id, [])) for r in rows]
     regions = [
         region
         for region in session.scalars(select(Team.region).distinct().order_by(Team.region))

@@ -48,7 +48,7 @@ from salesops_core.digest.words import inner_label, period_title
 from salesops_core.kpi.details import pipeline_by_stage_per_team
 from salesops_core.kpi.engine import finite_values
 from salesops_core.kpi.pace import elapsed_share, pace_of
-from salesops_core.kpi.registry import KPIS, Unit
+from salesops_core.kpi.registry import CONVERSION_PARTS, KPIS, Unit
 from salesops_core.kpi.teams import TeamsNumbers, gather_teams, reps_by_team
 from salesops_core.kpi.views import (
     TREND_PERIODS,
@@ -60,7 +60,7 @@ from salesops_core.kpi.views import (
 from salesops_core.nudges.facts import Nudge
 from salesops_core.nudges.service import held_for_digest
 from salesops_core.org.scopes import ORG_SCOPE, Scope, team_scope
-from salesops_core.org.views import team_managers
+from salesops_core.org.views import rep_label, team_managers
 from salesops_core.periods import Period, quarter_containing
 
 SLOWEST_SHOWN = 3
@@ -296,7 +296,7 @@ class OnePass:
             lines.append(
                 RepLine(
                     rep_id=rep_id,
-                    name=(row or quarter)["rep"],
+                    name=rep_label((row or quarter)["rep"], (row or quarter)["active"]),
                     won_amount=float(row.get("won_amount") or 0),
                     quota_attainment=finite(quarter.get("quota_attainment")),
                     win_rate=finite(row.get("win_rate")),
@@ -397,7 +397,10 @@ def slowest_first(responders: Iterable[Responder]) -> list[Responder]:
     )
 
 
-PERCENT_KPIS = tuple(kpi.key for kpi in KPIS if kpi.unit is Unit.PERCENT)
+# the parts of pipeline efficiency move with it: the efficiency itself stands for them
+PERCENT_KPIS = tuple(
+    kpi.key for kpi in KPIS if kpi.unit is Unit.PERCENT and kpi.key not in CONVERSION_PARTS
+)
 
 
 def biggest_movers(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from pathlib import Path
 
 from salesops_core.importers.report import ImportFailed, RowError
@@ -61,6 +63,9 @@ def read_csv(path: Path, *, display_name: str | None = None) -> CsvTable:
 
 def _decode(data: bytes, name: str) -> tuple[str, bool]:
     head = data[:4096]
+    what = _not_csv(head, name)
+    if what is not None:
+        raise ImportFailed([RowError(name, None, None, f"is {what}")])
     # UTF-16 text is about half NUL bytes; a stray NUL in UTF-8 is a cell's problem
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(0) * 4 > len(head):
         raise ImportFailed(
@@ -77,12 +82,50 @@ def _decode(data: bytes, name: str) -> tuple[str, bool]:
         raise ImportFailed([RowError(name, line, None, reason)]) from None
 
 
+_EXPORT_AS_CSV = "export it as CSV (UTF-8, with a header row) and import that"
+# File signatures: (magic bytes, what the file is and what to do instead).
+_SIGNATURES = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (or another Office file), "
+     "not CSV: in Excel use File > Save As > CSV UTF-8"),
+    (b"\x89PNG\r\n\x1a\n", f"a PNG image, not CSV: {_EXPORT_AS_CSV}"),
+    (b"\xff\xd8\xff", f"a JPEG image, not CSV: {_EXPORT_AS_CSV}"),
+    (b"GIF8", f"a GIF image, not CSV: {_EXPORT_AS_CSV}"),
+    (b"%PDF-", f"a PDF document, not CSV: {_EXPORT_AS_CSV}"),
+    (b"\x1f\x8b", "a gzip archive, not CSV: unpack it and import the CSV inside"),
+)  # fmt: skip
+
+
+# A JSON object or array opening (`{"`, `[{`, `[1`, ...); a CSV header `[Id],[Name]` is not one.
+_JSON_START = re.compile(rb'(?:\xef\xbb\xbf)?\s*(?:\{\s*["}]|\[\s*[\[{"\]\d-])')
+
+
+def _not_csv(head: bytes, name: str) -> str | None:
+    """What a file that is no CSV text is, and what to do (None: it may be CSV)."""
+    if head.startswith(b"PK\x03\x04"):
+        if b"xl/" in head or name.lower().endswith((".xlsx", ".xlsm")):
+            return "an Excel workbook, not CSV: in Excel use File > Save As > CSV UTF-8"
+        if b"opendocument.spreadsheet" in head or name.lower().endswith(".ods"):
+            return "an OpenDocument spreadsheet, not CSV: save it as CSV (UTF-8) and import that"
+        return "a ZIP archive, not CSV: unpack it and import the CSV inside"
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic):
+            return what
+    if _JSON_START.match(head):
+        return (
+            "JSON, not CSV: convert it to CSV with a header row (or send the records to the "
+            "ingest API: POST /api/v1/deals, /leads or /activities)"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class ColumnPlan:
-    """Which header column feeds each field, and the column's name for error messages."""
+    """Which header column feeds each field, the column's name for error messages, and the
+    columns no field reads (reported as ignored)."""
 
     index: dict[str, int]
     label: dict[str, str]
+    ignored: tuple[str, ...] = ()
 
     def has(self, field: str) -> bool:
         """True when the file has a column for the field."""
@@ -106,7 +149,9 @@ def plan_columns(
     overrides: Mapping[str, str],
 ) -> ColumnPlan:
     """Match header columns to fields: `--map` overrides first, then the format's candidate
-    names (case-insensitive). Raises ImportFailed naming each missing or unknown column."""
+    names (case-insensitive). Raises ImportFailed naming each missing or unknown column, and
+    each column that no field reads but is a near miss of a field the file lacks (`ammount`
+    for `amount`): a misspelled column must not leave a field empty in silence."""
     positions: dict[str, int] = {}
     for i, column in enumerate(table.header):
         positions.setdefault(column.lower(), i)
@@ -142,8 +187,18 @@ def plan_columns(
             if name.lower() in positions:
                 index[field] = positions[name.lower()]
                 break
+    missing = [f for f in fields if f not in index and f not in overrides]
+    unread = [c for i, c in enumerate(table.header) if c and i not in index.values()]
+    near = _near_misses(unread, {f: candidates.get(f, (f,)) for f in missing})
+    for column, (field, name) in near.items():
+        reason = (
+            f"column `{column}` is not a {kind} field; did you mean `{name}`? "
+            f"(rename it or pass --map {field}={column})"
+        )
+        errors.append(RowError(table.file, 1, None, reason))
+    misspelled = {field for field, _ in near.values()}
     for field in required:
-        if field not in index and field not in overrides:
+        if field not in index and field not in overrides and field not in misspelled:
             names = " or ".join(repr(n) for n in candidates.get(field, (field,)))
             errors.append(
                 RowError(
@@ -157,4 +212,30 @@ def plan_columns(
     if errors:
         raise ImportFailed(errors)
     label = {field: table.header[i] for field, i in index.items()}
-    return ColumnPlan(index, label)
+    return ColumnPlan(index, label, tuple(c for c in unread if c not in near))
+
+
+NEAR_MISS = 0.85  # difflib ratio: `ammount`/`amount` 0.92, `owner_email`/`owner` 0.67
+
+
+def _squashed(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def _near_misses(
+    columns: Sequence[str], missing: Mapping[str, Sequence[str]]
+) -> dict[str, tuple[str, str]]:
+    """{column: (field, name)} for each column that is close to a name of a missing field
+    (ignoring case, spaces and punctuation); a column counts once, for its closest field."""
+    out: dict[str, tuple[str, str]] = {}
+    for column in columns:
+        squashed = _squashed(column)
+        scored = [
+            (SequenceMatcher(None, squashed, _squashed(name)).ratio(), field, name)
+            for field, names in missing.items()
+            for name in names
+        ]
+        best = max(scored, default=None, key=lambda s: s[0])
+        if best is not None and best[0] >= NEAR_MISS:
+            out[column] = (best[1], best[2])
+    return out

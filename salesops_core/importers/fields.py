@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-KINDS = ("reps", "deals", "leads", "activities", "quotas", "forecasts")
+KINDS = ("reps", "deals", "leads", "activities", "quotas", "forecasts", "stage_changes")
 FORMATS = ("native", "salesforce", "hubspot")
 
 # Native CSV columns (DESIGN.md section 3) followed by extra fields any format may map:
@@ -36,6 +36,7 @@ FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ),
         "quotas": ("owner", "period_start", "period_end", "amount"),
         "forecasts": ("owner", "period_start", "period_end", "amount", "category", "submitted_at"),
+        "stage_changes": ("deal_external_id", "stage", "entered_at", "amount", "probability"),
     }
 )  # fmt: skip
 
@@ -47,5 +48,6 @@ REQUIRED: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "activities": ("external_id", "owner", "type", "started_at"),
         "quotas": ("owner", "period_start", "period_end", "amount"),
         "forecasts": ("owner", "period_start", "period_end", "amount", "submitted_at"),
+        "stage_changes": ("deal_external_id", "stage", "entered_at"),
     }
 )

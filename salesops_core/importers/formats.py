@@ -81,6 +81,10 @@ _SALESFORCE: dict[str, dict[str, tuple[str, ...]]] = {
         "deal_external_id": ("WhatId",), "lead_external_id": ("WhoId",),
         "external_attendee": ("WhoId",),
     },
+    "stage_changes": {  # OpportunityHistory: one row per change; its Id is the row's own
+        "deal_external_id": ("OpportunityId",), "stage": ("StageName",),
+        "entered_at": ("CreatedDate",), "amount": ("Amount",), "probability": ("Probability",),
+    },
 }  # fmt: skip
 
 _HUBSPOT: dict[str, dict[str, tuple[str, ...]]] = {
@@ -103,6 +107,9 @@ _HUBSPOT: dict[str, dict[str, tuple[str, ...]]] = {
 }  # fmt: skip
 
 
+_STAGED_KINDS = ("deals", "stage_changes")  # kinds whose rows name a stage
+
+
 def format_spec(fmt: str, kind: str) -> FormatSpec:
     """The column map and conventions of `fmt` for `kind` (native columns always match)."""
     columns = _native(kind)
@@ -113,12 +120,13 @@ def format_spec(fmt: str, kind: str) -> FormatSpec:
             "salesforce",
             columns,
             probability_percent=True,
-            stages=SALESFORCE_STAGES if kind == "deals" else (),
+            stages=SALESFORCE_STAGES if kind in _STAGED_KINDS else (),
             transform=_salesforce_activity if kind == "activities" else None,
             owner_hint=_SF_OWNER_HINT,
         )
     if fmt == "hubspot":
         for name, extra in _HUBSPOT.get(kind, {}).items():
             columns[name] = extra + columns.get(name, ())
-        return FormatSpec("hubspot", columns, stages=HUBSPOT_STAGES if kind == "deals" else ())
+        stages = HUBSPOT_STAGES if kind in _STAGED_KINDS else ()
+        return FormatSpec("hubspot", columns, stages=stages)
     return FormatSpec("native", columns)

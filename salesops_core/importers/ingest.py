@@ -144,14 +144,15 @@ def upsert_deal(
         deal = Deal(external_id=fields["external_id"], **values)
         session.add(deal)
         session.flush()
-        entered = fields["created_at"]
+        entered: datetime | None = fields["created_at"]
         changed = True
     else:
-        old_stage = deal.stage
+        before = [getattr(deal, name) for name in records.HISTORY_FIELDS]
         changed = _apply(deal, values)
-        entered = now if old_stage != deal.stage else None
+        history = before != [getattr(deal, name) for name in records.HISTORY_FIELDS]
+        entered = now if history else None
     if entered is not None:
-        session.add(DealStageChange(deal_id=deal.id, stage=deal.stage, entered_at=entered))
+        session.add(DealStageChange(**records.stage_change(deal.id, values, entered)))
     session.flush()
     return Upserted(deal.id, deal.external_id, created, changed)
 

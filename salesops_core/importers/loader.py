@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesops_core.db.models import (
@@ -45,6 +46,7 @@ _OWNER_FIELDS = {
     "activities": ("rep_id",),
     "quotas": ("rep_id",),
     "forecasts": ("rep_id",),
+    "stage_changes": (),
 }
 # Per kind: the time stamp fields read a column at a time (period_end has its own rules).
 _TIMESTAMP_FIELDS = {
@@ -52,6 +54,7 @@ _TIMESTAMP_FIELDS = {
     "activities": ("started_at",),
     "quotas": ("period_start",),
     "forecasts": ("period_start", "submitted_at"),
+    "stage_changes": ("entered_at",),
 }
 _TABLES = {
     "deals": Deal.__table__,
@@ -59,6 +62,18 @@ _TABLES = {
     "activities": Activity.__table__,
     "quotas": Quota.__table__,
     "forecasts": Forecast.__table__,
+    "stage_changes": DealStageChange.__table__,
+}
+# Per kind with a composite key: the key's columns, what they name and the column to blame.
+_COMPOSITE_KEYS = {
+    "quotas": (("rep_id", "period_start", "period_end"), "owner and period", "owner"),
+    "forecasts": (
+        ("rep_id", "period_start", "period_end", "category", "submitted_at"),
+        "owner and period",
+        "owner",
+    ),
+    # a deal is in one stage at a time: a change at a recorded moment replaces its stage
+    "stage_changes": (("deal_id", "entered_at"), "deal and entered_at", "deal_external_id"),
 }
 
 
@@ -96,9 +111,13 @@ def import_file(
         _resolve_owners(row, owners, options.kind, plan.label.get("owner", "owner"))
     if options.kind == "activities":
         _resolve_links(session, rows, plan.label)
+    if options.kind == "stage_changes":
+        _resolve_links(session, rows, plan.label, links=("deal",))
+        _check_change_stages(session, rows, stages, plan.label.get("stage", "stage"))
     _flag_duplicates(rows, options.kind, plan.label)
 
     result = ImportResult(kind=options.kind, file=table.file, header=table.header)
+    result.ignored_columns = list(plan.ignored)
     good = [row for row in rows if not row.errors]
     bad = [row for row in rows if row.errors]
     if bad:
@@ -119,7 +138,7 @@ def import_file(
             target = row.values.get(name)
             if isinstance(target, PendingRep):
                 row.values[name] = OwnerResolver.rep_id(target)
-    if options.kind == "deals":
+    if options.kind in ("deals", "stage_changes"):
         result.stages_saved = save_stages(session, stages, {r.values["stage"] for r in good})
         unknown = sorted({r.values["stage"] for r in good if stages.get(r.values["stage"]) is None})
         if unknown:
@@ -160,6 +179,8 @@ def _convert_all(
         cells = _ReadCells(line, raw, plan, options.tz, read)
         if options.kind == "leads":
             out.append(records.convert_lead(cells))
+        elif options.kind == "stage_changes":
+            out.append(records.convert_stage_change(cells, spec, stages))
         elif options.kind == "activities":
             out.append(records.convert_activity(cells))
         else:
@@ -205,12 +226,18 @@ def _resolve_owners(row: records.Converted, owners: OwnerResolver, kind: str, la
         row.key = (id(owner) if isinstance(owner, PendingRep) else owner, *row.key[1:])
 
 
-def _resolve_links(session: Session, rows: list[records.Converted], label: dict[str, str]) -> None:
-    """Turn deal/lead external ids of activities into ids (one IN query per chunk)."""
-    for name, table, what in (
-        ("deal_id", Deal.__table__, "deal"),
-        ("lead_id", Lead.__table__, "lead"),
-    ):
+_LINKS = {"deal": ("deal_id", Deal.__table__), "lead": ("lead_id", Lead.__table__)}
+
+
+def _resolve_links(
+    session: Session,
+    rows: list[records.Converted],
+    label: dict[str, str],
+    links: tuple[str, ...] = ("deal", "lead"),
+) -> None:
+    """Turn the deal/lead external ids rows point at into ids (one IN query per chunk)."""
+    for what in links:
+        name, table = _LINKS[what]
         wanted = {r.values[name] for r in rows if r.values.get(name)}
         if not wanted:
             continue
@@ -227,14 +254,32 @@ def _resolve_links(session: Session, rows: list[records.Converted], label: dict[
                     )
 
 
+def _check_change_stages(
+    session: Session, rows: list[records.Converted], stages: StageMap, column: str
+) -> None:
+    """Flag stage changes naming a stage neither the stage map nor any deal knows; a stage
+    only deals know is spelled as they spell it."""
+    deal_stages = {s.lower(): s for s in session.scalars(select(Deal.stage).distinct())}
+    for row in rows:
+        stage = row.values.get("stage")
+        if not stage or stages.get(stage) is not None:
+            continue
+        problem = records.change_stage_problem(stages, stage, deal_stages)
+        if problem is not None:
+            row.errors.append((column, problem))
+        else:
+            row.values["stage"] = deal_stages[stage.lower()]
+
+
 def _flag_duplicates(rows: list[records.Converted], kind: str, label: dict[str, str]) -> None:
     first: dict[Any, int] = {}
     for row in rows:
         if row.key is None or (isinstance(row.key, tuple) and None in row.key):
             continue
         if row.key in first:
-            if isinstance(row.key, tuple):
-                what, column = "owner and period", label.get("owner", "owner")
+            if kind in _COMPOSITE_KEYS:
+                _, what, field = _COMPOSITE_KEYS[kind]
+                column = label.get(field, field)
             else:
                 what, column = f"external_id {row.key!r}", label.get("external_id", "external_id")
             row.errors.append((column, f"duplicate {what}, also on line {first[row.key]}"))
@@ -251,12 +296,9 @@ def _write(
 ) -> None:
     table = _TABLES[options.kind]
     key: tuple[str, ...] = ("external_id",)
-    lookup = "external_id"
-    if options.kind == "quotas":
-        key, lookup = ("rep_id", "period_start", "period_end"), "rep_id"
-    elif options.kind == "forecasts":
-        key = ("rep_id", "period_start", "period_end", "category", "submitted_at")
-        lookup = "rep_id"
+    if options.kind in _COMPOSITE_KEYS:
+        key = _COMPOSITE_KEYS[options.kind][0]
+    lookup = key[0]
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         values = row.values
@@ -285,17 +327,12 @@ def _write(
         if options.kind == "deals":
             ids = bulk.lookup_ids(session, table, "external_id", (v["external_id"] for v in new))
             stage_changes += [
-                {
-                    "deal_id": ids[v["external_id"]],
-                    "stage": v["stage"],
-                    "entered_at": v["created_at"],
-                }
-                for v in new
+                records.stage_change(ids[v["external_id"]], v, v["created_at"]) for v in new
             ]
             stage_changes += [
-                {"deal_id": pk, "stage": v["stage"], "entered_at": now}
+                records.stage_change(pk, v, now)
                 for pk, v, old in plan.changed
-                if old["stage"] != v["stage"]
+                if any(old.get(name) != v.get(name) for name in records.HISTORY_FIELDS)
             ]
         result.created += len(plan.new)
         result.updated += len(plan.changed)

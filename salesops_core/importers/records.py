@@ -8,6 +8,7 @@ applies exactly the rules a CSV row meets; every cell's text meets `limits`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -192,6 +193,36 @@ def deal_stage(stages: StageMap, stage: str, outcome: Outcome | None) -> DealSta
     return DealStage(stage, Outcome.OPEN, problem)
 
 
+def change_stage_problem(stages: StageMap, stage: str, deal_stages: Collection[str]) -> str | None:
+    """Why a stage change's stage is refused: as `deal_stage` lets a stage the map does not
+    know in only with an outcome, a change may name it only once a deal is in it
+    (`deal_stages`: the stages deals hold, lower case)."""
+    if stages.get(stage) is not None or stage.lower() in deal_stages:
+        return None
+    return (
+        f"unknown stage {stage!r}: it is in no stage map and no deal is in it; add the stage "
+        "with `salesops import FILE --kind stage_changes --stage-map stages.csv` (columns "
+        "stage,order,probability,outcome)"
+    )
+
+
+HISTORY_FIELDS = ("stage", "amount", "probability")  # a deal change to these is history
+
+
+def stage_change(deal_id: int, values: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The stage-history row of a deal as written: its stage, amount and probability from `at`
+    (its creation when new, else the time of the write); a closed deal's closing stage from
+    its close, never from its creation (its stages before are not known)."""
+    closed_at = values.get("closed_at")
+    return {
+        "deal_id": deal_id,
+        "stage": values["stage"],
+        "entered_at": closed_at if closed_at is not None else at,
+        "amount": values.get("amount"),
+        "probability": values.get("probability"),
+    }
+
+
 def closed_at_problem(outcome: Outcome, closed_at: datetime | None) -> str | None:
     """Why a deal's close time is missing: a won or lost deal needs one."""
     if outcome != Outcome.OPEN and closed_at is None:
@@ -296,4 +327,23 @@ def convert_quota(cells: Cells, *, forecast: bool = False) -> Converted:
         values["category"] = parsing.normalize_label(category) if category else "commit"
         values["submitted_at"] = cells.timestamp("submitted_at", required=True)
         out.key = (*out.key, values["category"], values["submitted_at"])
+    return out
+
+
+def convert_stage_change(cells: Cells, spec: FormatSpec, stages: StageMap) -> Converted:
+    """A deal's stage change, keyed on deal + entered_at (one stage at a time); the stage in
+    the stage map's spelling (the loader checks stages the map does not know, finds the deal)."""
+    out, values = cells.out, cells.out.values
+    values["deal_id"] = deal = cells.text("deal_external_id", required=True)
+    stage = cells.text("stage", required=True)
+    known = stages.get(stage) if stage is not None else None
+    values["stage"] = known.name if known is not None else stage
+    values["entered_at"] = cells.timestamp("entered_at", required=True)
+    if cells.plan.has("amount"):
+        values["amount"] = cells.amount("amount")[0]
+    if cells.plan.has("probability"):
+        values["probability"] = cells.parsed(
+            "probability", parsing.parse_probability, percent=spec.probability_percent
+        )
+    out.key = (deal, values["entered_at"])
     return out

@@ -10,11 +10,15 @@ from pathlib import Path
 from salesops_core.errors import SalesopsError
 
 MAX_LISTED_ERRORS = 20
+MAX_LISTED_COLUMNS = 6
 
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem: the file, its line as a spreadsheet shows it (header = 1), the column."""
+    """One problem: the file, its line as a spreadsheet shows it (header = 1), the column.
+
+    A reason about the whole file that starts with "is " reads on from the file's name
+    (`orders.xlsx is an Excel workbook, ...`)."""
 
     file: str
     line: int | None
@@ -27,6 +31,8 @@ class RowError:
             where += f" line {self.line}"
         if self.column:
             where += f", column {self.column}"
+        elif self.line is None and self.reason.startswith("is "):
+            return f"{where} {self.reason}"
         return f"{where}: {self.reason}"
 
 
@@ -39,7 +45,10 @@ class ImportFailed(SalesopsError):
         super().__init__(self.describe())
 
     def describe(self, limit: int = MAX_LISTED_ERRORS) -> str:
-        """The first `limit` errors, one a line, then how many more there are."""
+        """The first `limit` errors, one a line, then how many more there are; a file that
+        cannot be read at all is one line."""
+        if len(self.errors) == 1 and self.errors[0].line is None:
+            return str(self.errors[0])
         bad_lines = {(e.file, e.line) for e in self.errors if e.line and e.line > 1}
         head = f"import failed, nothing was written: {len(self.errors)} error(s)"
         if bad_lines and self.rows_total:
@@ -90,6 +99,7 @@ class ImportResult:
     stages_saved: int = 0
     stage_changes: int = 0
     warnings: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
 
     @property
     def written(self) -> int:
@@ -97,9 +107,11 @@ class ImportResult:
         return self.created + self.updated
 
     def summary(self) -> str:
-        """One line: `deals: 3 created, 1 updated, 46 unchanged` (+ rejected, reps, stages)."""
+        """One line: `deals: 3 created, 1 updated, 46 unchanged` (+ rejected, reps, stages);
+        a stage changes file says `N stage change(s) recorded` for created."""
+        created = "stage change(s) recorded" if self.kind == "stage_changes" else "created"
         text = (
-            f"{self.kind}: {self.created} created, {self.updated} updated, "
+            f"{self.kind}: {self.created} {created}, {self.updated} updated, "
             f"{self.unchanged} unchanged"
         )
         if self.rejected:
@@ -111,6 +123,20 @@ class ImportResult:
         if self.stage_changes:
             text += f"; {self.stage_changes} stage change(s) recorded"
         return text
+
+    def notes(self) -> list[str]:
+        """The warnings, then the columns no field read, named once (the first few)."""
+        ignored = [f"`{c}`" for c in self.ignored_columns]
+        if not ignored:
+            return list(self.warnings)
+        shown = ", ".join(ignored[:MAX_LISTED_COLUMNS])
+        if len(ignored) > MAX_LISTED_COLUMNS:
+            shown += f" and {len(ignored) - MAX_LISTED_COLUMNS} more"
+        if len(ignored) == 1:
+            note = f"ignored column {shown} (not a {self.kind} field)"
+        else:
+            note = f"ignored {len(ignored)} columns (not {self.kind} fields): {shown}"
+        return [*self.warnings, note]
 
 
 def rejected_path(source: Path, *, writable_dir: bool) -> Path:

@@ -135,7 +135,9 @@ def import_reps(
     teams = _team_regions(rows, table.file, label, errors)
     if errors:
         raise ImportFailed(errors, rows_total=len(rows))
-    return _write_reps(session, table, plan.has, rows, managers, teams, missing)
+    result = _write_reps(session, table, plan.has, rows, managers, teams, missing)
+    result.ignored_columns = list(plan.ignored)
+    return result
 
 
 def _existing_reps(session: Session) -> list[dict[str, Any]]:

@@ -11,10 +11,9 @@ from sqlalchemy.orm import Session
 
 from salesops_core.config import OrgConfig, SlaPolicy
 from salesops_core.db.models import Deal, DealStageChange, Lead, Outcome, Rep, Stage
+from salesops_core.kpi.asof import STAGE_NOT_RECORDED, open_deals_at
 from salesops_core.kpi.rules import (
     at_time,
-    deal_probability,
-    open_at,
     response_minutes_expr,
     seconds_between,
     sla_decided,
@@ -95,57 +94,62 @@ def _furthest_stage_counts(
 def pipeline_by_stage(
     session: Session, scope: Scope, org: OrgConfig, *, at: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Deals open at `at` (default now) per stage, in stage order; unmapped stages last."""
-    rows = session.execute(_open_by_stage(scope, at or utcnow())).all()
-    return _in_stage_order(rows)
+    """Deals open at `at` (default now) per stage as of then (`kpi.asof`), in stage order;
+    unmapped stages, then the deals whose stage then is not recorded, last."""
+    deals = open_deals_at(at or utcnow(), in_scope(Deal.owner_id, scope))
+    return _in_stage_order(session.execute(_open_by_stage(deals)).all())
 
 
 def pipeline_by_stage_per_team(
     session: Session, scope: Scope, org: OrgConfig, *, at: datetime
 ) -> dict[int, list[dict[str, Any]]]:
     """`pipeline_by_stage` for every team in the scope at once (one query grouped by team)."""
-    query = _open_by_stage(scope, at, Rep.team_id)
-    rows = session.execute(
-        query.join(Rep, Rep.id == Deal.owner_id).where(Rep.team_id.is_not(None))
-    ).all()
+    team = select(Rep.team_id).where(Rep.id == Deal.owner_id).correlate(Deal).scalar_subquery()
+    deals = open_deals_at(at, in_scope(Deal.owner_id, scope), columns=(team.label("team_id"),))
     by_team: dict[int, list[Any]] = {}
-    for row in rows:
-        by_team.setdefault(row.team_id, []).append(row)
+    for row in session.execute(_open_by_stage(deals, "team_id")).all():
+        if row.team_id is not None:
+            by_team.setdefault(row.team_id, []).append(row)
     return {team: _in_stage_order(team_rows) for team, team_rows in by_team.items()}
 
 
-def _open_by_stage(scope: Scope, at: datetime, *group: Any) -> Select[Any]:
-    """Deals open at `at` counted and summed by (*group, stage, the stage's sort order)."""
-    return (
-        select(
-            *group,
-            Deal.stage,
-            Stage.sort_order,
-            func.count().label("deals"),
-            func.coalesce(func.sum(Deal.amount), 0).label("amount"),
-            func.coalesce(func.sum(Deal.amount * deal_probability()), 0).label("weighted"),
-        )
-        .outerjoin(Stage, Stage.name == Deal.stage)
-        .where(open_at(at), in_scope(Deal.owner_id, scope))
-        .group_by(*group, Deal.stage, Stage.sort_order)
-    )
+def _open_by_stage(deals: Select[Any], *group: str) -> Select[Any]:
+    """The deals of an `open_deals_at` select counted and summed by (*group, stage, the stage's
+    sort order); `weighted` is NULL for the deals whose stage is not recorded."""
+    open_deals = deals.subquery()
+    keys = [open_deals.c[name] for name in group]
+    stage, order = open_deals.c.stage, open_deals.c.stage_order
+    return select(
+        *keys,
+        stage,
+        order.label("sort_order"),
+        func.count().label("deals"),
+        func.coalesce(func.sum(open_deals.c.amount), 0).label("amount"),
+        func.sum(open_deals.c.amount * open_deals.c.probability).label("weighted"),
+    ).group_by(*keys, stage, order)
 
 
 def _in_stage_order(rows: Sequence[Any]) -> list[dict[str, Any]]:
     """Stage rows (stage, sort_order, deals, amount, weighted) as dicts, in stage order;
-    stages missing from the stage map last."""
+    stages missing from the stage map, then the stage not recorded (weighted None), last."""
     result = [
         {
-            "stage": r.stage,
+            "stage": STAGE_NOT_RECORDED if r.stage is None else r.stage,
             "order": r.sort_order,
             "count": int(r.deals),
             "amount": float(r.amount),
-            "weighted_amount": float(r.weighted),
+            "weighted_amount": None if r.stage is None else float(r.weighted or 0),
         }
         for r in rows
     ]
     big = 1 << 30
-    return sorted(result, key=lambda r: (big if r["order"] is None else r["order"], r["stage"]))
+
+    def place(row: dict[str, Any]) -> tuple[int, str]:
+        if row["weighted_amount"] is None:
+            return big + 1, row["stage"]
+        return (big if row["order"] is None else row["order"]), row["stage"]
+
+    return sorted(result, key=place)
 
 
 def lead_response_minutes(

@@ -6,12 +6,19 @@ Definition choices (also in README "Definitions" and `salesops explain`):
 - won_amount sums the amounts of won deals (no amount = nothing added); avg_deal_size is the mean
   over won deals that HAVE an amount. Amounts are summed as stored: one org currency assumed.
 - quota: quota rows whose [period_start, period_end) lies inside the report period are summed;
-  rows reaching outside it are not pro-rated (a month report of quarterly quotas: null).
+  rows reaching outside it are not pro-rated (a month report of quarterly quotas: null; /quota
+  and /team show the wider quota and the month's share by days, kpi.quota_share).
   A quota of 0 means no quota. quota_attainment = scope won_amount / scope quota.
 - open at T: created before T and not closed before T; T = period end, or now while current.
-  Weighted values use the deal's probability, else its stage's (current values, even for T in
-  the past). pipeline_coverage = open deals expected to close in the period / (quota - won);
-  null without quota or once won >= quota.
+  Each deal counts as it was at T (kpi.asof, from the stage history): its stage, amount and
+  probability then (the deal's own, else its stage's); a deal open today with no change since
+  T is as it is today, so at T = now the numbers are today's. A deal whose stage at T is not
+  recorded (no history before T, or a won/lost stage while it was still open, e.g. a CSV
+  import of a closed deal) counts in open value, is never weighted, and is listed as "Stage not
+  recorded". Expected close dates have no history: today's are used.
+- pipeline_coverage, running period: open deals expected to close in it / (quota - won so
+  far); null without quota or once won >= quota. Closed period: as of its start, the open
+  deals (as of then) expected to close in it / quota; null without quota.
 - stale: open at T and (no activity on the deal in the `stale_deal_days` before T - a deal with
   no activity at all is dated from its creation - or expected close before T).
 - leads: created in the period. Median over answered leads; p90 counts unanswered leads at
@@ -20,10 +27,17 @@ Definition choices (also in README "Definitions" and `salesops explain`):
 - selling_time_share: minutes of call/email/meeting/demo over all logged minutes (activities
   without minutes add nothing), started in [start, T).
 - meetings: meetings and demos with an external attendee, started in [start, T); reps = people
-  in scope who are active or logged an activity in the period; weeks = elapsed days / 7.
+  in scope who are active or logged an activity in the period; weeks = elapsed days / 7; null
+  when fewer than MIN_SPAN_DAYS (2) have elapsed (periods.Period.too_short).
+- previous: while the period runs, the previous period up to the same point
+  (Period.to_date_of_previous: day 61 against day 61; won, lost, leads, activities and open
+  deals up to that point, quotas and forecasts of the whole previous period); once it has
+  ended, the whole previous period.
 - forecast_accuracy: per rep the last "commit" forecast submitted before the period started,
   for forecast periods inside the report period; compared with the won amount of the reps that
   have such a forecast: 1 - |F - A| / A (null when A = 0; negative when F > 2A).
+- pipeline_conversion: the amount open at the period start (as of then) split at T into won,
+  lost, slipped (still open) and shrunk; null when nothing was open then (kpi.conversion).
 - Team and region numbers use current team membership.
 """
 
@@ -31,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +55,7 @@ from salesops_core.config import OrgConfig, SlaPolicy
 from salesops_core.db.models import Role
 from salesops_core.kpi import queries as q
 from salesops_core.kpi.details import lead_response_minutes, pipeline_by_stage, stage_conversion
+from salesops_core.kpi.format import too_short_note
 from salesops_core.kpi.registry import KpiValues
 from salesops_core.org.scopes import Scope, rep_scope, reps_in_scope, resolve_scope, team_scope
 from salesops_core.periods import Period
@@ -60,6 +75,10 @@ __all__ = [
 ]
 
 
+# KPIs that are rates per elapsed week: null while the span is too short (Period.too_short).
+PER_WEEK_RATES: tuple[str, ...] = ("meetings_per_rep_per_week",)
+
+
 class LeaderboardRow(KpiValues):
     """One rep's KPIs on a leaderboard, with who the rep is."""
 
@@ -67,6 +86,7 @@ class LeaderboardRow(KpiValues):
     rep: str
     email: str | None
     team: str | None
+    active: bool  # False once the rep has left (listed as "Name (left)": org.views.rep_label)
 
 
 @dataclass
@@ -79,6 +99,24 @@ class KpiReport:
     previous: KpiValues
     leaderboard: list[LeaderboardRow] = field(default_factory=list)
     stage_conversion: list[dict[str, Any]] = field(default_factory=list)
+    now: datetime | None = None  # when computed; None: compared with the whole previous period
+
+    @property
+    def previous_until(self) -> datetime | None:
+        """The same point of the previous period the numbers are compared up to, while the
+        period runs; None when `previous` covers the whole previous period."""
+        return self.period.to_date_of_previous(self.now) if self.now is not None else None
+
+    @property
+    def too_short(self) -> bool:
+        """Too little of the period has elapsed for per-week rates and changes to mean much."""
+        return self.now is not None and self.period.too_short(self.now)
+
+    def why_undefined(self, key: str) -> str | None:
+        """Why a KPI is null when that is the span, not the data: "too early in the week"."""
+        if key in PER_WEEK_RATES and self.too_short and self.kpis.get(key) is None:
+            return too_short_note(self.period)
+        return None
 
     def to_json(self) -> dict[str, Any]:
         """The `salesops kpi --format json` object (finite numbers or null only)."""
@@ -91,8 +129,19 @@ class KpiReport:
             },
             "kpis": finite_values(self.kpis),
             "previous": finite_values(self.previous),
+            "previous_period": self._previous_period_json(),
             "leaderboard": [finite_values(row) for row in self.leaderboard],
             "stage_conversion": [finite_values(row) for row in self.stage_conversion],
+        }
+
+    def _previous_period_json(self) -> dict[str, Any]:
+        """What `previous` covers: the previous period, to the same point while this one runs."""
+        before, until = self.period.previous(), self.previous_until
+        return {
+            "start": before.start.isoformat(),
+            "end": (until or before.end).isoformat(),
+            "label": before.label,
+            "to_date": until is not None,
         }
 
 
@@ -110,7 +159,8 @@ class PeriodNumbers:
     partials: q.Partials
     percentiles: dict[str, float | None]
     owner_percentiles: q.Partials
-    weeks: float
+    weeks: float | None  # elapsed weeks; None when too short for a per-week rate
+    coverage_at_start: bool = False  # a closed period: coverage as of its start
 
 
 def gather(
@@ -122,17 +172,26 @@ def gather(
     now: datetime,
     *,
     forecast_category: str = q.DEFAULT_FORECAST_CATEGORY,
+    to_date: bool = False,
 ) -> PeriodNumbers:
-    """Run the grouped queries for a scope and period (about eight queries in all)."""
+    """Run the grouped queries for a scope and period (about eight queries in all).
+    `to_date`: `now` is the same point of a previous period, so deals closed and leads created
+    from then on are left out too (activities and open deals always stop at T)."""
     until = period.effective_end(now)
+    so_far = replace(period, end=until) if to_date else period
     partials: q.Partials = {}
-    q.closed_deals(session, scope, period, partials)
+    q.closed_deals(session, scope, so_far, partials)
     q.open_pipeline(session, scope, period, until, org, partials)
+    closed = now >= period.end
+    if closed:
+        q.due_at_start(session, scope, period, partials)
+    q.pipeline_conversion(session, scope, period, until, partials)
     q.quotas(session, scope, period, partials)
     q.forecasts(session, scope, period, partials, forecast_category)
-    total, per_owner = q.lead_numbers(session, scope, period, now, partials)
+    total, per_owner = q.lead_numbers(session, scope, so_far, now, partials)
     q.activities(session, scope, period, until, partials)
-    return PeriodNumbers(partials, total, per_owner, period.days(now) / 7.0)
+    weeks = None if period.too_short(now) else period.days(now) / 7.0
+    return PeriodNumbers(partials, total, per_owner, weeks, coverage_at_start=closed)
 
 
 def _sum(rows: Sequence[dict[str, Any]], key: str) -> float:
@@ -150,10 +209,12 @@ def combine(
     *,
     rep_rows: Sequence[dict[str, Any]],
     rep_count: int,
-    weeks: float,
+    weeks: float | None,
     percentiles: dict[str, float | None],
+    coverage_at_start: bool = False,
 ) -> KpiValues:
-    """KPIs from partial sums: `rows` every owner's (org: also unowned), `rep_rows` per rep."""
+    """KPIs from partial sums: `rows` every owner's (org: also unowned), `rep_rows` per rep;
+    `coverage_at_start`: a closed period, whose coverage is its pipeline as of its start."""
     won = _sum(rows, "won_count")
     lost = _sum(rows, "lost_count")
     won_amount = _sum(rows, "won_amount")
@@ -163,16 +224,17 @@ def combine(
     avg_deal = _ratio(won_amount, _sum(rows, "won_with_amount"))
     cycle = _ratio(_sum(rows, "cycle_days_sum"), won)
     open_count = _sum(rows, "open_count")
-    forecasters = [r for r in rep_rows if r.get("forecast") is not None]
-    forecast = _sum(forecasters, "forecast")
-    actual = _sum(forecasters, "won_amount")
+    basis = forecast_basis(rep_rows)
     velocity = None
     if win_rate is not None and avg_deal is not None and cycle:
         velocity = open_count * win_rate * avg_deal / cycle
     coverage = None
-    if quota is not None and quota - won_amount > 0:
+    if quota is not None and coverage_at_start:
+        coverage = _sum(rows, "start_due_amount") / quota
+    elif quota is not None and quota - won_amount > 0:
         coverage = _sum(rows, "due_amount") / (quota - won_amount)
     hit = sum(1 for r in with_quota if (r.get("won_amount") or 0) >= r["quota"])
+    start = _sum(rows, "start_amount")
     return {
         "quota_attainment": won_amount / quota if quota else None,
         "quota_attainment_rate": _ratio(hit, len(with_quota)),
@@ -193,12 +255,51 @@ def combine(
         "leads_unanswered": int(_sum(rows, "leads_unanswered")),
         "selling_time_share": _ratio(_sum(rows, "selling_minutes"), _sum(rows, "logged_minutes")),
         "meetings_per_rep_per_week": (
-            _sum(rows, "meetings") / rep_count / weeks if rep_count and weeks > 0 else None
+            _sum(rows, "meetings") / rep_count / weeks if rep_count and weeks else None
         ),
-        "forecast_accuracy": 1 - abs(forecast - actual) / actual
-        if forecasters and actual
+        "forecast_accuracy": 1 - abs(basis.forecast - basis.won) / basis.won
+        if basis.forecast is not None and basis.won
         else None,
+        "pipeline_conversion": _ratio(_sum(rows, "start_won"), start),
+        "pipeline_conversion_lost": _ratio(_sum(rows, "start_lost"), start),
+        "pipeline_conversion_slipped": _ratio(_sum(rows, "start_slipped"), start),
+        "pipeline_conversion_shrunk": _ratio(_sum(rows, "start_shrunk"), start),
+        "pipeline_conversion_base": start,
     }
+
+
+@dataclass(frozen=True)
+class ForecastBasis:
+    """What forecast_accuracy compares: the reps' forecasts submitted before the period started
+    and the amount those same reps won."""
+
+    forecast: float | None  # summed over the reps with one; None when no rep has one
+    won: float  # won by the reps with a forecast
+    forecasters: int
+    submitted_at: datetime | None  # the last of those submissions
+
+
+def forecast_basis(rep_rows: Sequence[dict[str, Any]]) -> ForecastBasis:
+    """The forecast and won amount behind forecast_accuracy, from per-rep partial rows."""
+    forecasters = [r for r in rep_rows if r.get("forecast") is not None]
+    submitted = [r["submitted_at"] for r in forecasters if r.get("submitted_at") is not None]
+    return ForecastBasis(
+        forecast=_sum(forecasters, "forecast") if forecasters else None,
+        won=_sum(forecasters, "won_amount"),
+        forecasters=len(forecasters),
+        submitted_at=max(submitted) if submitted else None,
+    )
+
+
+def scope_rep_rows(
+    scope: Scope, numbers: PeriodNumbers, reps: Sequence[Any] | None
+) -> list[dict[str, Any]]:
+    """The per-rep partial rows quotas and forecasts add up over: the rep's own for a rep
+    scope, else those of `reps` (the scope's rep rows, `reps_in_scope`)."""
+    if scope.kind == "rep":
+        assert isinstance(scope.key, int)
+        return [numbers.partials.get(scope.key, {})]
+    return [numbers.partials.get(i, {}) for i in {r.id for r in reps or ()}]
 
 
 def _counted_reps(reps: Iterable[Any], partials: q.Partials) -> int:
@@ -215,6 +316,7 @@ def _rep_kpis(numbers: PeriodNumbers, rep_id: int) -> KpiValues:
         rep_count=1,
         weeks=numbers.weeks,
         percentiles=numbers.owner_percentiles.get(rep_id, {}),
+        coverage_at_start=numbers.coverage_at_start,
     )
 
 
@@ -228,13 +330,13 @@ def scope_kpis(
         return _rep_kpis(numbers, scope.key)
     if reps is None:
         reps = session.execute(reps_in_scope(scope)).all()
-    rep_ids = {r.id for r in reps}
     return combine(
         list(numbers.partials.values()),
-        rep_rows=[numbers.partials.get(i, {}) for i in rep_ids],
+        rep_rows=scope_rep_rows(scope, numbers, reps),
         rep_count=_counted_reps(reps, numbers.partials),
         weeks=numbers.weeks,
         percentiles=numbers.percentiles,
+        coverage_at_start=numbers.coverage_at_start,
     )
 
 
@@ -250,6 +352,7 @@ def group_kpis(
         rep_count=_counted_reps(reps, partials),
         weeks=numbers.weeks,
         percentiles=percentiles,
+        coverage_at_start=numbers.coverage_at_start,
     )
 
 
@@ -268,6 +371,7 @@ def leaderboard_rows(reps: Iterable[Any], numbers: PeriodNumbers) -> list[Leader
             "rep": r.name,
             "email": r.email,
             "team": r.team,
+            "active": bool(r.active),
             **_rep_kpis(numbers, r.id),
         }
         for r in reps
@@ -289,15 +393,24 @@ def compute_report(
     funnel: bool = True,
     forecast_category: str = q.DEFAULT_FORECAST_CATEGORY,
 ) -> KpiReport:
-    """Every KPI for the scope and period, the previous period, leaderboard and funnel.
+    """Every KPI for the scope and period, the previous period (to the same point while the
+    period runs, see the module docstring), leaderboard and funnel.
 
     `funnel=False` skips stage_conversion, the one part that reads the stage history of every
     deal created in the period (the slowest query at scale; the digest may not need it).
     """
     now = now or utcnow()
     numbers = gather(session, scope, period, org, sla, now, forecast_category=forecast_category)
+    same_point = period.to_date_of_previous(now)
     previous = gather(
-        session, scope, period.previous(), org, sla, now, forecast_category=forecast_category
+        session,
+        scope,
+        period.previous(),
+        org,
+        sla,
+        same_point or now,
+        forecast_category=forecast_category,
+        to_date=same_point is not None,
     )
     reps = session.execute(reps_in_scope(scope)).all() if scope.kind != "rep" else None
     rows: list[LeaderboardRow] = []
@@ -310,4 +423,5 @@ def compute_report(
         previous=scope_kpis(session, scope, previous, reps),
         leaderboard=rows,
         stage_conversion=stage_conversion(session, scope, period) if funnel else [],
+        now=now,
     )

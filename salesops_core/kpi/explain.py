@@ -7,15 +7,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from salesops_core.config import OrgConfig, SlaPolicy
-from salesops_core.db.models import Activity, Deal, Forecast, Outcome, Quota, Rep, Stage
+from salesops_core.db.models import Activity, Deal, Forecast, Outcome, Quota, Rep
 from salesops_core.kpi import queries as q
 from salesops_core.kpi import rules
+from salesops_core.kpi.asof import STAGE_NOT_RECORDED, open_deals_at
+from salesops_core.kpi.conversion import start_outcomes
 from salesops_core.kpi.details import lead_response_minutes, stage_conversion
 from salesops_core.kpi.engine import gather, scope_kpis
+from salesops_core.kpi.format import money
 from salesops_core.kpi.registry import CHOICES, COMMON_CHOICES, EXPLAINABLE, Family
 from salesops_core.org.scopes import Scope, in_scope
 from salesops_core.periods import Period
@@ -75,6 +78,8 @@ def explain(
         result.records += _closed_deal_records(session, "won_amount", scope, period)
     if family == Family.FUNNEL:
         result.records = [dict(row) for row in result.value]
+    if family == Family.CONVERSION:
+        result.records += _conversion_records(session, scope, period, until, now)
     counted = sum(1 for r in result.records if r.get("status") == "counted")
     result.counts = {"counted": counted, "left out": len(result.records) - counted}
     if key == "pipeline_velocity_per_day":
@@ -170,24 +175,27 @@ def _quota_records(session: Session, scope: Scope, period: Period) -> list[dict[
 def _open_deal_records(
     session: Session, key: str, scope: Scope, period: Period, at: datetime, org: OrgConfig
 ) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(
+    """The deals open at `at`, each as of then (`kpi.asof`); for the coverage of a closed
+    period (`at` its end), the deals open at its start, as of then."""
+    if key == "pipeline_coverage" and at >= period.end:
+        at = period.start
+    deals = open_deals_at(
+        at,
+        in_scope(Deal.owner_id, scope),
+        columns=(
             Deal.external_id,
             Deal.name,
-            Rep.name.label("owner"),
-            Deal.amount,
-            Deal.stage,
-            rules.deal_probability().label("probability"),
             Deal.created_at,
             Deal.expected_close,
             rules.last_activity_before(at).label("last_activity"),
             rules.stale_at(at, org.stale_deal_days).label("stale"),
             rules.due_in(period).label("due"),
-        )
-        .join(Rep, Rep.id == Deal.owner_id)
-        .outerjoin(Stage, Stage.name == Deal.stage)
-        .where(rules.open_at(at), in_scope(Deal.owner_id, scope))
-        .order_by(Deal.expected_close, Deal.id)
+        ),
+    ).subquery()
+    rows = session.execute(
+        select(deals, Rep.name.label("owner"))
+        .join(Rep, Rep.id == deals.c.owner_id)
+        .order_by(deals.c.expected_close, deals.c.deal_id)
     ).all()
     records = []
     for r in rows:
@@ -200,6 +208,8 @@ def _open_deal_records(
             why = "expected to close in period" if due else "expected close outside period"
         elif r.amount is None:
             ok, why = False, "no amount: adds 0"
+        elif r.stage is None and key == "weighted_pipeline_value":
+            ok, why = False, "stage then not recorded: not weighted"
         else:
             ok, why = True, "open at " + at.isoformat(timespec="minutes")
         records.append(
@@ -211,10 +221,58 @@ def _open_deal_records(
                 name=r.name,
                 owner=r.owner,
                 amount=r.amount,
-                stage=r.stage,
+                stage=STAGE_NOT_RECORDED if r.stage is None else r.stage,
                 probability=r.probability,
                 expected_close=r.expected_close.isoformat() if r.expected_close else None,
                 last_activity=touched.isoformat(),
+            )
+        )
+    return records
+
+
+def _conversion_records(
+    session: Session, scope: Scope, period: Period, until: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """The deals open at the period start, each with its start amount and where it went."""
+    if until <= period.start:
+        return []
+    split = start_outcomes(scope, period, until)
+    rows = session.execute(
+        select(split, Deal.external_id, Deal.name, Deal.amount, Deal.closed_at, Deal.outcome)
+        .add_columns(Rep.name.label("owner_name"))
+        .join(Deal, Deal.id == split.c.deal_id)
+        .join(Rep, Rep.id == Deal.owner_id)
+        .order_by(func.coalesce(split.c.start_amount, 0).desc(), Deal.id)  # biggest first
+    ).all()
+    end = "now" if until >= now else "at period end"
+    records = []
+    for r in rows:
+        shrunk = f": {money(r.shrunk)} shrunk" if r.shrunk else ""
+        closed = r.closed_at is not None and r.closed_at < until
+        if r.start_amount is None:
+            why = "no amount at the start: adds nothing"
+        elif closed and r.outcome == Outcome.LOST:
+            why = "lost"
+        elif not (closed and r.outcome == Outcome.WON):
+            why = f"still open {end}{shrunk}"
+        elif r.amount is not None and r.amount > r.start_amount:
+            why = "won for more: counts its start amount"
+        else:
+            why = f"won for less{shrunk}" if shrunk else "won"
+        records.append(
+            _record(
+                r.start_amount is not None,
+                why,
+                kind="deal",
+                id=r.external_id,
+                name=r.name,
+                owner=r.owner_name,
+                start_amount=r.start_amount,
+                won=r.won,
+                lost=r.lost,
+                slipped=r.slipped,
+                shrunk=r.shrunk,
+                closed_at=r.closed_at.isoformat() if r.closed_at else None,
             )
         )
     return records

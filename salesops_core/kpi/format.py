@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import datetime
 
 from salesops_core.kpi.registry import EXPLAINABLE, Direction, Unit
-from salesops_core.periods import Period
+from salesops_core.periods import MIN_SPAN_DAYS, Period
 
 NA = "—"
 UP = "▲"
@@ -25,13 +26,16 @@ def _defined(value: Value) -> bool:
     return value is not None and not (isinstance(value, float) and not math.isfinite(value))
 
 
-def money(value: Value) -> str:
-    """`$45,300` below a million, `$1.2M` / `$3.4B` above; "—" when undefined."""
+def money(value: Value, *, exact: bool = False) -> str:
+    """`$45,300` below a million, `$1.2M` / `$3.4B` above (`exact`: `$1,234,500`, for numbers
+    a reader checks arithmetic on); "—" when undefined."""
     if not _defined(value):
         return NA
     assert value is not None
     sign = "-" if value < 0 else ""
     amount = abs(float(value))
+    if exact:
+        return f"{sign}${amount:,.0f}"
     if amount >= 1e9:
         return f"{sign}${amount / 1e9:.1f}B"
     if amount >= 1e6:
@@ -96,17 +100,35 @@ def whole_days(value: Value) -> str:
     return days(math.floor(float(value)))
 
 
+HOURS_UNTIL_MINUTES = 48 * 60  # a duration reads in hours up to two days, then in days
+
+
+def _duration_unit(amount: float) -> tuple[float, str]:
+    """A duration in minutes as (amount, unit) in the unit a person would say: seconds under a
+    minute, minutes under an hour, hours under two days, then days."""
+    size = abs(amount)
+    if size < 1:
+        return amount * 60, "s"
+    if size < 60:
+        return amount, "min"
+    if size < HOURS_UNTIL_MINUTES:
+        return amount / 60, "h"
+    return amount / 1440, "d"
+
+
 def minutes(value: Value) -> str:
-    """A duration given in minutes: `4 min`, `2.5 h`, `3.1 days`."""
+    """A duration given in minutes, as a person says it: `30 s`, `4.7 min`, `45 min`, `7.1 h`,
+    `2.3 d` (tenths below 10 of a unit, whole numbers from there; `59.7 min` reads `1 h`)."""
     if not _defined(value):
         return NA
     assert value is not None
     amount = float(value)
-    if abs(amount) < 90:
-        return f"{number(amount, 1)} min"
-    if abs(amount) < 48 * 60:
-        return f"{number(amount / 60, 1)} h"
-    return days(amount / 1440)
+    if abs(round(amount * 60)) < 60:
+        return f"{round(amount * 60)} s"
+    if abs(round(amount)) < 60:
+        return f"{number(amount, 1) if abs(round(amount, 1)) < 10 else round(amount)} min"
+    size, unit = _duration_unit(math.copysign(max(abs(amount), 60.0), amount))
+    return f"{number(size, 1) if abs(size) < 10 else f'{size:,.0f}'} {unit}"
 
 
 def ratio(value: Value) -> str:
@@ -139,12 +161,21 @@ def format_kpi(key: str, value: Value) -> str:
     return fmt(value, EXPLAINABLE[key].unit)
 
 
-def vs_label(period: Period) -> str:
-    """ "vs last quarter", "vs last week", ... or "vs previous period" for a date range."""
+def vs_label(period: Period, now: datetime | None = None) -> str:
+    """ "vs last quarter", "vs last week", ... or "vs previous period" for a date range; while
+    the period runs at `now`, "vs same point last quarter" (see `Period.to_date_of_previous`)."""
     kind = getattr(period, "kind", "range")
+    same_point = now is not None and period.to_date_of_previous(now) is not None
     if kind in ("week", "month", "quarter", "year"):
-        return f"vs last {kind}"
-    return "vs previous period"
+        return f"vs same point last {kind}" if same_point else f"vs last {kind}"
+    return "vs same point of the previous period" if same_point else "vs previous period"
+
+
+def too_short_note(period: Period) -> str:
+    """Why a rate or a change is not shown (`Period.too_short`): "too early in the week"."""
+    if period.kind in ("week", "month", "quarter", "year"):
+        return f"too early in the {period.kind}"
+    return f"too short a span (under {number(MIN_SPAN_DAYS)} days)"
 
 
 def delta(current: Value, previous: Value, unit: Unit, label: str = "") -> str:
@@ -158,14 +189,16 @@ def delta(current: Value, previous: Value, unit: Unit, label: str = "") -> str:
         return _with_label(NA, label)
     assert current is not None and previous is not None
     change = float(current) - float(previous)
-    if abs(change) < 1e-9 or fmt(current, unit) == fmt(previous, unit):
+    relative = unit in (Unit.MONEY, Unit.MONEY_PER_DAY) and previous > 0
+    size = pct(abs(change) / float(previous)) if relative else ""
+    # "$1.6M" against "$1.6M" can still be 1% down: a relative change is judged by its own size
+    same_text = size == pct(0.0001) if relative else fmt(current, unit) == fmt(previous, unit)
+    if abs(change) < 1e-9 or same_text:
         return _with_label("= no change", label)
     arrow = UP if change > 0 else DOWN
-    if unit in (Unit.MONEY, Unit.MONEY_PER_DAY) and previous > 0:
-        size = pct(abs(change) / float(previous))
-    elif unit == Unit.PERCENT:
+    if unit == Unit.PERCENT:
         size = f"{number(abs(change) * 100, 1)} pts"
-    else:
+    elif not relative:
         size = fmt(abs(change), unit)
     return _with_label(f"{arrow} {size}", label)
 
@@ -192,7 +225,7 @@ def is_improvement(key: str, current: Value, previous: Value) -> bool:
 
 def axis_tick(value: float, unit: Unit) -> str:
     """A chart axis tick, compact for the round numbers an axis shows: `$45k`, `$1.05M`,
-    `80%`, `30s`, `15 min`, `1 h`, `7 days`; other units as `fmt` writes them."""
+    `80%`, `30 s`, `15 min`, `1 h`, `7 d`; other units as `fmt` writes them."""
     if unit in (Unit.MONEY, Unit.MONEY_PER_DAY):
         sign = "-" if value < 0 else ""
         amount = abs(value)
@@ -203,13 +236,8 @@ def axis_tick(value: float, unit: Unit) -> str:
     if unit == Unit.PERCENT:
         return f"{_short(value * 100)}%"
     if unit == Unit.MINUTES:
-        if value < 1:
-            return f"{value * 60:.0f}s"
-        if value < 60:
-            return f"{_short(value)} min"
-        if value < 24 * 60:
-            return f"{_short(value / 60)} h"
-        return days(value / 1440)
+        amount, word = _duration_unit(value)
+        return f"{_short(amount)} {word}"
     return fmt(value, unit)
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import (
     case,
     func,
     not_,
-    or_,
     select,
     tuple_,
 )
@@ -31,13 +30,13 @@ from salesops_core.db.models import (
     Outcome,
     Quota,
     Rep,
-    Stage,
 )
+from salesops_core.kpi.asof import open_deals_at
+from salesops_core.kpi.conversion import CONVERSION_SPLIT, start_outcomes
 from salesops_core.kpi.percentiles import grouped_quantile, quantile
 from salesops_core.kpi.rules import (
     at_time,
     closed_in,
-    deal_probability,
     due_in,
     prospect_meeting,
     quota_inside,
@@ -100,30 +99,53 @@ def closed_deals(session: Session, scope: Scope, period: Period, partials: Parti
 def open_pipeline(
     session: Session, scope: Scope, period: Period, at: datetime, org: OrgConfig, partials: Partials
 ) -> None:
-    """Deals open at `at`: count, amount, weighted amount, due-in-period amount, stale count."""
-    stale = stale_at(at, org.stale_deal_days)
-    due = due_in(period)
-    # Open at T = never closed, or closed at/after T. For many reps: two disjoint index ranges
-    # on closed_at added up per owner (one OR makes SQLite walk every deal); for one rep the
-    # (owner_id, closed_at) index answers the OR directly.
-    not_closed = (Deal.closed_at.is_(None), Deal.closed_at >= at_time(at))
-    for closed in [or_(*not_closed)] if scope.kind == "rep" else not_closed:
-        query = (
-            select(
-                Deal.owner_id.label("owner"),
-                func.count().label("open_count"),
-                func.coalesce(func.sum(Deal.amount), 0).label("open_amount"),
-                func.coalesce(func.sum(Deal.amount * deal_probability()), 0).label(
-                    "weighted_amount"
-                ),
-                func.coalesce(func.sum(case((due, Deal.amount))), 0).label("due_amount"),
-                func.sum(case((stale, 1), else_=0)).label("stale_count"),
-            )
-            .outerjoin(Stage, Stage.name == Deal.stage)
-            .where(Deal.created_at < at_time(at), closed, in_scope(Deal.owner_id, scope))
-            .group_by(Deal.owner_id)
-        )
-        _merge(partials, session.execute(query))
+    """Deals open at `at`, each as of then (`kpi.asof`): count, amount, weighted amount (a deal
+    whose stage then is not recorded is not weighted), due-in-period amount and weighted
+    amount, stale count."""
+    deals = open_deals_at(
+        at,
+        in_scope(Deal.owner_id, scope),
+        columns=(due_in(period).label("due"), stale_at(at, org.stale_deal_days).label("stale")),
+    ).subquery()
+    query = select(
+        deals.c.owner_id.label("owner"),
+        func.count().label("open_count"),
+        func.coalesce(func.sum(deals.c.amount), 0).label("open_amount"),
+        func.coalesce(func.sum(deals.c.amount * deals.c.probability), 0).label("weighted_amount"),
+        func.coalesce(func.sum(case((deals.c.due, deals.c.amount))), 0).label("due_amount"),
+        func.coalesce(func.sum(case((deals.c.due, deals.c.amount * deals.c.probability))), 0).label(
+            "due_weighted_amount"
+        ),
+        func.sum(case((deals.c.stale, 1), else_=0)).label("stale_count"),
+    ).group_by(deals.c.owner_id)
+    _merge(partials, session.execute(query))
+
+
+def due_at_start(session: Session, scope: Scope, period: Period, partials: Partials) -> None:
+    """The amount open at the period start (as of then) and expected to close in the period:
+    the pipeline a closed period's coverage is judged on (`start_due_amount`)."""
+    deals = open_deals_at(period.start, in_scope(Deal.owner_id, scope), due_in(period)).subquery()
+    query = select(
+        deals.c.owner_id.label("owner"),
+        func.coalesce(func.sum(deals.c.amount), 0).label("start_due_amount"),
+    ).group_by(deals.c.owner_id)
+    _merge(partials, session.execute(query))
+
+
+def pipeline_conversion(
+    session: Session, scope: Scope, period: Period, until: datetime, partials: Partials
+) -> None:
+    """The amount open at the period start and its split at `until` (won, lost, slipped,
+    shrunk; see kpi.conversion); nothing before the period has started."""
+    if until <= period.start:
+        return
+    rows = start_outcomes(scope, period, until)
+    query = select(
+        rows.c.owner.label("owner"),
+        func.sum(rows.c.start_amount).label("start_amount"),
+        *(func.sum(rows.c[part]).label(f"start_{part}") for part in CONVERSION_SPLIT),
+    ).group_by(rows.c.owner)
+    _merge(partials, session.execute(query))
 
 
 def quotas(session: Session, scope: Scope, period: Period, partials: Partials) -> None:

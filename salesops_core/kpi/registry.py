@@ -42,6 +42,7 @@ class Family(StrEnum):
     ACTIVITIES = "activities"
     FORECAST = "forecast"
     FUNNEL = "funnel"
+    CONVERSION = "conversion"
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,8 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         "pipeline_coverage", "Pipeline coverage", Unit.RATIO, HIGHER, Family.OPEN,
-        "open deals expected to close in the period / (quota - won amount)",
+        "open deals expected to close in the period / (quota - won amount); closed period: "
+        "as of its start / quota",
     ),
     Kpi(
         "pipeline_velocity_per_day", "Pipeline velocity", Unit.MONEY_PER_DAY, HIGHER, Family.OPEN,
@@ -140,6 +142,27 @@ KPIS: tuple[Kpi, ...] = (
         "forecast_accuracy", "Forecast accuracy", Unit.PERCENT, HIGHER, Family.FORECAST,
         "1 - |forecast - actual| / actual, latest commit before period start",
     ),
+    Kpi(
+        "pipeline_conversion", "Pipeline efficiency", Unit.PERCENT, HIGHER, Family.CONVERSION,
+        "won by period end or now (at most each deal's start amount) / amount open at start",
+    ),
+    Kpi(
+        "pipeline_conversion_lost", "Pipeline lost", Unit.PERCENT, LOWER,
+        Family.CONVERSION, "start amount of deals lost by period end / amount open at start",
+    ),
+    Kpi(
+        "pipeline_conversion_slipped", "Pipeline slipped", Unit.PERCENT, LOWER,
+        Family.CONVERSION, "amount still open at period end (or now) / amount open at start",
+    ),
+    Kpi(
+        "pipeline_conversion_shrunk", "Pipeline shrunk", Unit.PERCENT, LOWER,
+        Family.CONVERSION,
+        "amount cut from deals won for less or still open / amount open at start",
+    ),
+    Kpi(
+        "pipeline_conversion_base", "Open at period start", Unit.MONEY, HIGHER, Family.CONVERSION,
+        "sum of amounts, as of period start, of deals open at period start",
+    ),
 )  # fmt: skip
 
 KPI_KEYS: tuple[str, ...] = tuple(k.key for k in KPIS)
@@ -169,7 +192,19 @@ class KpiValues(TypedDict):
     selling_time_share: float | None
     meetings_per_rep_per_week: float | None
     forecast_accuracy: float | None
+    pipeline_conversion: float | None
+    pipeline_conversion_lost: float | None
+    pipeline_conversion_slipped: float | None
+    pipeline_conversion_shrunk: float | None
+    pipeline_conversion_base: float
 
+
+# pipeline_conversion's complement: with it, the shares of the amount open at period start.
+CONVERSION_PARTS = (
+    "pipeline_conversion_lost",
+    "pipeline_conversion_slipped",
+    "pipeline_conversion_shrunk",
+)
 
 # stage_conversion is a list (one rate per stage), not a number, so it is not a KPI of the
 # report's `kpis`; it is explained like one, and each rate reads as Unit.PERCENT.
@@ -198,7 +233,12 @@ CHOICES: dict[Family, tuple[str, ...]] = {
     ),
     Family.OPEN: (
         "Open at T: created before T, not closed before T; T = period end or now if current.",
-        "Probability: the deal's own, else its stage's; current values even for a past T.",
+        "Each deal as of T (stage history): its stage, amount and probability then (the "
+        "deal's own, else its stage's). Open today with no change since T: as it is today.",
+        "Stage not recorded: open at T but its stage then is unknown (no history before T, or a "
+        "won/lost stage while still open): counted in open value, never weighted.",
+        "Coverage of a closed period: as of its start (open then, expected to close in the "
+        "period) / quota; of a running one: open now, expected to close in it / quota left.",
         "Stale: no activity on the deal in the configured days before T (no activity at all: "
         "dated from creation) or expected close before T.",
     ),
@@ -211,7 +251,8 @@ CHOICES: dict[Family, tuple[str, ...]] = {
     Family.ACTIVITIES: (
         "Activities started in [start, T). Activities without minutes add no minutes.",
         "Meetings: types meeting and demo with an external attendee. Reps: people in scope "
-        "who are active or logged activity in the period. Weeks: elapsed days / 7.",
+        "who are active or logged activity in the period. Weeks: elapsed days / 7; no rate "
+        "from under 2 elapsed days.",
     ),
     Family.FORECAST: (
         "Per rep and forecast period inside the report period, the last 'commit' forecast "
@@ -221,5 +262,15 @@ CHOICES: dict[Family, tuple[str, ...]] = {
     Family.FUNNEL: (
         "Deals created in the period; a deal reached stage k when its history or current "
         "stage is k or later in stage-map order. Lost stages and unmapped stages are ignored.",
+    ),
+    Family.CONVERSION: (
+        "Deals open at period start (created before it, not closed before it), each at its "
+        "amount as of then (stage history, else its current amount); deals created during the "
+        "period are not in it, nor deals without an amount.",
+        "Followed to period end, or to now while the period runs (won so far; slipped = still "
+        "open now). Won: the won amount, at most the start amount (a deal won for more counts "
+        "its start amount). Lost: the whole start amount. Slipped: still open, at its amount "
+        "then, at most the start amount. Shrunk: what won or open deals lost in amount. The "
+        "four add up to the amount open at start; null when nothing was open then.",
     ),
 }

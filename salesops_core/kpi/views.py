@@ -18,11 +18,14 @@ from sqlalchemy.orm import Session
 from salesops_core.config import OrgConfig, SlaPolicy
 from salesops_core.db.models import Deal, Lead, Outcome, Quota, Rep, Team
 from salesops_core.kpi.engine import (
+    ForecastBasis,
     LeaderboardRow,
     PeriodNumbers,
+    forecast_basis,
     gather,
     leaderboard_rows,
     scope_kpis,
+    scope_rep_rows,
 )
 from salesops_core.kpi.queries import DEFAULT_FORECAST_CATEGORY, latest_forecasts
 from salesops_core.kpi.registry import KpiValues
@@ -34,6 +37,7 @@ from salesops_core.kpi.rules import (
     sla_met,
 )
 from salesops_core.org.scopes import Scope, in_scope, reps_in_scope, team_scope
+from salesops_core.org.views import rep_label
 from salesops_core.periods import Period
 from salesops_core.timeutil import as_utc
 
@@ -92,11 +96,12 @@ def leaderboard(session: Session, numbers: ScopeNumbers) -> list[LeaderboardRow]
 
 @dataclass(frozen=True)
 class Trend:
-    """Won amount and quota attainment over consecutive periods, oldest first."""
+    """Won amount, quota and quota attainment over consecutive periods, oldest first."""
 
     periods: list[Period]
     won: list[float]
     attainment: list[float | None]
+    quota: list[float | None]  # the quota lying inside each period; None without one
 
 
 def recent_periods(period: Period, count: int = TREND_PERIODS) -> list[Period]:
@@ -140,7 +145,7 @@ def won_and_attainment_trend(
         if bucket is not None and amount:
             quota[int(bucket)] = float(amount)
     attainment = [w / q if q else None for w, q in zip(won, quota, strict=True)]
-    return Trend(periods, won, attainment)
+    return Trend(periods, won, attainment, quota)
 
 
 def won_per_period(session: Session, scope: Scope, periods: Sequence[Period]) -> list[float]:
@@ -202,16 +207,19 @@ def latest_forecast_per_rep(
 
 @dataclass(frozen=True)
 class ForecastVsWon:
-    """The forecast as submitted so far against what is won, weighted and the quota."""
+    """The forecast as submitted so far against what is won, weighted and the quota, and the
+    accuracy of the last closed period with the forecast and won amount it compares."""
 
     forecast: float | None  # each rep's latest forecast for the period, summed
     submitted_at: datetime | None  # the last of those submissions
     forecasters: int  # reps with such a forecast
-    won: float
-    weighted_pipeline: float
+    won: float  # won so far while the period runs
+    running: bool  # the period is under way at `now`
+    weighted_pipeline: float | None  # open now, expected to close in it; None once it has ended
     quota: float | None
     accuracy_period: Period  # the period itself once it has ended, else the one before
     accuracy: float | None  # forecast_accuracy of `accuracy_period`
+    accuracy_basis: ForecastBasis  # the forecast that accuracy uses and what those reps won
 
 
 def forecast_vs_won(
@@ -224,7 +232,8 @@ def forecast_vs_won(
     category: str = DEFAULT_FORECAST_CATEGORY,
 ) -> ForecastVsWon:
     """The /forecast numbers: each rep's latest forecast (by `now`) for forecast periods inside
-    the period, won so far, weighted pipeline, quota, and the accuracy of the last closed one."""
+    the period, won so far, the weighted pipeline expected to close in it, quota, and the
+    accuracy of the last closed one with the forecast it used."""
     numbers = scope_numbers(session, scope, period, org, sla, now)
     ranked = latest_forecasts(session, scope, period, category, submitted_before=now)
     amount, submitted, reps = session.execute(
@@ -235,19 +244,18 @@ def forecast_vs_won(
         ).where(ranked.c.rank == 1)
     ).one()
     closed = period if period.end <= now else period.previous()
-    if closed is period:
-        accuracy = numbers.kpis["forecast_accuracy"]
-    else:
-        accuracy = scope_numbers(session, scope, closed, org, sla, now).kpis["forecast_accuracy"]
+    judged = numbers if closed is period else scope_numbers(session, scope, closed, org, sla, now)
     return ForecastVsWon(
         forecast=None if amount is None else float(amount),
         submitted_at=as_utc(submitted) if submitted is not None else None,
         forecasters=int(reps or 0),
         won=float(numbers.kpis["won_amount"] or 0),
-        weighted_pipeline=float(numbers.kpis["weighted_pipeline_value"] or 0),
+        running=period.is_current(now),
+        weighted_pipeline=None if closed is period else numbers.total("due_weighted_amount"),
         quota=numbers.quota,
         accuracy_period=closed,
-        accuracy=accuracy,
+        accuracy=judged.kpis["forecast_accuracy"],
+        accuracy_basis=forecast_basis(scope_rep_rows(scope, judged.gathered, judged.reps)),
     )
 
 
@@ -352,7 +360,9 @@ def meetings(
     )
     reps = [
         RepMeetings(
-            r["rep"], numbers.total("meetings", {r["rep_id"]}), r["meetings_per_rep_per_week"]
+            rep_label(r["rep"], r["active"]),
+            numbers.total("meetings", {r["rep_id"]}),
+            r["meetings_per_rep_per_week"],
         )
         for r in rows
     ]

@@ -7,12 +7,16 @@ counts or escalates open leads uses it (the lead engine's sweep, /leads, App Hom
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from salesops_core.config import SlaPolicy
 from salesops_core.db.models import Lead, LeadStatus, Rep
 from salesops_core.org.scopes import Scope, in_scope
 from salesops_core.periods import Period
@@ -69,6 +73,33 @@ def waiting_leads(
     return WaitingLeads(int(rows[0].total) if rows else 0, oldest)
 
 
+@dataclass(frozen=True)
+class Unanswered:
+    """Leads without a first response: still waiting (open), or closed without one."""
+
+    waiting: int
+    closed: int
+
+    @property
+    def total(self) -> int:
+        """All leads without a first response (the `leads_unanswered` KPI)."""
+        return self.waiting + self.closed
+
+
+def unanswered_leads(session: Session, scope: Scope, period: Period) -> Unanswered:
+    """The scope's leads created in the period with no first response, split by whether they
+    are still open (waiting) or were closed without a response: one query."""
+    total, waiting = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((is_open(), 1), else_=0)), 0)).where(
+            Lead.first_response_at.is_(None),
+            Lead.created_at >= period.start,
+            Lead.created_at < period.end,
+            in_scope(Lead.owner_id, scope),
+        )
+    ).one()
+    return Unanswered(waiting=int(waiting), closed=int(total) - int(waiting))
+
+
 def open_leads(session: Session, *, limit: int = 100) -> list[Lead]:
     """Open leads, newest first, with their owners loaded."""
     stmt = (
@@ -98,3 +129,67 @@ def breaches_between(
         .options(selectinload(Lead.owner))
     )
     return list(session.scalars(stmt))
+
+
+def lead_sources(session: Session) -> list[str]:
+    """The distinct lead sources in the database, sorted."""
+    rows = session.scalars(
+        select(Lead.source).where(Lead.source.is_not(None)).distinct().order_by(Lead.source)
+    )
+    return [source for source in rows if source]
+
+
+@dataclass(frozen=True)
+class UnmatchedSlaPolicy:
+    """An `[[sla]]` policy whose `source` names no lead source in the database."""
+
+    source: str
+    known: list[str]  # the lead sources that exist
+    suggestion: str | None  # the existing source closest to `source`
+
+    def message(self) -> str:
+        """The warning, naming the policy, the sources that exist and the closest one."""
+        hint = f"; did you mean {self.suggestion!r}?" if self.suggestion else "."
+        return (
+            f"[[sla]] source {self.source!r} matches no lead source in the database "
+            f"({', '.join(self.known)}){hint}"
+        )
+
+
+def _folded(source: str) -> str:
+    return re.sub(r"[\s_-]+", "", source.lower())
+
+
+def unmatched_sla_policies(
+    session: Session, policies: Sequence[SlaPolicy]
+) -> list[UnmatchedSlaPolicy]:
+    """The policies (other than `*`) that match no lead source stored, with a did-you-mean.
+    Nothing to say while the database holds no lead with a source."""
+    known = lead_sources(session)
+    if not known:
+        return []
+    folded = {_folded(source): source for source in known}
+    unmatched = []
+    for policy in policies:
+        if policy.source == "*" or any(policy.matches(source) for source in known):
+            continue
+        close = difflib.get_close_matches(_folded(policy.source), list(folded), n=1, cutoff=0.6)
+        unmatched.append(
+            UnmatchedSlaPolicy(policy.source, known, folded[close[0]] if close else None)
+        )
+    return unmatched
+
+
+def overdue_by_owner(session: Session, scope: Scope, now: datetime) -> list[tuple[str | None, int]]:
+    """Open leads past their SLA deadline at `now`, counted per owner (None: nobody's), most
+    first: what a manager chases."""
+    count = func.count().label("overdue")
+    rows = session.execute(
+        select(Rep.name, count)
+        .select_from(Lead)
+        .outerjoin(Rep, Rep.id == Lead.owner_id)
+        .where(is_open(), in_scope(Lead.owner_id, scope), Lead.sla_due_at <= now)
+        .group_by(Lead.owner_id, Rep.name)
+        .order_by(count.desc(), Rep.name)
+    ).all()
+    return [(row.name, int(row.overdue)) for row in rows]

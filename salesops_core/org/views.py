@@ -33,6 +33,11 @@ def rep_profile(session: Session, rep_id: int) -> RepProfile:
     return RepProfile(*row)
 
 
+def rep_label(name: str, active: bool) -> str:
+    """A rep's name as every list shows it: "Mia Chen (left)" once they have left (inactive)."""
+    return name if active else f"{name} (left)"
+
+
 def team_managers(session: Session, team_ids: Collection[int]) -> dict[int, Rep]:
     """Each team's manager: an active rep with role manager on the team; with several, the one
     most of the team's reps report to (then the longest-standing). Teams without one are left

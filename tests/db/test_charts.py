@@ -32,14 +32,17 @@ def assert_preview_sized(png: bytes) -> None:
 
 def test_kpi_trend_is_a_png_with_gaps_for_periods_without_quota() -> None:
     png = charts.kpi_trend(
-        ["Q1", "Q2", "Q3"], [1_000.0, 0.0, 2_500_000.0], [0.5, None, 1.4], title="trend"
-    )
+        ["Q1", "Q2", "Q3"], [1_000.0, 0.0, 2_500_000.0], [0.5, None, 1.4],
+        quota=[2_000.0, None, 1_785_714.0], title="trend",
+    )  # fmt: skip
     assert_preview_sized(png)
 
 
 def test_pipeline_chart_is_a_png_even_without_deals() -> None:
-    assert_preview_sized(charts.pipeline_by_stage(["A", "B"], [10.0, 20.0], [1.0, 10.0], title="p"))
-    assert_preview_sized(charts.pipeline_by_stage([], [], [], title="empty"))
+    assert_preview_sized(
+        charts.pipeline_by_stage(["A", "B"], [10.0, 20.0], [1.0, 10.0], deals=[1, 2], title="p")
+    )
+    assert_preview_sized(charts.pipeline_by_stage([], [], [], deals=[], title="empty"))
 
 
 def test_response_histogram_is_a_png_with_and_without_sla() -> None:
@@ -47,17 +50,21 @@ def test_response_histogram_is_a_png_with_and_without_sla() -> None:
     inside = [1 if i < 8 else 0 for i in range(len(edges) - 1)]
     late = [0 if i < 8 else 2 for i in range(len(edges) - 1)]
     assert_preview_sized(
-        charts.response_histogram(edges, inside, late, sla_minutes=5, unanswered=2, title="r")
+        charts.response_histogram(
+            edges, inside, late, sla_minutes=5, business_hours=True, unanswered=2, title="r"
+        )
     )
     assert_preview_sized(
-        charts.response_histogram(edges, inside, late, sla_minutes=None, unanswered=0, title="r")
+        charts.response_histogram(
+            edges, inside, late, sla_minutes=None, business_hours=False, unanswered=0, title="r"
+        )
     )
 
 
 def test_team_chart_grows_with_the_number_of_reps() -> None:
-    small = charts.team_attainment(["a", "b"], [0.5, 1.2], title="t")
+    small = charts.team_attainment(["a", "b"], [0.5, 1.2], expected=0.5, title="t")
     large = charts.team_attainment([f"rep {i}" for i in range(60)], [i / 40 for i in range(60)],
-                                   title="t")  # fmt: skip
+                                   expected=0.5, title="t")  # fmt: skip
     assert png_size(large)[1] > 2 * png_size(small)[1]
 
 

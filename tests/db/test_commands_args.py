@@ -89,7 +89,7 @@ def test_a_name_several_reps_share_names_them_and_asks_for_a_mention(
     with pytest.raises(BadArguments) as error:
         parse_args(session, org.admin, "/kpi", "an", context())
     assert str(error.value) == (
-        '"an" matches several reps (Mia Manager, Jane Doe); use an @mention or email. '
+        '"an" is more than one rep: did you mean Mia Manager or Jane Doe? '
         "Usage: `/kpi [period] [@rep | team] [share]`. Example: `/kpi last-quarter`"
     )
 

@@ -28,12 +28,13 @@ def ask(session: Session, viewer, line: str) -> tuple[Reply, str]:
 def test_kpi_shows_my_numbers_with_change_vs_last_quarter(session: Session, org: Org) -> None:
     reply, text = ask(session, org.jane, "/kpi")
     assert "Your KPIs · this-quarter (2026-Q4)" in text
-    assert "Quota attainment: 40% · ▲ 20 pts vs last quarter" in text
-    assert "Won: $40,000 · ▲ 100% vs last quarter" in text
-    assert "Win rate: 50% · ▼ 50 pts vs last quarter" in text
+    # Q4 is running: compared with Q3 up to the same point (Aug 16 12:00; Q3's deal won Aug 10).
+    assert "Quota attainment: 40% · ▲ 20 pts vs same point last quarter" in text
+    assert "Won: $40,000 · ▲ 100% vs same point last quarter" in text
+    assert "Win rate: 50% · ▼ 50 pts vs same point last quarter" in text
     assert "Avg sales cycle: 30 days" in text
     assert "Pipeline coverage: 0.8x" in text
-    assert "Lead response (median): 11.5 min · — vs last quarter" in text  # no Q3 leads: "—"
+    assert "Lead response (median): 12 min · — vs same point last quarter" in text  # no Q3 leads
     assert "Selling time: 75%" in text
     assert "1 won · 1 lost · weighted pipeline $26,000 · 1 lead unanswered" in text
     assert not reply.in_channel and reply.charts == []
@@ -57,7 +58,7 @@ def test_pipeline_by_stage_weighted_coverage_and_stale(session: Session, org: Or
 def test_leads_response_times_sla_and_waiting_leads(session: Session, org: Org) -> None:
     _, text = ask(session, org.jane, "/leads")
     assert "Leads: 3" in text
-    assert "Lead response (median): 11.5 min" in text
+    assert "Lead response (median): 12 min" in text
     assert "Lead SLA met: 33%" in text
     assert "Leads unanswered: 1" in text
     assert "• Acme (web) waiting 3 h" in text
@@ -74,7 +75,8 @@ def test_forecast_last_submitted_and_last_closed_accuracy(session: Session, org:
     _, text = ask(session, org.jane, "/forecast")
     assert "Last submitted forecast: $80,000" in text  # the 2026-11-01 one, not the 90,000
     assert "Forecast accuracy (2026-Q3): 75%" in text  # 1 - |25,000 - 20,000| / 20,000
-    assert "Won + weighted: $66,000" in text
+    assert "Weighted pipeline closing in 2026-Q4: $25,000" in text  # not the Prospecting deal
+    assert "Won + weighted: $65,000" in text
 
 
 def test_meetings_per_week_against_the_team_average(session: Session, org: Org) -> None:
@@ -94,8 +96,8 @@ def test_every_command_help_is_its_usage(session: Session, org: Org) -> None:
 
 def test_undefined_numbers_show_a_dash_and_true_zeros_stay_zero(session: Session, org: Org) -> None:
     _, text = ask(session, org.eve, "/kpi")
-    assert "Lead response (median): — · — vs last quarter" in text  # Eve has no leads
-    assert "Selling time: — · — vs last quarter" in text  # and logged no activity
+    assert "Lead response (median): — · — vs same point last quarter" in text  # Eve: no leads
+    assert "Selling time: — · — vs same point last quarter" in text  # and logged no activity
     assert "Pipeline coverage: 0.0x" in text  # quota left 40,000, nothing open: a real 0
 
 

@@ -88,7 +88,7 @@ def test_org_settings_are_for_admins_only_and_everyone_sees_their_nudges(
 ) -> None:
     text = text_of(session, org.admin, "/salesops settings")
     assert "Time zone: UTC" in text and "Fiscal year starts: January" in text
-    assert "*                    5m       5m      15m    never business" in text
+    assert "*                 5 min    5 min   15 min    never business" in text
     assert "Your nudges" in text
     rep = text_of(session, org.jane, "/salesops settings")
     assert "Quiet hours: 18:00-09:00 (the default), and days off" in rep
@@ -119,7 +119,7 @@ def test_home_is_my_dashboard_with_nudges_within_100_blocks(session: Session, or
 
 def test_home_of_a_manager_adds_the_team_line(session: Session, org: Org) -> None:
     text = blocks_as_text(home_view(session, org.manager, context())["blocks"])
-    assert "Your team, West: 80% of quota, $160,000 won, 1 of 2 reps behind pace." in text
+    assert "To chase\n• Behind pace (1 of 2), 50% expected by now: Jane Doe (40%)" in text
 
 
 def test_team_query_count_does_not_grow_with_the_number_of_reps(session: Session, org: Org) -> None:

@@ -120,8 +120,9 @@ def test_deal_values_are_parsed_and_outcomes_come_from_the_stage_map(
     assert d3.closed_at == datetime(2026, 3, 7, 14, 5, tzinfo=UTC)
     assert d3.owner_id == d1.owner_id  # owner email matched ignoring case
     assert (d4.outcome, d4.forecast_category) == (Outcome.OPEN, "pipeline")
+    # an open deal's stage from its creation; a closed one's closing stage from its close only
     assert sorted(changes) == sorted(
-        (d.external_id, d.stage, d.created_at) for d in (d1, d2, d3, d4)
+        (d.external_id, d.stage, d.closed_at or d.created_at) for d in (d1, d2, d3, d4)
     )
     assert stages["Negotiation"] == (2, 0.6, Outcome.OPEN)
     assert stages["Closed Won"] == (3, 1.0, Outcome.WON)
@@ -153,7 +154,7 @@ def test_changed_stage_updates_the_deal_and_records_one_stage_change(
         ).first()
     assert (deal.stage, deal.outcome) == ("Closed Won", Outcome.WON)
     assert deal.closed_at == datetime(2026, 3, 20, 12, tzinfo=UTC)
-    assert last is not None and (last.stage, last.entered_at) == ("Closed Won", now)
+    assert last is not None and (last.stage, last.entered_at) == ("Closed Won", deal.closed_at)
     again = run_import(sessions, changed, "deals", now=now)
     assert (again.updated, again.unchanged, again.stage_changes) == (0, 4, 0)
 

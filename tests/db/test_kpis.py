@@ -46,12 +46,14 @@ def test_org_numbers_match_the_hand_computation(session: Session, org_ids: dict)
     assert k["quota_attainment"] == pytest.approx(8000 / 14000)
     # Ann 4000/4000 >= 1, Cat 4000/10000 < 1: one of two reps with quota.
     assert k["quota_attainment_rate"] == pytest.approx(0.5)
-    # Open at T = Apr 1: a4 2000 (Proposal 50%), a5 1000 (own 30%), c2 6000 (Proposal 50%),
-    # b3 2000 (closes at T, so still open at T; stage Won 100%).
+    # Open at T = Apr 1, as of then: a4 2000 (Proposal 50%), a5 1000 (own 30%), c2 6000
+    # (Proposal 50%), b3 2000 (closes at T, so still open at T; won now and no stage history:
+    # its stage at T is not recorded, so it is not weighted).
     assert k["open_pipeline_value"] == pytest.approx(11000)
-    assert k["weighted_pipeline_value"] == pytest.approx(1000 + 300 + 3000 + 2000)
-    # Expected to close in Q1: a5 1000 + c2 6000 + b3 2000 = 9000; quota - won = 6000.
-    assert k["pipeline_coverage"] == pytest.approx(9000 / 6000)
+    assert k["weighted_pipeline_value"] == pytest.approx(1000 + 300 + 3000)
+    # Q1 has ended: coverage as of its start. Open on Jan 1 was c1 alone, with no expected
+    # close: nothing expected to close in Q1, 0 / 14000.
+    assert k["pipeline_coverage"] == 0.0
     # Stale: a5 (expected Mar 20 < T), c2 (no activity since creation), b3 (expected Mar 25);
     # a4 had a call on Mar 30 and closes Apr 20: fresh.
     assert k["stale_deal_share"] == pytest.approx(3 / 4)
@@ -80,7 +82,7 @@ def test_rep_numbers_match_the_hand_computation(session: Session, org_ids: dict)
     assert ann["quota_attainment_rate"] == 1.0
     assert ann["open_pipeline_value"] == pytest.approx(3000)
     assert ann["weighted_pipeline_value"] == pytest.approx(1300)
-    assert ann["pipeline_coverage"] is None  # quota already reached: nothing left to cover
+    assert ann["pipeline_coverage"] == 0.0  # nothing of Ann's was open on Jan 1
     assert ann["stale_deal_share"] == pytest.approx(0.5)
     assert ann["lead_response_minutes_median"] == pytest.approx(17.5)  # of 5 and 30
     assert ann["lead_response_minutes_p90"] == pytest.approx(5 + 0.9 * 25)
@@ -134,7 +136,9 @@ def test_rep_who_changed_teams_counts_for_the_current_team(session: Session, org
 
 def test_json_has_the_documented_shape_and_no_nan(session: Session, org_ids: dict) -> None:
     data = json.loads(json.dumps(report(session, team="East").to_json(), allow_nan=False))
-    assert set(data) == {"scope", "period", "kpis", "previous", "leaderboard", "stage_conversion"}
+    assert set(data) == {
+        "scope", "period", "kpis", "previous", "previous_period", "leaderboard", "stage_conversion"
+    }  # fmt: skip
     assert data["period"] == {
         "start": "2026-01-01T00:00:00+00:00",
         "end": "2026-04-01T00:00:00+00:00",
@@ -212,12 +216,14 @@ def test_pipeline_by_stage_lists_open_deals_in_stage_order(session: Session, org
     from salesops_core.kpi.engine import pipeline_by_stage
 
     rows = pipeline_by_stage(session, resolve_scope(session), ORG, at=at(2026, 4, 1))
-    # Open at Apr 1: a5 Prospect 1000 (own 30%), a4 + c2 Proposal 8000, b3 Won 2000.
+    # Open at Apr 1: a5 Prospect 1000 (own 30%), a4 + c2 Proposal 8000, b3 2000 (won at T
+    # with no stage history: its stage while open is not recorded; never "Won").
     assert [(r["stage"], r["count"], r["amount"]) for r in rows] == [
         ("Prospect", 1, 1000),
         ("Proposal", 2, 8000),
-        ("Won", 1, 2000),
+        ("Stage not recorded", 1, 2000),
     ]
+    assert rows[2]["weighted_amount"] is None
     assert rows[0]["weighted_amount"] == pytest.approx(300)
 
 

@@ -91,6 +91,8 @@ def test_socket_mode_without_an_app_token_says_where_to_get_one(database_url: st
 def test_the_console_script_prints_one_clear_line_for_an_unmigrated_database(
     tmp_path: Path,
 ) -> None:
+    (tmp_path / "empty.db").touch()  # a database without the schema (a missing file: see
+    # tests/db/test_cli_database_url.py)
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
     result = subprocess.run(
         [sys.executable, "-c", "from bot.cli.main import main; main()", "serve"],

@@ -148,6 +148,7 @@ LAYOUTS = {
     "30 reps, week running": facts(30, seed=3, trend_running=True),
     "1 rep": facts(1, seed=2),
     "early in the quarter": facts(12, seed=5, expected_attainment=0.08, sla_minutes=None),
+    "clock-time SLA": facts(8, sla_business_hours=False),
     "one rep far above quota": facts(
         6, attainment=[("Ava", 2.4), ("Ben", 0.98), ("Cy", 0.64), ("Di", 0.0)]
     ),
@@ -303,22 +304,22 @@ def test_pipeline_shows_deal_counts_and_keeps_the_axis_from_zero() -> None:
     assert axes.get_xlim()[0] == 0
 
 
-def test_the_sla_line_is_drawn_on_the_bins_scale_and_says_it_counts_business_hours() -> None:
+def test_the_sla_line_is_drawn_only_for_a_clock_time_sla_a_business_hours_one_is_said() -> None:
     axes = panel(_digest_figure(facts(8)), RESPONSE)
-    (line,) = by_gid(axes, "sla-line")
-    assert list(line.get_xdata()) == [5.0, 5.0]  # type: ignore[attr-defined]
-    (label,) = by_gid(axes, "sla-label")
-    assert label.get_text() == "SLA 5 min of business hours"  # type: ignore[attr-defined]
+    assert by_gid(axes, "sla-line") == []  # business minutes are not the axis' clock minutes
+    assert "SLA counts business minutes (5 min)" in axes.get_xlabel()
     assert axes.get_xscale() == "log"
     assert axes.get_xlabel().startswith("Clock time to first response")
     assert "Not shown: 3 unanswered leads" in axes.get_xlabel()
     wall_clock = panel(_digest_figure(facts(8, sla_business_hours=False)), RESPONSE)
+    (line,) = by_gid(wall_clock, "sla-line")
+    assert list(line.get_xdata()) == [5.0, 5.0]  # type: ignore[attr-defined]
     assert by_gid(wall_clock, "sla-label")[0].get_text() == "SLA 5 min"  # type: ignore[attr-defined]
     assert by_gid(panel(_digest_figure(facts(8, sla_minutes=None)), RESPONSE), "sla-line") == []
 
 
 def test_the_sla_label_clears_the_bars_it_passes_over() -> None:
-    chart = facts(8)
+    chart = facts(8, sla_business_hours=False)
     figure = drawn(_digest_figure(chart))
     axes = panel(figure, RESPONSE)
     (label,) = by_gid(axes, "sla-label")

@@ -41,7 +41,7 @@ def test_percentages_truncate_to_whole_points_except_below_ten() -> None:
 
 def test_days_minutes_and_ratios_read_naturally() -> None:
     assert [f.days(v) for v in (1, 4.46, 23.4, None)] == ["1 day", "4.5 days", "23 days", "—"]
-    assert [f.minutes(v) for v in (4, 100, 150, 4320)] == ["4 min", "1.7 h", "2.5 h", "3 days"]
+    assert [f.minutes(v) for v in (4, 100, 150, 4320)] == ["4 min", "1.7 h", "2.5 h", "3 d"]
     assert f.ratio(2.345) == "2.3x"
 
 
@@ -113,11 +113,11 @@ def test_improvement_follows_the_registry_direction() -> None:
         (1_050_000, Unit.MONEY, "$1.05M"),
         (0.8, Unit.PERCENT, "80%"),
         (1.0, Unit.PERCENT, "100%"),
-        (0.5, Unit.MINUTES, "30s"),
+        (0.5, Unit.MINUTES, "30 s"),
         (15, Unit.MINUTES, "15 min"),
         (60, Unit.MINUTES, "1 h"),
-        (1_440, Unit.MINUTES, "1 day"),
-        (10_080, Unit.MINUTES, "7 days"),
+        (1_440, Unit.MINUTES, "24 h"),
+        (10_080, Unit.MINUTES, "7 d"),
     ],
 )
 def test_axis_ticks_are_compact(value, unit, text) -> None:

@@ -27,6 +27,11 @@ JSON_KEYS = (
     "selling_time_share",
     "meetings_per_rep_per_week",
     "forecast_accuracy",
+    "pipeline_conversion",
+    "pipeline_conversion_lost",
+    "pipeline_conversion_slipped",
+    "pipeline_conversion_shrunk",
+    "pipeline_conversion_base",
 )
 
 

@@ -68,7 +68,7 @@ def test_every_kpi_reads_the_same_in_the_cli_in_slack_and_on_a_chart(case: int) 
         ("won_amount", 45_300, "$45,300"),
         ("won_amount", 2_500_000, "$2.5M"),
         ("lead_response_minutes_median", 100, "1.7 h"),
-        ("lead_response_minutes_p90", 4_320, "3 days"),
+        ("lead_response_minutes_p90", 4_320, "3 d"),
         ("win_rate", 0.873, "87%"),
         ("pipeline_velocity_per_day", 1_234.4, "$1,234 / day"),
         ("pipeline_coverage", 2.345, "2.3x"),
