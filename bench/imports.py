@@ -1,5 +1,6 @@
 """Benchmark: `salesops import` of every kind (reps, deals, leads, activities, quotas,
-forecasts) from generated native CSV files, new rows and a re-import that changes nothing.
+forecasts, stage_changes) from generated native CSV files, new rows and a re-import that
+changes nothing.
 
     python bench/imports.py --rows 100000
     python bench/imports.py --database-url postgresql+psycopg://postgres@127.0.0.1/so_x
@@ -34,7 +35,7 @@ from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import ColumnElement, Table, delete, func, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from salesops_core.config import OrgConfig, SlaPolicy
@@ -58,7 +59,12 @@ from salesops_core.leads.deadlines import fill_sla_deadlines
 OWNERS = 1000  # reps owning the generated rows (quotas need many owner x period pairs)
 STAGES = ("Prospecting", "Qualification", "Negotiation", "Closed Won", "Closed Lost")
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
-KINDS = ("reps", "deals", "leads", "activities", "quotas", "forecasts")
+KINDS = ("reps", "deals", "leads", "activities", "quotas", "forecasts", "stage_changes")
+# kinds whose rows refer to rows of other kinds: those are imported (and kept) first
+LINKED = {"activities": ("deals", "leads"), "stage_changes": ("deals",)}
+# stage changes are entered after every generated deal was created or closed (a deal import
+# writes its own change at either), so an imported change never meets a deal's own
+CHANGES_FROM = BASE + timedelta(days=830)
 
 
 @dataclass
@@ -158,6 +164,21 @@ def generate(kind: str, workdir: Path, rows: int, seed: int = 7) -> Generated:
             ])  # fmt: skip
         _write(path, header, iter(out))
         return Generated(path, rows, total, _lead_waits)
+    if kind == "stage_changes":
+        header = ["deal_external_id", "stage", "entered_at", "amount", "probability"]
+        out = []
+        for i in range(rows):  # two changes a deal, for the first half of the deals
+            entered = CHANGES_FROM + timedelta(minutes=i)
+            cents = rnd.randrange(50_000, 10_000_000)
+            total += cents / 100
+            out.append([
+                f"D-{i // 2}", STAGES[rnd.randrange(3)],
+                _us(entered) if i % 4 == 0 else _iso(entered),
+                f"${cents // 100:,}.{cents % 100:02d}" if i % 3 == 0 else f"{cents / 100:.2f}",
+                f"{rnd.random():.2f}",
+            ])  # fmt: skip
+        _write(path, header, iter(out))
+        return Generated(path, rows, total, _imported_change_amounts)
     if kind == "activities":
         header = ["external_id", "owner", "type", "started_at", "minutes", "deal_external_id",
                   "lead_external_id", "external_attendee"]  # fmt: skip
@@ -206,6 +227,22 @@ def _lead_waits(session: Session) -> float:
     )
 
 
+def _imported_change_amounts(session: Session) -> float:
+    """The amounts of the stage changes the stage_changes import wrote, summed."""
+    only = _imported("stage_changes", DealStageChange.__table__)
+    return float(session.scalar(select(func.sum(DealStageChange.amount)).where(only)) or 0)
+
+
+def _imported(kind: str, table: Table) -> ColumnElement[bool]:
+    """Which rows of the table the kind's import wrote: not the owners (reps), not the deals'
+    own stage changes (stage_changes); every row otherwise."""
+    if table is Rep.__table__:
+        return Rep.email.like("%@corp.example.com")
+    if kind == "stage_changes":
+        return DealStageChange.entered_at >= CHANGES_FROM
+    return true()
+
+
 _TABLES: dict[str, tuple[Table, ...]] = {
     "reps": (Team.__table__, Rep.__table__),
     "deals": (Deal.__table__, DealStageChange.__table__),
@@ -213,6 +250,7 @@ _TABLES: dict[str, tuple[Table, ...]] = {
     "activities": (Activity.__table__,),
     "quotas": (Quota.__table__,),
     "forecasts": (Forecast.__table__,),
+    "stage_changes": (DealStageChange.__table__,),
 }
 
 
@@ -241,8 +279,12 @@ def empty(sessions: sessionmaker[Session], kind: str) -> None:
     """Remove what an import of the kind wrote (reps: all but the owners)."""
     with sessions.begin() as session:
         if kind == "reps":
-            session.execute(delete(Rep).where(Rep.email.like("%@corp.example.com")))
+            session.execute(delete(Rep).where(_imported(kind, Rep.__table__)))
             session.execute(delete(Team))
+        elif kind == "stage_changes":
+            session.execute(
+                delete(DealStageChange).where(_imported(kind, DealStageChange.__table__))
+            )
         elif kind == "deals":
             session.execute(delete(DealStageChange))
             session.execute(delete(Deal))
@@ -256,9 +298,8 @@ def reference(sessions: sessionmaker[Session], kind: str) -> float:
     stored: list[tuple[Table, list[str], list[tuple[object, ...]]]] = []
     with sessions() as session:
         for table in _TABLES[kind]:
-            where = Rep.email.like("%@corp.example.com") if table is Rep.__table__ else True
             names = [c.name for c in table.columns]
-            rows = session.execute(select(*table.columns).where(where)).all()
+            rows = session.execute(select(*table.columns).where(_imported(kind, table))).all()
             stored.append((table, names, [tuple(map(_plain, row)) for row in rows]))
     empty(sessions, kind)
     with sessions.begin() as session:
@@ -329,20 +370,21 @@ def main() -> int:
         print("the database is not empty; use a scratch database", file=sys.stderr)
         return 2
     kinds = [k for k in KINDS if k in args.kinds.split(",")]
-    # Activities link to deals and leads: those are imported (and kept) before them, after
-    # the reps (deleting reps is slow while many rows refer to reps).
-    keep = [k for k in ("deals", "leads") if "activities" in kinds]
+    # Activities and stage changes link to deals (and leads): those are imported (and kept)
+    # before them, after the reps (deleting reps is slow while many rows refer to reps).
+    keep = sorted({linked for kind in kinds for linked in LINKED.get(kind, ())})
+    loaded: set[str] = set()
     print(f"import, {args.rows:,} rows per kind, {engine.dialect.name}, median of {args.runs}")
     print(
-        f"{'kind':<11}{'new wall s':>11}{'cpu s':>7}{'rows/s':>9}{'again wall s':>13}"
+        f"{'kind':<14}{'new wall s':>11}{'cpu s':>7}{'rows/s':>9}{'again wall s':>13}"
         f"{'reference s':>12}{'ratio':>7}{'peak MB':>9}"
     )
     bad = 0
     for kind in kinds:
-        if kind == "activities":
-            for linked in keep:
-                if linked not in kinds:
-                    import_once(sessions, linked, generate(linked, workdir, args.rows).path)
+        for linked in LINKED.get(kind, ()):
+            if linked not in kinds and linked not in loaded:
+                import_once(sessions, linked, generate(linked, workdir, args.rows).path)
+                loaded.add(linked)
         made = generate(kind, workdir, args.rows)
         new: list[tuple[float, float]] = []
         again: list[tuple[float, float]] = []
@@ -368,13 +410,13 @@ def main() -> int:
         ref_wall = statistics.median(ref)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
-            f"{kind:<11}{wall:>11.2f}{cpu:>7.2f}{made.rows / wall:>9,.0f}{again_wall:>13.2f}"
+            f"{kind:<14}{wall:>11.2f}{cpu:>7.2f}{made.rows / wall:>9,.0f}{again_wall:>13.2f}"
             f"{ref_wall:>12.2f}{wall / ref_wall:>7.1f}{peak:>9.0f}",
             flush=True,
         )
         if kind in keep:
             import_once(sessions, kind, made.path)  # the activities link to these again
-    for kind in ("activities", "forecasts", "quotas", "leads", "deals", "reps"):
+    for kind in ("stage_changes", "activities", "forecasts", "quotas", "leads", "deals", "reps"):
         empty(sessions, kind)
     with sessions.begin() as session:  # leave a given database as it was
         session.execute(delete(Rep))

@@ -7,6 +7,8 @@ One rep asks `/kpi` and `/pipeline`, their manager asks `/team`, through the sam
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
@@ -34,9 +36,13 @@ def pick_rep_and_manager(session: Session) -> tuple[Rep, Rep] | None:
     return (row[0], row[1]) if row else None
 
 
-def showcase(deps: Deps) -> str:
-    """The text answers of /kpi and /pipeline for one rep and /team for their manager."""
-    context = CommandContext(org=deps.settings.org, sla=tuple(deps.settings.sla), charts=False)
+def showcase(deps: Deps, now: datetime | None = None) -> str:
+    """The text answers of /kpi and /pipeline for one rep and /team for their manager, at `now`
+    (the demo's `--now`, shown in each command line so it can be run again) or the clock."""
+    context = CommandContext(
+        org=deps.settings.org, sla=tuple(deps.settings.sla), now=now, charts=False
+    )
+    at = f" --now {now.isoformat(timespec='seconds')}" if now else ""
     with transaction(deps.sessions) as session:
         people = pick_rep_and_manager(session)
         if people is None:
@@ -49,7 +55,7 @@ def showcase(deps: Deps) -> str:
             reply = run_command(session, viewer_for_rep(person), command, "", context)
             who = f"{person.name} <{person.email}>" if person.email else person.name
             parts.append(
-                f"$ salesops ask {command} --as {person.email or person.name!r}\n"
+                f"$ salesops ask {command} --as {person.email or person.name!r}{at}\n"
                 f"  ({who} typing {command} in Slack)\n\n{reply_as_text(reply)}"
             )
     return "\n\n".join(parts)

@@ -45,6 +45,7 @@ from salesops_core.digest.words import (
     period_span,
     period_title,
     period_unit,
+    weighted_closing_label,
 )
 from salesops_core.kpi import format as f
 from salesops_core.kpi.registry import KPI_BY_KEY
@@ -173,10 +174,9 @@ def _quarter_section(digest: TeamDigest) -> SectionBlock:
         fields.append(f"*Forecast*\n{f.money(forecast.forecast)}\n_{share} of it won so far_")
     else:
         fields.append(f"*Forecast*\n{f.money(forecast.forecast)}")
-    fields.append(
-        f"*Weighted pipeline*\n{f.money(forecast.weighted_pipeline)}\n"
-        "_all open deals, weighted by stage_"
-    )
+    if forecast.weighted_pipeline is not None:
+        label = weighted_closing_label(digest.quarter)
+        fields.append(f"*{label}*\n{f.money(forecast.weighted_pipeline)}")
     coverage = qtd.get("pipeline_coverage")
     if coverage is not None:
         fields.append(

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from commands.kit.args import parse_and_check
 from commands.kit.blocks import field_sections, header, section
-from commands.kit.common import footer, title
+from commands.kit.common import default_scope_note, footer, title
 from commands.kit.reply import CommandContext, Reply
-from salesops_core.digest.words import inner_label
+from salesops_core.digest.words import inner_label, weighted_closing_label
 from salesops_core.kpi import format as f
 from salesops_core.kpi.views import ForecastVsWon, forecast_vs_won
 from salesops_core.org.access import Viewer
@@ -49,15 +49,15 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     heading = title("forecast", args, viewer.rep_id)
     won_label = "Won so far" if numbers.running else "Won"
     fields = [
-        f"*Last submitted forecast*\n{f.money(numbers.forecast)}",
-        f"*{won_label}*\n{f.money(numbers.won)}",
-        f"*Quota*\n{f.money(numbers.quota)}",
+        f"*Last submitted forecast*\n{f.money(numbers.forecast, exact=True)}",
+        f"*{won_label}*\n{f.money(numbers.won, exact=True)}",
+        f"*Quota*\n{f.money(numbers.quota, exact=True)}",
     ]
     if numbers.weighted_pipeline is not None:
-        closing = f"Weighted pipeline closing in {inner_label(args.period)}"
+        closing = weighted_closing_label(args.period)
         fields += [
-            f"*{closing}*\n{f.money(numbers.weighted_pipeline)}",
-            f"*Won + weighted*\n{f.money(numbers.won + numbers.weighted_pipeline)}",
+            f"*{closing}*\n{f.money(numbers.weighted_pipeline, exact=True)}",
+            f"*Won + weighted*\n{f.money(numbers.won + numbers.weighted_pipeline, exact=True)}",
         ]
     fields += _accuracy_fields(numbers, ctx.org.tz, group)
     blocks: list[Any] = [header(heading)]
@@ -70,16 +70,19 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
             if numbers.submitted_at
             else ""
         )
-        who = f" by {numbers.forecasters} reps" if group else ""
+        who = f" by {f.plural(numbers.forecasters, 'rep')}" if group else ""
         share = (
             f" ({f.pct(numbers.won / numbers.forecast)} of it won)" if numbers.forecast > 0 else ""
         )
         blocks.append(section(f"Forecast last submitted {when}{who}{share}."))
+    if note := default_scope_note(args, "/forecast"):
+        blocks.append(note)
     blocks.append(
         footer(
             args.period,
             now,
-            "Forecast: latest commit submitted so far. Accuracy: 1 - |forecast - won| / won, "
+            f"Forecast: the last commit submitted {'so far' if open_ else 'for the period'}. "
+            "Accuracy: 1 - |forecast - won| / won, "
             "using the last commit submitted before that period started.",
         )
     )

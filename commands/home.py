@@ -23,16 +23,16 @@ from commands.kit.blocks import (
 )
 from commands.kit.chase import chase_text
 from commands.kit.reply import CommandContext
+from commands.leads import lead_line
 from salesops_core.kpi import format as f
 from salesops_core.kpi.pace import elapsed_share
 from salesops_core.kpi.views import ScopeNumbers, leaderboard, scope_numbers
-from salesops_core.leads.views import WaitingLead, overdue_by_owner, waiting_leads
+from salesops_core.leads.views import overdue_by_owner, waiting_leads
 from salesops_core.nudges.facts import Hold
 from salesops_core.nudges.service import evaluate
 from salesops_core.org.access import Viewer
 from salesops_core.org.scopes import Scope
 from salesops_core.periods import Period, parse_period
-from salesops_core.timeutil import as_utc
 
 LEADS_SHOWN = 5
 NUDGES_SHOWN = 8
@@ -47,13 +47,6 @@ def nudge_lines(session: Session, viewer: Viewer, ctx: CommandContext, now: date
     if len(facts) > NUDGES_SHOWN:
         lines.append(f"…and {f.count(len(facts) - NUDGES_SHOWN)} more")
     return lines
-
-
-def _lead_line(lead: WaitingLead, now: datetime, *, owner: bool) -> str:
-    waited = (now - as_utc(lead.created_at)).total_seconds() / 60
-    source = f" ({lead.source})" if lead.source else ""
-    whose = f" for {lead.owner or 'nobody'}" if owner else ""
-    return f"• *{lead.company or lead.external_id}*{source}{whose}, waiting {f.minutes(waited)}"
 
 
 def _waiting_for(scope: Scope) -> str:
@@ -99,7 +92,7 @@ def home_view(session: Session, viewer: Viewer, ctx: CommandContext) -> dict[str
         section(f"*Open leads waiting for {_waiting_for(scope)}*: {waiting.total}"),
     ]
     if waiting.oldest:
-        lines = (_lead_line(lead, now, owner=not own) for lead in waiting.oldest)
+        lines = (lead_line(lead, now, show_owner=not own) for lead in waiting.oldest)
         blocks.append(section("\n".join(lines)))
     if not own:
         blocks += _chase_blocks(session, viewer, numbers, period, now)

@@ -8,14 +8,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from commands.kit.args import default_scope, parse_and_check
+from commands.kit.args import parse_and_check
 from commands.kit.blocks import context, field_sections, header, section
 from commands.kit.chase import chase_text
-from commands.kit.common import footer, metric, title
+from commands.kit.common import default_scope_note, footer, metric, title
 from commands.kit.reply import Chart, CommandContext, Reply
+from commands.quota import wider_quota_text
 from salesops_core import charts
 from salesops_core.kpi import format as f
 from salesops_core.kpi.engine import KpiReport, compute_report
+from salesops_core.kpi.quota_share import wider_quotas
 from salesops_core.kpi.registry import KPI_BY_KEY, KpiValues
 from salesops_core.kpi.views import Trend, won_and_attainment_trend
 from salesops_core.leads.views import overdue_by_owner
@@ -29,7 +31,12 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "Pipeline",
-        ("open_pipeline_value", "pipeline_coverage", "pipeline_velocity_per_day"),
+        (
+            "open_pipeline_value",
+            "pipeline_coverage",
+            "pipeline_velocity_per_day",
+            "forecast_accuracy",
+        ),
     ),
     (
         "Activity",
@@ -68,8 +75,7 @@ def _first_with_data(trend: Trend) -> int | None:
 
 def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> Reply:
     """Answer /kpi."""
-    default = default_scope(session, viewer)
-    args = parse_and_check(session, viewer, "/kpi", text, ctx, default_scope=default)
+    args = parse_and_check(session, viewer, "/kpi", text, ctx)
     now = ctx.current_time()
     group = args.scope.kind != "rep"  # a team, region or the org: who needs chasing
     report = compute_report(
@@ -77,18 +83,22 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     )
     label = f.vs_label(args.period, now)
     previous = None if report.too_short else report.previous
+    wider = None  # a month of quarterly quotas: the quarter's quota and the month's share
+    if report.kpis["quota_attainment"] is None:
+        wider = wider_quota_text(wider_quotas(session, args.scope, args.period), args.period)
     blocks: list[Any] = [header(title("KPIs", args, viewer.rep_id))]
     for name, keys in GROUPS:
         blocks.append(section(f"*{name}*"))
         blocks += field_sections([_field(k, report, previous, label) for k in keys])
+        if wider and "quota_attainment" in keys:
+            blocks.append(context(wider))
     if report.too_short:
         blocks.append(context(f"No changes shown: {f.too_short_note(args.period)} to compare."))
     if group:
         overdue = overdue_by_owner(session, args.scope, now)
         blocks.append(section(chase_text(report.leaderboard, overdue, args.period, now)))
-    if not args.explicit_scope and default.kind != "rep":
-        whose = "Your team's" if default.kind == "team" else "The org's"
-        blocks.append(context(f"{whose} numbers: `/kpi me` shows your own."))
+    if note := default_scope_note(args, "/kpi"):
+        blocks.append(note)
     k = report.kpis
     blocks.append(
         footer(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from commands.kit.args import parse_and_check
 from commands.kit.blocks import field_sections, header, section
-from commands.kit.common import footer, metric, title
+from commands.kit.common import default_scope_note, footer, metric, title
 from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
 from salesops_core.config import SlaPolicy, policy_for
@@ -56,7 +56,9 @@ def unanswered_text(unanswered: Unanswered, noun: str = "") -> str:
     return f"{head} ({detail})"
 
 
-def _lead_line(lead: WaitingLead, now: datetime, show_owner: bool) -> str:
+def lead_line(lead: WaitingLead, now: datetime, show_owner: bool) -> str:
+    """ "• *Acme* (web) waiting 3 h · Jane Doe": a lead waiting for its first response (the
+    owner for a team's or the org's list), in /leads and App Home."""
     waiting = (now - as_utc(lead.created_at)).total_seconds() / 60
     name = lead.company or lead.external_id
     source = f" ({lead.source})" if lead.source else ""
@@ -85,10 +87,12 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     waiting = waiting_leads(session, args.scope, limit=OPEN_LEADS_SHOWN, created_in=args.period)
     if waiting.oldest:
         more = waiting.total - len(waiting.oldest)
-        lines = [_lead_line(lead, now, args.scope.kind != "rep") for lead in waiting.oldest]
+        lines = [lead_line(lead, now, args.scope.kind != "rep") for lead in waiting.oldest]
         if more > 0:
             lines.append(f"_…and {more} more_")
         blocks.append(section("*Waiting for a first response*\n" + "\n".join(lines)))
+    if note := default_scope_note(args, "/leads"):
+        blocks.append(note)
     blocks.append(
         footer(
             args.period,

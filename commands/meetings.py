@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from commands.kit.args import parse_and_check
 from commands.kit.blocks import code_sections, field_sections, header
-from commands.kit.common import footer, title
+from commands.kit.common import default_scope_note, footer, title
 from commands.kit.reply import CommandContext, Reply
 from salesops_core.kpi import format as f
 from salesops_core.kpi.views import meetings
@@ -63,6 +63,8 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
         if len(numbers.reps) > SHOWN_REPS:
             lines.append(f"… {len(numbers.reps) - SHOWN_REPS} more reps")
         blocks += code_sections(lines, max_sections=2)
+    if note := default_scope_note(args, "/meetings"):
+        blocks.append(note)
     blocks.append(
         footer(args.period, now, "Prospect meetings: meetings and demos with an external attendee.")
     )

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from commands.kit.args import parse_and_check
 from commands.kit.blocks import code_sections, field_sections, header
-from commands.kit.common import conversion_field, footer, metric, title
+from commands.kit.common import conversion_field, default_scope_note, footer, metric, title
 from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
 from salesops_core.kpi import format as f
@@ -65,6 +65,8 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
         when = "Open now. Coverage: pipeline expected to close in the period / quota left."
     if any(r["stage"] == STAGE_NOT_RECORDED for r in rows):
         when += f" {STAGE_NOT_RECORDED}: open then, stage unknown (no history); not weighted."
+    if note := default_scope_note(args, "/pipeline"):
+        blocks.append(note)
     blocks.append(
         footer(
             args.period,

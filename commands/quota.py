@@ -11,15 +11,15 @@ from sqlalchemy.orm import Session
 
 from commands.kit.args import parse_and_check
 from commands.kit.blocks import field_sections, header, section
-from commands.kit.common import footer, title
+from commands.kit.chase import behind_line
+from commands.kit.common import default_scope_note, footer, title
 from commands.kit.reply import CommandContext, Reply
 from salesops_core.kpi import format as f
 from salesops_core.kpi.engine import LeaderboardRow
-from salesops_core.kpi.pace import Pace, behind_pace, elapsed_share, pace_of
+from salesops_core.kpi.pace import Pace, elapsed_share, pace_of
 from salesops_core.kpi.quota_share import WiderQuota, wider_quotas
 from salesops_core.kpi.views import leaderboard, scope_numbers
 from salesops_core.org.access import Viewer
-from salesops_core.org.views import rep_label
 from salesops_core.periods import Period, fiscal_year_of, quarter_containing, year_period
 
 
@@ -99,15 +99,10 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     closed = args.period.end <= now
     wider = wider_quota_text(wider_quotas(session, args.scope, args.period), args.period)
     blocks.append(section(pace_text(pace, closed=closed) if quota or not wider else wider))
-    if rows:
-        behind = behind_pace(rows, expected)
-        if behind:
-            names = ", ".join(
-                f"{rep_label(r['rep'], r['active'])} ({f.pct(r['quota_attainment'])})"
-                for r in behind[:20]
-            )
-            more = f" and {len(behind) - 20} more" if len(behind) > 20 else ""
-            blocks.append(section(f"*Behind pace ({len(behind)})*: {names}{more}"))
+    if behind := behind_line(rows, args.period, now):
+        blocks.append(section(behind))
+    if note := default_scope_note(args, "/quota"):
+        blocks.append(note)
     blocks.append(footer(args.period, now, "Pace: attainment expected by now = share elapsed."))
     fallback = f"{heading}: {f.pct(pace.attainment)} of {f.money(quota)}, gap {f.money(pace.gap)}"
     if pace.behind is not None and closed:

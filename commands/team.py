@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from commands.digest import digest_blocks, digest_text, digest_title
 from commands.kit.args import bad, parse_args
 from commands.kit.blocks import code_sections, field_sections, header, section
+from commands.kit.chase import behind_line, lagging
 from commands.kit.common import footer
 from commands.kit.reply import Chart, CommandContext, Reply
 from commands.quota import wider_quota_text
@@ -47,10 +48,10 @@ def leaderboard_lines(rows: list[LeaderboardRow], expected: float) -> list[str]:
     ]
     for rank, r in enumerate(rows, start=1):
         flag = " !" if pace_of(r, expected).behind else ""
-        kept = NAME_WIDTH if r["active"] else NAME_WIDTH - len(" (left)")  # keep the mark
-        name = rep_label(r["rep"][:kept], r["active"])
+        mark = rep_label("", r["active"])  # " (left)" for a leaver: kept when the name is cut
+        name = r["rep"][: NAME_WIDTH - len(mark)] + mark
         lines.append(
-            f"{rank:>3} {name[:NAME_WIDTH]:<{NAME_WIDTH}} {f.money(r['won_amount']):>8} "
+            f"{rank:>3} {name:<{NAME_WIDTH}} {f.money(r['won_amount']):>8} "
             f"{f.pct(r['quota_attainment']):>6} {f.pct(r['win_rate']):>5} "
             f"{f.money(r['open_pipeline_value']):>8}{flag}"
         )
@@ -136,28 +137,19 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     )
     if rows:
         blocks += code_sections(leaderboard_lines(rows, expected), max_sections=4)
-    closed = args.period.end <= now
-    lagging = "below quota" if closed else "behind pace"
-    if behind:
-        names = ", ".join(
-            f"{rep_label(r['rep'], r['active'])} ({f.pct(r['quota_attainment'])})" for r in behind
-        )
-        expectation = "" if closed else f", {f.pct(expected)} expected by now"
-        blocks.append(
-            section(
-                f"*{lagging.capitalize()} ({len(behind)} of {len(rows)})*{expectation}: {names}"
-            )
-        )
+    lagging_word = lagging(args.period, now)
+    if behind_text := behind_line(rows, args.period, now):
+        blocks.append(section(behind_text))
     elif numbers.quota is None and (
         wider := wider_quota_text(wider_quotas(session, args.scope, args.period), args.period)
     ):
         blocks.append(section(wider))
     elif rows:
-        blocks.append(section(f"Nobody with a quota is {lagging}."))
-    blocks.append(footer(args.period, now, f"`!` {lagging} · sorted by won amount"))
+        blocks.append(section(f"Nobody with a quota is {lagging_word}."))
+    blocks.append(footer(args.period, now, f"`!` {lagging_word} · sorted by won amount"))
     fallback = (
         f"{heading}: won {f.money(kpis['won_amount'])}, attainment "
-        f"{f.pct(kpis['quota_attainment'])}, {len(behind)} of {len(rows)} reps {lagging}"
+        f"{f.pct(kpis['quota_attainment'])}, {len(behind)} of {len(rows)} reps {lagging_word}"
     )
     chart_list = []
     rated = [

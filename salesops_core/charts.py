@@ -52,7 +52,6 @@ class ChartStyle:
     bad: str = "#dc2626"
     reference: str = "#374151"  # 100 % line, SLA line
     grid: str = "#e5e7eb"
-    row_height_in: float = 0.28  # per bar in horizontal bar charts
     muted: str = "#cbd5e1"  # the previous period beside the current one
     text: str = "#1f2937"  # value labels
     digest_width_in: float = 10.0  # the digest's composite chart

@@ -138,14 +138,16 @@ class DigestConfig(BaseModel):
     def _period(cls, value: str) -> str:
         word = value.strip().lower()
         if word not in PERIOD_WORDS:
-            raise ValueError(f"period must be one of {', '.join(PERIOD_WORDS)}")
+            raise ValueError(
+                f"{value!r} is not a period word; use one of {', '.join(PERIOD_WORDS)}"
+            )
         return word
 
     @field_validator("weekday")
     @classmethod
     def _weekday(cls, value: str) -> str:
         if value.lower() not in WEEKDAYS:
-            raise ValueError(f"weekday must be one of {', '.join(WEEKDAYS)}")
+            raise ValueError(f"{value!r} is not a weekday; use one of {', '.join(WEEKDAYS)}")
         return value.lower()
 
     @property

@@ -42,14 +42,18 @@ def demo_command(
     from bot.cli.data import say_created
     from bot.deps import build_deps
     from bot.showcase import showcase
-    from salesops_core.db.engine import new_sqlite_file, transaction
+    from salesops_core.db.engine import check_connection, new_sqlite_file, transaction
     from salesops_core.demo import demo_summary, load_demo
     from salesops_core.leads.deadlines import fill_sla_deadlines
 
-    wrote_config = write_demo_config()
+    moment = parse_now(now)
     deps = build_deps()
     created = new_sqlite_file(deps.engine)
-    moment = parse_now(now)
+    check_connection(deps.engine)  # a bad DATABASE_URL stops here, before salesops.toml exists
+    wrote_config = write_demo_config()
+    if wrote_config:  # open again with the config just written: its time zone and SLA tiers
+        deps.engine.dispose()
+        deps = build_deps()
     started = time.monotonic()
     url = deps.engine.url.render_as_string(hide_password=True)
     with console.status(f"Building the demo org (scale {scale:g}) in {url} ..."):
@@ -80,7 +84,8 @@ def demo_command(
     for message in sla_source_warnings(deps):
         console.print(f"[yellow]warn[/] sla: {escape(message)}", highlight=False)
     console.rule("What the bot answers in Slack")
-    console.print(showcase(deps), highlight=False, markup=False)
+    pinned = moment if now is not None else None  # the answers at the demo's own "now"
+    console.print(showcase(deps, pinned), highlight=False, markup=False)
 
 
 def write_demo_config() -> Path | None:

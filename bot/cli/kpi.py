@@ -161,7 +161,8 @@ def leaderboard_table(report: KpiReport, out: Console) -> Table:
 
 
 def kpi_rows(report: KpiReport) -> list[tuple[str, str, str, str]]:
-    """The KPI table's rows: label, value, previous value and the change (coloured markup)."""
+    """The KPI table's rows: label, value, previous value and the change (coloured markup);
+    in place of the change, why a value is null when that is the span (`why_undefined`)."""
     now: Mapping[str, Any] = report.kpis
     before: Mapping[str, Any] = report.previous
     return [
@@ -169,9 +170,12 @@ def kpi_rows(report: KpiReport) -> list[tuple[str, str, str, str]]:
             kpi.label,
             format_kpi(kpi.key, now[kpi.key]),
             format_kpi(kpi.key, before[kpi.key]),
-            too_short_note(report.period)
-            if report.too_short
-            else change_cell(kpi.key, now[kpi.key], before[kpi.key]),
+            report.why_undefined(kpi.key)
+            or (
+                too_short_note(report.period)
+                if report.too_short
+                else change_cell(kpi.key, now[kpi.key], before[kpi.key])
+            ),
         )
         for kpi in KPIS
     ]

@@ -139,8 +139,9 @@ def viewer_scope(viewer: Viewer) -> Scope:
 
 
 def default_scope(session: Session, viewer: Viewer) -> Scope:
-    """Whose numbers come first (`/kpi` with no name, App Home): an admin's the org, a
-    manager's their team (a manager's own quota is often empty), anyone else's their own."""
+    """Whose numbers a command with no name shows (and App Home): an admin's the org, a
+    manager's their team (a manager's own quota and pipeline are often empty), anyone else's
+    their own."""
     if viewer.is_admin:
         return ORG_SCOPE
     if viewer.is_manager and viewer.team_id is not None:
@@ -226,16 +227,12 @@ def _period(word: str, ctx: CommandContext, command: str) -> Period:
 
 
 def parse_and_check(
-    session: Session,
-    viewer: Viewer,
-    command: str,
-    text: str,
-    ctx: CommandContext,
-    *,
-    default_scope: Scope | None = None,
+    session: Session, viewer: Viewer, command: str, text: str, ctx: CommandContext
 ) -> Args:
-    """parse_args, then refuse (NotAllowed, logged) a scope the viewer may not see."""
-    args = parse_args(session, viewer, command, text, ctx, default_scope=default_scope)
+    """parse_args with the viewer's `default_scope` when the text names no one, then refuse
+    (NotAllowed, logged) a scope the viewer may not see."""
+    first = default_scope(session, viewer)
+    args = parse_args(session, viewer, command, text, ctx, default_scope=first)
     if not args.help:
         require_view(session, viewer, args.scope)
     return args

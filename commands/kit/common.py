@@ -67,6 +67,15 @@ def period_note(period: Period, now: datetime) -> str:
     return f"{span} · closed period"
 
 
+def default_scope_note(args: Args, command: str) -> Any | None:
+    """A context line when no one was named and the reply is a manager's team or an admin's
+    org (`default_scope`): "Your team's numbers: `/pipeline me` shows your own."."""
+    if args.explicit_scope or args.scope.kind == "rep":
+        return None
+    whose = "Your team's" if args.scope.kind == "team" else "The org's"
+    return context(f"{whose} numbers: `{command} me` shows your own.")
+
+
 def footer(period: Period, now: datetime, *extra: str) -> Any:
     """The grey context line under a reply."""
     return context(period_note(period, now), *extra)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from salesops_core.periods import PERIOD_WORDS
+from salesops_core.periods import ACCEPTED_FORMS
 
 
 @dataclass(frozen=True)
@@ -110,10 +110,7 @@ USAGES: dict[str, Usage] = {
     )
 }
 
-PERIOD_HELP = (
-    f"Periods: {', '.join(PERIOD_WORDS)}, ytd (also qtd, mtd, wtd), Q3 (the latest Q3), "
-    "2026-Q3, 2026-05, 2026, or 2026-01-05..2026-02-01 (end exclusive). Default: this-quarter."
-)
+PERIOD_HELP = f"Periods: {ACCEPTED_FORMS}. Default: this-quarter."
 TARGET_HELP = (
     "Someone else: an @mention, a handle (`ines.dubois`), a first or full name or an email "
     "(managers: your team's reps; admins: anyone), a team name or a word of it (`west`), "

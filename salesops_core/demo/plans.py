@@ -36,7 +36,9 @@ def quotas_and_forecasts(
     expected = DEALS_PER_SELLER_DAY * 91 * sellers.volume * sellers.win_rate * mean_amount
     base = expected * rng.lognormal(np.log(QUOTA_STRETCH), 0.08, n)
 
-    overlap = np.minimum(ends[None, :], sellers.end[:, None]) - np.maximum(
+    # a seller still employed at `now` is planned for whole quarters, the running and next too
+    employed_until = np.where(sellers.end >= now, ends[-1], sellers.end)
+    overlap = np.minimum(ends[None, :], employed_until[:, None]) - np.maximum(
         starts[None, :], sellers.start[:, None]
     )
     share = np.clip(overlap / (ends - starts)[None, :], 0, 1)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,7 +46,7 @@ from salesops_core.digest.facts import (
 from salesops_core.digest.stale import stale_deals_per_team
 from salesops_core.digest.words import inner_label, period_title
 from salesops_core.kpi.details import pipeline_by_stage_per_team
-from salesops_core.kpi.engine import finite_values
+from salesops_core.kpi.engine import finite_values, previous_comparison
 from salesops_core.kpi.pace import elapsed_share, pace_of
 from salesops_core.kpi.registry import CONVERSION_PARTS, KPIS, Unit
 from salesops_core.kpi.teams import TeamsNumbers, gather_teams, reps_by_team
@@ -151,7 +151,8 @@ def read_once(
     the org's digest, `digest.regions`): three gathers, then one grouped read per part.
     `team_panels=False` skips the per-team chart panels (a scope digest reads its own)."""
     quarter = digest_quarter(period, now, org.fiscal_year_start_month)
-    previous = period.previous()
+    before = previous_comparison(period, now)  # as /kpi: to the same point while it runs
+    previous = replace(before.period, end=before.at) if before.to_date else before.period
     reps = reps_by_team(session, scope)
     bins = response_bins(sla)
     trend = recent_periods(period, TREND_PERIODS + 1)
@@ -169,7 +170,9 @@ def read_once(
         quarter=PeriodFacts.of(quarter, now),
         expected=elapsed_share(quarter, now),
         current=gather_teams(session, scope, period, org, sla, now, reps=reps),
-        before=gather_teams(session, scope, previous, org, sla, now, reps=reps),
+        before=gather_teams(
+            session, scope, before.period, org, sla, before.at, reps=reps, to_date=before.to_date
+        ),
         qtd=gather_teams(session, scope, quarter, org, sla, now, reps=reps),
         forecasts=latest_forecast_per_rep(session, scope, quarter, now),
         stages=stages,
@@ -332,15 +335,17 @@ class OnePass:
         )
 
     def _forecast(self, team_id: int, qtd: Mapping[str, Any]) -> ForecastFacts:
-        """As `kpi.views.forecast_vs_won` for the team and quarter."""
+        """As `kpi.views.forecast_vs_won` for the team and quarter: the weighted pipeline is
+        the same partial, open deals expected to close in the quarter (None once it ended)."""
         ids = [rep.id for rep in self.qtd.reps.get(team_id, [])]
         submitted = [self.forecasts[i] for i in ids if i in self.forecasts]
         quotas = [q for i in ids if (q := self.qtd.partial(i, "quota")) > 0]
+        due = math.fsum(self.qtd.partial(i, "due_weighted_amount") for i in ids)
         return ForecastFacts(
             period=self.quarter.label,
             forecast=math.fsum(submitted) if submitted else None,
             won=float(qtd["won_amount"] or 0),
-            weighted_pipeline=float(qtd["weighted_pipeline_value"] or 0),
+            weighted_pipeline=due if self.quarter.running else None,
             quota=math.fsum(quotas) if quotas else None,
         )
 

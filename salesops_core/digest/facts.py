@@ -100,7 +100,8 @@ class ForecastFacts:
     period: str  # the quarter's label
     forecast: float | None  # the team's latest commit for the quarter (None: nobody submitted)
     won: float
-    weighted_pipeline: float  # every open deal now, weighted (as /forecast shows it)
+    # open deals expected to close in the quarter, weighted (as /forecast); None once it ended
+    weighted_pipeline: float | None
     quota: float | None
 
 

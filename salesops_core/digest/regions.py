@@ -175,12 +175,14 @@ def _sla(one: OnePass, teams: Sequence[Team]) -> SlaFacts:
 
 def _forecast(one: OnePass, qtd: dict[str, float | None]) -> ForecastFacts:
     """As `kpi.views.forecast_vs_won` for the scope and quarter."""
-    quotas = [q for row in one.qtd.gathered.partials.values() if (q := row.get("quota") or 0) > 0]
+    rows = one.qtd.gathered.partials.values()
+    quotas = [q for row in rows if (q := row.get("quota") or 0) > 0]
+    due = math.fsum(row.get("due_weighted_amount") or 0 for row in rows)
     return ForecastFacts(
         period=one.quarter.label,
         forecast=math.fsum(one.forecasts.values()) if one.forecasts else None,
         won=float(qtd["won_amount"] or 0),
-        weighted_pipeline=float(qtd["weighted_pipeline_value"] or 0),
+        weighted_pipeline=due if one.quarter.running else None,
         quota=math.fsum(quotas) if quotas else None,
     )
 

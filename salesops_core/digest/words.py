@@ -44,6 +44,11 @@ def inner_label(period: PeriodFacts | Period) -> str:
     return label[label.find("(") + 1 : -1] if label.endswith(")") and "(" in label else label
 
 
+def weighted_closing_label(period: PeriodFacts | Period) -> str:
+    """ "Weighted pipeline closing in 2026-Q4", as /forecast and the digest name it."""
+    return f"Weighted pipeline closing in {inner_label(period)}"
+
+
 def period_title(period: PeriodFacts) -> str:
     """How the period reads in a header: "week of Nov 23", "November 2026", "2026-Q4"."""
     first = _first_day(period)
@@ -68,5 +73,7 @@ def period_noun(period: PeriodFacts) -> str:
 
 
 def compared_with(period: PeriodFacts) -> str:
-    """ "vs the week before"."""
-    return f"vs the {period_unit(period)} before"
+    """ "vs the week before"; while the period runs, "vs the same point of the week before"
+    (the previous period up to the same point, as /kpi compares)."""
+    same_point = "the same point of " if period.running else ""
+    return f"vs {same_point}the {period_unit(period)} before"

@@ -3,7 +3,8 @@
 A deal's state at T is read from `deal_stage_change`; like `rules.open_at`, "at T" means just
 before T (a change stamped T, like a close at T, comes after it):
 - a deal still open with no change recorded from T on is in its current state (nothing recorded
-  says otherwise), so at T = now every deal is exactly as it is today;
+  says otherwise), so at T = now every deal is as it is today (unless a change or its close
+  is stamped in the future: then its history says otherwise);
 - otherwise its last change before T gives the stage, with the amount and probability
   recorded on that change (else the deal's current amount; the deal's own probability only
   while that stage is still its current one; else the stage map's);
@@ -39,27 +40,25 @@ from salesops_core.kpi.rules import at_time
 STAGE_NOT_RECORDED = "Stage not recorded"  # the label of deals whose stage at T is unknown
 
 
-def _last_before(column: Any, at: datetime) -> ScalarSelect[Any]:
-    """`column` of the deal's last stage change before `at` (correlated to Deal; NULL if none):
-    one seek in the (deal_id, entered_at, stage) index; ties on entered_at go to the later row."""
+def _last_change(at: datetime, deal_id: Any) -> ScalarSelect[Any]:
+    """The id of the last stage change of deal `deal_id` (a correlated column) before `at`
+    (NULL if none): one seek in the (deal_id, entered_at, stage) index; ties on entered_at go
+    to the later row."""
     return (
-        select(column)
-        .where(DealStageChange.deal_id == Deal.id, DealStageChange.entered_at < at_time(at))
+        select(DealStageChange.id)
+        .where(DealStageChange.deal_id == deal_id, DealStageChange.entered_at < at_time(at))
         .order_by(DealStageChange.entered_at.desc(), DealStageChange.id.desc())
         .limit(1)
-        .correlate(Deal)
         .scalar_subquery()
     )
 
 
-def _recorded_at(at: datetime, where: Sequence[ColumnElement[bool]], columns: Sequence[Any]) -> CTE:
+def _deals_open_at(
+    at: datetime, where: Sequence[ColumnElement[bool]], columns: Sequence[Any]
+) -> CTE:
     """Per deal open at `at` (and matching `where`, conditions on Deal): its id, owner and
     current stage, amount and probability; `today` (open today with no change recorded from
-    `at` on); the `stage`, `amount` and `probability` of its last change before `at` (NULL
-    where none or not recorded); and the extra `columns` (labelled, over Deal).
-
-    Materialized, so each lookup runs once per deal however often the CASEs of
-    `open_deals_at` read it (inlined, Postgres and SQLite would repeat the subqueries)."""
+    `at` on: one seek); and the extra `columns` (labelled, over Deal)."""
     later = (
         select(DealStageChange.id)
         .where(DealStageChange.deal_id == Deal.id, DealStageChange.entered_at >= at_time(at))
@@ -67,23 +66,13 @@ def _recorded_at(at: datetime, where: Sequence[ColumnElement[bool]], columns: Se
         .correlate(Deal)
         .scalar_subquery()
     )
-    today = and_(Deal.outcome == Outcome.OPEN, later.is_(None))
     per_deal = select(
         Deal.id.label("deal_id"),
         Deal.owner_id,
         Deal.stage.label("current_stage"),
         Deal.amount.label("current_amount"),
         Deal.probability.label("current_probability"),
-        today.label("today"),
-        # a deal in today's state needs no history (CASE evaluates lazily)
-        *(
-            case((today, None), else_=_last_before(column, at)).label(column.key)
-            for column in (
-                DealStageChange.stage,
-                DealStageChange.amount,
-                DealStageChange.probability,
-            )
-        ),
+        and_(Deal.outcome == Outcome.OPEN, later.is_(None)).label("today"),
         *columns,
     ).where(*where)
     # open at T (`rules.open_at`) as two disjoint closed_at ranges, each an index range (one
@@ -94,6 +83,43 @@ def _recorded_at(at: datetime, where: Sequence[ColumnElement[bool]], columns: Se
             # created_at wrapped, so SQLite walks the closed_at range, not every older deal
             per_deal.where(
                 Deal.closed_at >= at_time(at), func.coalesce(Deal.created_at, None) < at_time(at)
+            ),
+        )
+        .cte()
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def _recorded_at(at: datetime, where: Sequence[ColumnElement[bool]], columns: Sequence[Any]) -> CTE:
+    """The rows of `_deals_open_at` with the `stage`, `amount` and `probability` of each deal's
+    last change before `at` (NULL where none or not recorded), looked up only for the deals not
+    in today's state: at now, only those with a change stamped from now on or a close after.
+
+    Each level is materialized, so `today` and each lookup run once per deal however often
+    the CASEs of `open_deals_at` read them (inlined, Postgres and SQLite would repeat them);
+    the change is read by primary key (a join would let Postgres scan the whole history)."""
+    deals = _deals_open_at(at, where, columns)
+    last = (
+        select(
+            deals,
+            case((deals.c.today, None), else_=_last_change(at, deals.c.deal_id)).label("change_id"),
+        )
+        .cte()
+        .prefix_with("MATERIALIZED")
+    )
+    return (
+        select(
+            last,
+            *(
+                select(column)
+                .where(DealStageChange.id == last.c.change_id)
+                .scalar_subquery()
+                .label(column.key)
+                for column in (
+                    DealStageChange.stage,
+                    DealStageChange.amount,
+                    DealStageChange.probability,
+                )
             ),
         )
         .cte()

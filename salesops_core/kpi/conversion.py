@@ -40,7 +40,10 @@ def start_outcomes(scope: Scope, period: Period, until: datetime) -> Subquery:
     `shrunk` at `until` (the period end, or now while it runs)."""
     mine = in_scope(Deal.owner_id, scope)
     start = open_deals_at(period.start, mine).subquery("at_start")
-    end = open_deals_at(until, mine).subquery("at_end")
+    # only deals created before the start can be open at both ends (created_at wrapped, so
+    # SQLite still walks the closed_at ranges of `open_deals_at`)
+    older = func.coalesce(Deal.created_at, None) < at_time(period.start)
+    end = open_deals_at(until, mine, older).subquery("at_end")
     amount = start.c.amount
     closed = Deal.closed_at < at_time(until)
     won = and_(closed, Deal.outcome == Outcome.WON)

@@ -14,6 +14,7 @@ from salesops_core.db.models import Deal, DealStageChange, Lead, Outcome, Rep, S
 from salesops_core.kpi.asof import STAGE_NOT_RECORDED, open_deals_at
 from salesops_core.kpi.rules import (
     at_time,
+    responded_by,
     response_minutes_expr,
     seconds_between,
     sla_decided,
@@ -164,7 +165,7 @@ def lead_response_minutes(
     """One row per lead created in the period, oldest first, with its response time and SLA
     (the lead's stored deadline; a lead without one is not decided)."""
     now = now or utcnow()
-    answered = Lead.first_response_at.is_not(None)
+    answered = responded_by(now).is_not(None)
     minutes = response_minutes_expr(session, now)
     rows = session.execute(
         select(
@@ -177,7 +178,7 @@ def lead_response_minutes(
             (seconds_between(session, Lead.sla_due_at, Lead.created_at) / 60.0).label(
                 "sla_minutes"
             ),
-            sla_met().label("met"),
+            sla_met(now).label("met"),
             sla_decided(now).label("decided"),
         )
         .where(

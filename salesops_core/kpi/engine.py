@@ -35,7 +35,8 @@ Definition choices (also in README "Definitions" and `salesops explain`):
   ended, the whole previous period.
 - forecast_accuracy: per rep the last "commit" forecast submitted before the period started,
   for forecast periods inside the report period; compared with the won amount of the reps that
-  have such a forecast: 1 - |F - A| / A (null when A = 0; negative when F > 2A).
+  have such a forecast: 1 - |F - A| / A (null when A = 0; negative when F > 2A). Null until
+  the period has ended: won so far is not what the forecast was for.
 - pipeline_conversion: the amount open at the period start (as of then) split at T into won,
   lost, slipped (still open) and shrunk; null when nothing was open then (kpi.conversion).
 - Team and region numbers use current team membership.
@@ -77,6 +78,8 @@ __all__ = [
 
 # KPIs that are rates per elapsed week: null while the span is too short (Period.too_short).
 PER_WEEK_RATES: tuple[str, ...] = ("meetings_per_rep_per_week",)
+# KPIs that are null until the period has ended (what was forecast against what was won).
+UNTIL_ENDED: tuple[str, ...] = ("forecast_accuracy",)
 
 
 class LeaderboardRow(KpiValues):
@@ -113,9 +116,14 @@ class KpiReport:
         return self.now is not None and self.period.too_short(self.now)
 
     def why_undefined(self, key: str) -> str | None:
-        """Why a KPI is null when that is the span, not the data: "too early in the week"."""
-        if key in PER_WEEK_RATES and self.too_short and self.kpis.get(key) is None:
+        """Why a KPI is null when that is the span, not the data: "too early in the week",
+        "until the period ends"."""
+        if self.kpis.get(key) is not None or self.now is None:
+            return None
+        if key in PER_WEEK_RATES and self.too_short:
             return too_short_note(self.period)
+        if key in UNTIL_ENDED and self.now < self.period.end:
+            return "until the period ends"
         return None
 
     def to_json(self) -> dict[str, Any]:
@@ -160,7 +168,7 @@ class PeriodNumbers:
     percentiles: dict[str, float | None]
     owner_percentiles: q.Partials
     weeks: float | None  # elapsed weeks; None when too short for a per-week rate
-    coverage_at_start: bool = False  # a closed period: coverage as of its start
+    ended: bool = False  # the period had ended: coverage as of its start, forecast accuracy
 
 
 def gather(
@@ -182,7 +190,7 @@ def gather(
     partials: q.Partials = {}
     q.closed_deals(session, scope, so_far, partials)
     q.open_pipeline(session, scope, period, until, org, partials)
-    closed = now >= period.end
+    closed = now >= period.end and not to_date  # a to-date point, even its end, is running
     if closed:
         q.due_at_start(session, scope, period, partials)
     q.pipeline_conversion(session, scope, period, until, partials)
@@ -191,7 +199,7 @@ def gather(
     total, per_owner = q.lead_numbers(session, scope, so_far, now, partials)
     q.activities(session, scope, period, until, partials)
     weeks = None if period.too_short(now) else period.days(now) / 7.0
-    return PeriodNumbers(partials, total, per_owner, weeks, coverage_at_start=closed)
+    return PeriodNumbers(partials, total, per_owner, weeks, ended=closed)
 
 
 def _sum(rows: Sequence[dict[str, Any]], key: str) -> float:
@@ -211,10 +219,11 @@ def combine(
     rep_count: int,
     weeks: float | None,
     percentiles: dict[str, float | None],
-    coverage_at_start: bool = False,
+    ended: bool = False,
 ) -> KpiValues:
     """KPIs from partial sums: `rows` every owner's (org: also unowned), `rep_rows` per rep;
-    `coverage_at_start`: a closed period, whose coverage is its pipeline as of its start."""
+    `ended`: the period is over, so coverage is its pipeline as of its start and forecast
+    accuracy is defined (null while it runs: won so far is not what was forecast)."""
     won = _sum(rows, "won_count")
     lost = _sum(rows, "lost_count")
     won_amount = _sum(rows, "won_amount")
@@ -229,7 +238,7 @@ def combine(
     if win_rate is not None and avg_deal is not None and cycle:
         velocity = open_count * win_rate * avg_deal / cycle
     coverage = None
-    if quota is not None and coverage_at_start:
+    if quota is not None and ended:
         coverage = _sum(rows, "start_due_amount") / quota
     elif quota is not None and quota - won_amount > 0:
         coverage = _sum(rows, "due_amount") / (quota - won_amount)
@@ -258,7 +267,7 @@ def combine(
             _sum(rows, "meetings") / rep_count / weeks if rep_count and weeks else None
         ),
         "forecast_accuracy": 1 - abs(basis.forecast - basis.won) / basis.won
-        if basis.forecast is not None and basis.won
+        if ended and basis.forecast is not None and basis.won
         else None,
         "pipeline_conversion": _ratio(_sum(rows, "start_won"), start),
         "pipeline_conversion_lost": _ratio(_sum(rows, "start_lost"), start),
@@ -316,7 +325,7 @@ def _rep_kpis(numbers: PeriodNumbers, rep_id: int) -> KpiValues:
         rep_count=1,
         weeks=numbers.weeks,
         percentiles=numbers.owner_percentiles.get(rep_id, {}),
-        coverage_at_start=numbers.coverage_at_start,
+        ended=numbers.ended,
     )
 
 
@@ -336,7 +345,7 @@ def scope_kpis(
         rep_count=_counted_reps(reps, numbers.partials),
         weeks=numbers.weeks,
         percentiles=numbers.percentiles,
-        coverage_at_start=numbers.coverage_at_start,
+        ended=numbers.ended,
     )
 
 
@@ -352,7 +361,7 @@ def group_kpis(
         rep_count=_counted_reps(reps, partials),
         weeks=numbers.weeks,
         percentiles=percentiles,
-        coverage_at_start=numbers.coverage_at_start,
+        ended=numbers.ended,
     )
 
 
@@ -381,6 +390,21 @@ def leaderboard_rows(reps: Iterable[Any], numbers: PeriodNumbers) -> list[Leader
     return rows
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """What a period's numbers are compared with at a moment (module docstring, "previous")."""
+
+    period: Period  # the previous period
+    at: datetime  # the moment its numbers are gathered at
+    to_date: bool  # only up to `at`: the same point as now in the running period
+
+
+def previous_comparison(period: Period, now: datetime) -> Comparison:
+    """The previous period, up to the same point while `period` runs at `now`, else whole."""
+    same_point = period.to_date_of_previous(now)
+    return Comparison(period.previous(), same_point or now, same_point is not None)
+
+
 def compute_report(
     session: Session,
     scope: Scope,
@@ -401,16 +425,16 @@ def compute_report(
     """
     now = now or utcnow()
     numbers = gather(session, scope, period, org, sla, now, forecast_category=forecast_category)
-    same_point = period.to_date_of_previous(now)
+    before = previous_comparison(period, now)
     previous = gather(
         session,
         scope,
-        period.previous(),
+        before.period,
         org,
         sla,
-        same_point or now,
+        before.at,
         forecast_category=forecast_category,
-        to_date=same_point is not None,
+        to_date=before.to_date,
     )
     reps = session.execute(reps_in_scope(scope)).all() if scope.kind != "rep" else None
     rows: list[LeaderboardRow] = []

@@ -197,7 +197,8 @@ def delta(current: Value, previous: Value, unit: Unit, label: str = "") -> str:
         return _with_label("= no change", label)
     arrow = UP if change > 0 else DOWN
     if unit == Unit.PERCENT:
-        size = f"{number(abs(change) * 100, 1)} pts"
+        points = number(abs(change) * 100, 1)
+        size = f"{points} pt" if points == "1" else f"{points} pts"
     elif not relative:
         size = fmt(abs(change), unit)
     return _with_label(f"{arrow} {size}", label)

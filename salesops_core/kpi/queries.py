@@ -40,6 +40,7 @@ from salesops_core.kpi.rules import (
     due_in,
     prospect_meeting,
     quota_inside,
+    responded_by,
     response_minutes_expr,
     seconds_between,
     selling_activity,
@@ -226,16 +227,16 @@ def leads(
     percentiles (median of answered leads, p90 with unanswered ones counted at now) come back
     for the scope (the empty grouping set) and per owner.
     """
-    answered = Lead.first_response_at.is_not(None)
+    answered = responded_by(now).is_not(None)
     minutes = response_minutes_expr(session, now)
     query = (
         select(
             Lead.owner_id.label("owner"),
             func.grouping(Lead.owner_id).label("whole_scope"),
             func.count().label("leads"),
-            func.count(Lead.first_response_at).label("leads_answered"),
+            func.count(responded_by(now)).label("leads_answered"),
             func.sum(case((not_(answered), 1), else_=0)).label("leads_unanswered"),
-            func.sum(sla_met()).label("sla_met"),
+            func.sum(sla_met(now)).label("sla_met"),
             func.sum(sla_decided(now)).label("sla_decided"),
             func.percentile_cont(0.5).within_group(minutes).filter(answered).label("median"),
             func.percentile_cont(0.9).within_group(minutes).label("p90"),
@@ -278,15 +279,15 @@ def lead_numbers(
     if is_postgres(session):
         return leads(session, scope, period, now, partials)
     waited = seconds_between(
-        session, func.coalesce(Lead.first_response_at, at_time(now)), Lead.created_at
+        session, func.coalesce(responded_by(now), at_time(now)), Lead.created_at
     )
     values = _numeric_rows(
         session,
         select(
             func.coalesce(Lead.owner_id, NO_OWNER),
             waited,
-            Lead.first_response_at.is_not(None),
-            sla_met(),
+            responded_by(now).is_not(None),
+            sla_met(now),
             sla_decided(now),
         )
         .where(
@@ -365,7 +366,7 @@ def lead_percentiles_by_team(
     team's values exactly as `lead_numbers` computes a scope's (percentile_cont on Postgres,
     the same interpolation over the same minutes on SQLite).
     """
-    answered = Lead.first_response_at.is_not(None)
+    answered = responded_by(now).is_not(None)
     in_period = (
         Lead.created_at >= at_time(period.start),
         Lead.created_at < at_time(period.end),
@@ -386,7 +387,7 @@ def lead_percentiles_by_team(
         ).all()
         return {team: {"median": _to_float(m), "p90": _to_float(p)} for team, m, p in rows}
     waited = seconds_between(
-        session, func.coalesce(Lead.first_response_at, at_time(now)), Lead.created_at
+        session, func.coalesce(responded_by(now), at_time(now)), Lead.created_at
     )
     values = _numeric_rows(
         session,

@@ -2,7 +2,7 @@
 
 The KPIs count only quota rows lying inside the period (kpi.engine); a month of quarterly
 quotas has no quota there. This read view says what the wider rows are and the period's share
-of each, pro-rated by calendar days in the org time zone, for /quota and /team to show.
+of each, pro-rated by calendar days in the org time zone, for /quota, /team and /kpi to show.
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         "forecast_accuracy", "Forecast accuracy", Unit.PERCENT, HIGHER, Family.FORECAST,
-        "1 - |forecast - actual| / actual, latest commit before period start",
+        "1 - |forecast - actual| / actual, latest commit before period start; once it ended",
     ),
     Kpi(
         "pipeline_conversion", "Pipeline efficiency", Unit.PERCENT, HIGHER, Family.CONVERSION,
@@ -257,7 +257,8 @@ CHOICES: dict[Family, tuple[str, ...]] = {
     Family.FORECAST: (
         "Per rep and forecast period inside the report period, the last 'commit' forecast "
         "submitted before the period started; actual = won amount of the reps with one.",
-        "Null when actual is 0; can be negative when the forecast is over twice the actual.",
+        "Null until the period ends (won so far is not what was forecast) and when actual is "
+        "0; can be negative when the forecast is over twice the actual.",
     ),
     Family.FUNNEL: (
         "Deals created in the period; a deal reached stage k when its history or current "

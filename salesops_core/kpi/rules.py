@@ -114,16 +114,22 @@ def quota_inside(period: Period) -> ColumnElement[bool]:
     )
 
 
-def sla_met() -> ColumnElement[int]:
-    """1 for a lead answered by its stored deadline (`sla_due_at`), else 0."""
-    return case((Lead.first_response_at <= Lead.sla_due_at, 1), else_=0)
+def responded_by(now: datetime) -> ColumnElement[datetime]:
+    """The lead's first response if given by `now`, else NULL: a later one is not given yet
+    (the previous period to the same point, a run reproduced with --now)."""
+    return case((Lead.first_response_at <= at_time(now), Lead.first_response_at))
+
+
+def sla_met(now: datetime) -> ColumnElement[int]:
+    """1 for a lead answered by `now` and by its stored deadline (`sla_due_at`), else 0."""
+    return case((responded_by(now) <= Lead.sla_due_at, 1), else_=0)
 
 
 def sla_decided(now: datetime) -> ColumnElement[int]:
     """1 for a lead whose SLA is decided at `now`: it has a deadline and was answered or the
     deadline has passed. A lead without a deadline (not yet given one by the lead engine or
     `fill_sla_deadlines`) is not decided: it counts neither as met nor as missed."""
-    answered_or_late = or_(Lead.first_response_at.is_not(None), Lead.sla_due_at < at_time(now))
+    answered_or_late = or_(responded_by(now).is_not(None), Lead.sla_due_at < at_time(now))
     return case((and_(Lead.sla_due_at.is_not(None), answered_or_late), 1), else_=0)
 
 
@@ -138,6 +144,6 @@ def prospect_meeting() -> ColumnElement[bool]:
 
 
 def response_minutes_expr(session: Session, now: datetime) -> ColumnElement[float]:
-    """Minutes from creation to first response; unanswered leads count up to `now`."""
-    responded = func.coalesce(Lead.first_response_at, at_time(now))
+    """Minutes from creation to first response; leads unanswered at `now` count up to it."""
+    responded = func.coalesce(responded_by(now), at_time(now))
     return seconds_between(session, responded, Lead.created_at) / 60.0

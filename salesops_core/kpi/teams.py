@@ -11,7 +11,7 @@ team scope (tests/db/test_kpi_teams.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -73,16 +73,19 @@ def gather_teams(
     now: datetime,
     *,
     reps: dict[int, list[Any]] | None = None,
+    to_date: bool = False,
 ) -> TeamsNumbers:
     """Every team's numbers in `scope` for the period: the engine's gather once, plus one
     grouped read of lead-response percentiles (a team scope's gather already has its own).
-    `reps` (from `reps_by_team`) saves reading the reps again for another period."""
-    gathered = gather(session, scope, period, org, sla, now)
+    `reps` (from `reps_by_team`) saves reading the reps again for another period; `to_date`
+    as for `engine.gather` (a previous period to the same point: `previous_comparison`)."""
+    gathered = gather(session, scope, period, org, sla, now, to_date=to_date)
     if scope.kind == "team":
         assert isinstance(scope.key, int)
         percentiles = {scope.key: gathered.percentiles}
     else:
-        percentiles = q.lead_percentiles_by_team(session, scope, period, now)
+        so_far = replace(period, end=period.effective_end(now)) if to_date else period
+        percentiles = q.lead_percentiles_by_team(session, scope, so_far, now)
     return TeamsNumbers(
         gathered, reps if reps is not None else reps_by_team(session, scope), percentiles
     )

@@ -33,6 +33,7 @@ from salesops_core.kpi.rules import (
     at_time,
     closed_in,
     quota_inside,
+    responded_by,
     response_minutes_expr,
     sla_met,
 )
@@ -305,7 +306,7 @@ def _response_bins_query(
 ) -> Select[Any]:
     """Answered leads of the period counted by (bin of `edges`, SLA met, *group)."""
     minutes = response_minutes_expr(session, now)
-    met = sla_met()
+    met = sla_met(now)
     bucket = case(
         *((minutes < edge, index) for index, edge in enumerate(edges[1:-1])),
         else_=len(edges) - 2,
@@ -313,7 +314,7 @@ def _response_bins_query(
     return (
         select(bucket, met.label("met"), func.count(), *group)
         .where(
-            Lead.first_response_at.is_not(None),
+            responded_by(now).is_not(None),
             Lead.created_at >= at_time(period.start),
             Lead.created_at < at_time(period.end),
             in_scope(Lead.owner_id, scope),

@@ -1,4 +1,5 @@
-"""Read views of leads: who is still waiting for an answer, and whose deadline passed.
+"""Read views of leads: who is still waiting for an answer, whose deadline passed, which went
+unanswered, and which `[[sla]]` sources match no lead.
 
 An open lead is one still waiting for its first response: status open (neither responded nor
 closed) and no first response recorded. `is_open` is that definition; everything that lists,
@@ -171,7 +172,7 @@ def unmatched_sla_policies(
     folded = {_folded(source): source for source in known}
     unmatched = []
     for policy in policies:
-        if policy.source == "*" or any(policy.matches(source) for source in known):
+        if any(policy.matches(source) for source in known):  # `*` matches any
             continue
         close = difflib.get_close_matches(_folded(policy.source), list(folded), n=1, cutoff=0.6)
         unmatched.append(

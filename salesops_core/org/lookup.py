@@ -196,8 +196,7 @@ def find_named(session: Session, text: str) -> Named:
             raise UnknownTeam(more_than_one(ref.shown, kinds, [n.name for n in found]))
     names = [group.name for group in groups] + list(session.scalars(select(Rep.name)))
     similar = _similar_names(ref.value, names)
-    hint = f" (did you mean {either(similar)}?)" if similar else ""
-    raise UnknownRep(f"no team, region or rep matches {ref.shown!r}{hint}", similar)
+    raise UnknownRep(f"no team, region or rep matches {ref.shown!r}{_hint(similar)}", similar)
 
 
 def _regions_apart_from_teams(teams: Sequence[Team]) -> list[Region]:
@@ -262,8 +261,7 @@ def _not_found(session: Session, ref: RepRef, *, active_only: bool) -> UnknownRe
         return UnknownRep(f"No rep has the email {ref.value}.")
     names = select(Rep.name).where(Rep.active.is_(True)) if active_only else select(Rep.name)
     similar = _similar_names(ref.value, session.scalars(names).all())
-    hint = f" (did you mean {either(similar)}?)" if similar else ""
-    return UnknownRep(f"no rep matches {ref.shown!r}{hint}", similar)
+    return UnknownRep(f"no rep matches {ref.shown!r}{_hint(similar)}", similar)
 
 
 def _similar_names(wanted: str, names: Sequence[str]) -> tuple[str, ...]:
@@ -288,6 +286,11 @@ def _similar_names(wanted: str, names: Sequence[str]) -> tuple[str, ...]:
     return tuple(name for _, name in close[:_SUGGESTIONS])
 
 
+def _hint(similar: Sequence[str]) -> str:
+    """ " (did you mean A or B?)" after a name nothing matches; nothing without suggestions."""
+    return f" (did you mean {either(similar)}?)" if similar else ""
+
+
 def team_named(session: Session, name: str) -> Team | None:
     """The team with this name (any case), if there is one."""
     return session.scalars(
@@ -308,8 +311,7 @@ def find_team(session: Session, name: str) -> Team:
         if found:
             raise UnknownTeam(more_than_one(name, "team", [team.name for team in found]))
     names = [team.name for team in teams]
-    similar = _similar_names(name, names)
-    hint = f" (did you mean {either(similar)}?)" if similar else ""
+    hint = _hint(_similar_names(name, names))
     known = f" Known teams: {', '.join(names[:20])}." if names else " There are no teams yet."
     raise UnknownTeam(f"no team named {name!r}{hint}.{known}")
 
@@ -334,7 +336,6 @@ def find_region(session: Session, name: str) -> str:
             return found[0]
         if found:
             raise UnknownTeam(more_than_one(name, "region", found))
-    similar = _similar_names(name, regions)
-    hint = f" (did you mean {either(similar)}?)" if similar else ""
+    hint = _hint(_similar_names(name, regions))
     known = f" Known regions: {', '.join(regions)}." if regions else ""
     raise UnknownTeam(f"no region named {name!r}{hint}.{known}")

@@ -1,4 +1,5 @@
-"""Read views of people and teams for the slash commands: who someone is, which team."""
+"""Read views of people and teams for the slash commands: who someone is, which team, how a
+rep who left is named."""
 
 from __future__ import annotations
 

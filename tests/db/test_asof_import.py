@@ -10,16 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from salesops_core.config import OrgConfig
-from salesops_core.db.models import Deal, DealStageChange, Rep
+from salesops_core.db.models import Rep
 from salesops_core.importers.ingest import upsert_deal
 from salesops_core.kpi.asof import STAGE_NOT_RECORDED
 from salesops_core.kpi.details import pipeline_by_stage
 from salesops_core.org.scopes import ORG_SCOPE
-from tests.support.import_helpers import FIXTURES, run_import, write
+from tests.support.import_helpers import FIXTURES, run_import, stage_history, write
 
 ORG = OrgConfig(timezone="UTC")
 HEADER = "external_id,owner,amount,stage,probability,created_at,expected_close,closed_at\n"
@@ -28,22 +27,6 @@ ROWS = (
     "O-1,ann@example.com,5000,Negotiation,40,2026-06-01T10:00:00Z,2026-12-15,\n"
 )
 IMPORTED = datetime(2026, 11, 10, tzinfo=UTC)
-
-
-def history(sessions: sessionmaker[Session]) -> list[tuple]:
-    with sessions() as session:
-        rows = session.execute(
-            select(
-                Deal.external_id,
-                DealStageChange.stage,
-                DealStageChange.entered_at,
-                DealStageChange.amount,
-                DealStageChange.probability,
-            )
-            .join(Deal, Deal.id == DealStageChange.deal_id)
-            .order_by(Deal.external_id, DealStageChange.entered_at, DealStageChange.id)
-        ).all()
-    return [tuple(r) for r in rows]
 
 
 def load(sessions: sessionmaker[Session], tmp_path: Path) -> None:
@@ -57,10 +40,10 @@ def test_a_new_closed_deal_records_its_closing_stage_from_its_close(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     load(sessions, tmp_path)
-    assert history(sessions) == [
-        ("O-1", "Negotiation", datetime(2026, 6, 1, 10, tzinfo=UTC), 5000, 0.4),
-        ("W-1", "Closed Won", datetime(2026, 11, 1, 10, tzinfo=UTC), 8000, None),
-    ]
+    assert stage_history(sessions) == {
+        "O-1": [("Negotiation", datetime(2026, 6, 1, 10, tzinfo=UTC), 5000, 0.4)],
+        "W-1": [("Closed Won", datetime(2026, 11, 1, 10, tzinfo=UTC), 8000, None)],
+    }
     with sessions() as session:  # open at 10-01: W-1's stage then is not in the file
         rows = pipeline_by_stage(session, ORG_SCOPE, ORG, at=datetime(2026, 10, 1, tzinfo=UTC))
     assert [(r["stage"], r["amount"], r["weighted_amount"]) for r in rows] == [
@@ -78,7 +61,7 @@ def test_a_new_amount_is_history_and_past_moments_keep_the_old_one(
     path = write(tmp_path, "again.csv", HEADER + cheaper)
     result = run_import(sessions, path, "deals", now=later)
     assert (result.updated, result.stage_changes) == (1, 1)
-    assert history(sessions)[1] == ("O-1", "Negotiation", later, 3000, 0.4)
+    assert stage_history(sessions, "O-1")["O-1"][-1] == ("Negotiation", later, 3000, 0.4)
     again = run_import(sessions, path, "deals", now=later)
     assert (again.unchanged, again.stage_changes) == (2, 0)  # re-import records nothing
     with sessions() as session:
@@ -103,7 +86,7 @@ def test_the_ingest_api_records_a_closed_deal_from_its_close(
         }
         upsert_deal(session, fields, now=IMPORTED)
         upsert_deal(session, {**fields, "amount": 9500}, now=IMPORTED)
-    assert [row for row in history(sessions) if row[0] == "API-1"] == [
-        ("API-1", "Closed Won", datetime(2026, 9, 1, tzinfo=UTC), 9000, None),
-        ("API-1", "Closed Won", datetime(2026, 9, 1, tzinfo=UTC), 9500, None),
+    assert stage_history(sessions, "API-1")["API-1"] == [
+        ("Closed Won", datetime(2026, 9, 1, tzinfo=UTC), 9000, None),
+        ("Closed Won", datetime(2026, 9, 1, tzinfo=UTC), 9500, None),
     ]

@@ -29,7 +29,7 @@ from commands.base import run_command
 from commands.kit.reply import CommandContext
 from commands.kit.text import reply_as_text
 from salesops_core.config import OrgConfig, SlaPolicy
-from salesops_core.db.models import Deal, DealStageChange, Outcome, Quota, Rep, Role, Stage
+from salesops_core.db.models import Deal, Outcome, Quota, Rep, Role, Stage
 from salesops_core.kpi.asof import STAGE_NOT_RECORDED, open_deals_at
 from salesops_core.kpi.details import pipeline_by_stage
 from salesops_core.kpi.engine import compute_report, resolve_scope
@@ -37,16 +37,13 @@ from salesops_core.kpi.explain import explain
 from salesops_core.org.access import viewer_for_rep
 from salesops_core.org.scopes import ORG_SCOPE
 from salesops_core.periods import parse_period
+from tests.support.kpi_fixture import add_deal, at
 
 ORG = OrgConfig(timezone="UTC")
 NOW = datetime(2026, 11, 15, tzinfo=UTC)
 Q3 = parse_period("2026-Q3", tz=ORG.tz)
 Q4 = parse_period("2026-Q4", tz=ORG.tz)
 WON, LOST = "Closed Won", "Closed Lost"
-
-
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 def build(session: Session) -> dict[str, Rep]:
@@ -68,29 +65,8 @@ def build(session: Session) -> dict[str, Rep]:
             Quota(rep_id=ann.id, period_start=period.start, period_end=period.end, amount=100000)
         )
 
-    def deal(ext: str, stage: str, amount: float, created: datetime, history=(), **kw) -> None:
-        outcome = {WON: Outcome.WON, LOST: Outcome.LOST}.get(stage, Outcome.OPEN)
-        row = Deal(
-            external_id=ext,
-            owner_id=ann.id,
-            stage=stage,
-            amount=amount,
-            outcome=outcome,
-            created_at=created,
-            **kw,
-        )
-        session.add(row)
-        session.flush()
-        for entered, name, value, probability in history:
-            session.add(
-                DealStageChange(
-                    deal_id=row.id,
-                    stage=name,
-                    entered_at=entered,
-                    amount=value,
-                    probability=probability,
-                )
-            )
+    def deal(ext: str, stage: str, amount: float, created: datetime, **kw) -> None:
+        add_deal(session, ext, ann, amount, stage, created, **kw)
 
     deal(
         "d1", WON, 15000, at(2026, 8, 1), probability=1.0, closed_at=at(2026, 10, 20),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import struct
 from pathlib import Path
 
 import pytest
@@ -12,15 +11,9 @@ from sqlalchemy.orm import Session
 from commands.base import run_command
 from salesops_core import charts
 from tests.support.command_org import Org, build_org, context
+from tests.support.figures import png_size
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def png_size(png: bytes) -> tuple[int, int]:
-    """Width and height from the PNG header (IHDR is the first chunk)."""
-    assert png[:8] == charts.PNG_SIGNATURE
-    assert png[12:16] == b"IHDR"
-    return struct.unpack(">II", png[16:24])
 
 
 def assert_preview_sized(png: bytes) -> None:

@@ -9,19 +9,14 @@ from sqlalchemy.orm import Session
 
 from commands.base import COMMANDS, run_command
 from commands.home import home_view
-from commands.kit.text import blocks_as_text, reply_as_text
+from commands.kit.text import blocks_as_text
 from salesops_core.errors import BadArguments, NotAllowed
-from tests.support.command_org import Org, build_org, context
+from tests.support.command_org import Org, build_org, context, text_of
 
 
 @pytest.fixture
 def org(session: Session) -> Org:
     return build_org(session)
-
-
-def text_of(session: Session, viewer, line: str) -> str:
-    command, _, text = line.partition(" ")
-    return reply_as_text(run_command(session, viewer, command, text, context()))
 
 
 def test_manager_gets_the_team_leaderboard_and_who_is_behind(session: Session, org: Org) -> None:

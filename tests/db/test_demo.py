@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 from sqlalchemy import Engine, case, func, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 from typer.testing import CliRunner
 
 from salesops_core.db.models import (
@@ -152,6 +152,17 @@ def _facts(engine: Engine) -> dict:
         facts["quotas_this_quarter"] = session.scalar(
             select(func.count()).where(Quota.period_start == QUARTER_START)
         )
+        upcoming, before = aliased(Quota), aliased(Quota)
+        facts["running_and_next_quarter_quotas"] = session.execute(
+            select(Quota.amount, upcoming.amount)  # of active reps employed before the quarter
+            .join(Rep, Rep.id == Quota.rep_id)
+            .join(before, (before.rep_id == Quota.rep_id) & (before.period_end == QUARTER_START))
+            .outerjoin(
+                upcoming,
+                (upcoming.rep_id == Quota.rep_id) & (upcoming.period_start == Quota.period_end),
+            )
+            .where(Rep.active.is_(True), Quota.period_start == QUARTER_START)
+        ).all()
         facts["attainment"] = session.execute(
             text(
                 "SELECT q.amount, (SELECT coalesce(sum(d.amount), 0) FROM deal d"
@@ -242,6 +253,14 @@ def test_every_activity_type_occurs_and_nothing_happens_after_now(scale_one) -> 
 def test_this_quarter_has_closed_deals_and_quotas(scale_one) -> None:
     assert scale_one["deals_this_quarter"] > 0
     assert scale_one["quotas_this_quarter"] >= 20
+
+
+def test_a_rep_still_employed_has_a_whole_quota_for_the_running_and_the_next_quarter(
+    scale_one,
+) -> None:
+    quotas = scale_one["running_and_next_quarter_quotas"]
+    assert len(quotas) >= 20
+    assert all(running == upcoming for running, upcoming in quotas)  # not the elapsed share
 
 
 def test_some_reps_beat_their_quota_and_most_miss(scale_one) -> None:

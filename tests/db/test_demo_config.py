@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from bot.cli.main import app
 from bot.settings import load_settings
+from salesops_core.errors import DatabaseUnavailable
 from salesops_core.leads.views import unmatched_sla_policies
 
 
@@ -54,3 +55,15 @@ def test_demo_keeps_an_existing_config_and_warns_about_its_unmatched_sources(
     assert (tmp_path / "salesops.toml").read_text() == mine
     assert "Wrote" not in said
     assert "did you mean 'demo-request'?" in said
+
+
+def test_a_database_that_does_not_open_leaves_no_config_behind(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'no-such-folder' / 'demo.db'}")
+    monkeypatch.delenv("SALESOPS_CONFIG", raising=False)
+    result = CliRunner().invoke(app, ["demo", "--scale", "0.2"])
+    assert isinstance(result.exception, DatabaseUnavailable)  # one line from `main`
+    assert "no-such-folder does not exist" in str(result.exception)
+    assert list(tmp_path.iterdir()) == []  # neither salesops.toml nor a database file

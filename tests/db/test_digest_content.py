@@ -103,10 +103,11 @@ def test_sla_counts_met_breached_unanswered_and_the_slowest_responders(session, 
 
 def test_forecast_is_the_latest_commit_by_now_against_won_quarter_to_date(session, org):
     forecast = _digest(session).forecast
-    # Ann's 60,000 of 10-05 (her 70,000 of 11-30 comes after now); won 80,000; open at now:
-    # A3 20,000 x 0.2 + B3 8,000 x 0.2 (+ A4 without amount) = 5,600 weighted.
+    # Ann's 60,000 of 10-05 (her 70,000 of 11-30 comes after now); won 80,000; weighted as
+    # /forecast: open now and expected to close in Q4, B3 8,000 x 0.2 = 1,600 (A3 has no
+    # expected close, A4 no amount).
     assert (forecast.period, forecast.forecast, forecast.won) == ("2026-Q4", 60_000, 80_000)
-    assert (forecast.weighted_pipeline, forecast.quota) == (5_600, 150_000)
+    assert (forecast.weighted_pipeline, forecast.quota) == (1_600, 150_000)
 
 
 def test_stale_deals_are_the_biggest_quiet_or_overdue_ones_with_their_crm_link(session, org):

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from salesops_core.db.models import Deal, DealStageChange, Stage
+from salesops_core.db.models import Stage
 from salesops_core.importers.report import ImportFailed
 from tests.support.import_helpers import (
     FIXTURES,
@@ -20,6 +20,7 @@ from tests.support.import_helpers import (
     fixture_text,
     load_reps,
     run_import,
+    stage_history,
     write,
 )
 
@@ -27,27 +28,6 @@ NATIVE = {"stage_map_file": FIXTURES / "stage_map.csv"}
 SF = {"format": "salesforce"}
 HISTORY = FIXTURES / "OpportunityHistory.csv"
 DATE_HELP = "use ISO (2026-03-07 or 2026-03-07T14:05:00Z) or US style (3/7/2026 2:05 PM)"
-
-
-def history(sessions: sessionmaker[Session], *external_ids: str) -> dict[str, list[tuple]]:
-    """Each deal's recorded changes in time order: (stage, entered_at, amount, probability)."""
-    with sessions() as session:
-        rows = session.execute(
-            select(
-                Deal.external_id,
-                DealStageChange.stage,
-                DealStageChange.entered_at,
-                DealStageChange.amount,
-                DealStageChange.probability,
-            )
-            .join(Deal, Deal.id == DealStageChange.deal_id)
-            .where(Deal.external_id.in_(external_ids))
-            .order_by(Deal.external_id, DealStageChange.entered_at)
-        ).all()
-    out: dict[str, list[tuple]] = {}
-    for ext, *change in rows:
-        out.setdefault(ext, []).append(tuple(change))
-    return out
 
 
 @pytest.fixture
@@ -71,11 +51,11 @@ def test_native_stage_changes_record_history_and_a_rerun_changes_nothing(
     # D-1's first change is at its created_at, where the deal import recorded a stage: a deal
     # is in one stage at a time, so the history replaces it
     assert first.summary() == "stage_changes: 2 stage change(s) recorded, 1 updated, 0 unchanged"
-    assert history(sessions, "D-1")["D-1"] == [
+    assert stage_history(sessions, "D-1")["D-1"] == [
         ("Discovery", datetime(2026, 1, 5, 9, 30, tzinfo=UTC), 10000.0, 0.1),
         ("Negotiation", datetime(2026, 2, 10, tzinfo=UTC), 12500.0, 0.6),
     ]
-    assert history(sessions, "D-4")["D-4"][-1] == (
+    assert stage_history(sessions, "D-4")["D-4"][-1] == (
         "Negotiation",
         datetime(2026, 3, 1, 14, tzinfo=UTC),
         900.0,
@@ -94,7 +74,7 @@ def test_salesforce_opportunity_history_maps_onto_the_deals_of_the_opportunity_e
     assert (result.created, result.updated, result.unchanged) == (3, 3, 0)
     assert result.stages_saved == 1  # Prospecting, a Salesforce default stage
     created = datetime(2024, 1, 22, 16, 14, 25, tzinfo=UTC)
-    assert history(sessions, "006Ec00000AieKFIAZ", "006Ec00000AieKIIAZ") == {
+    assert stage_history(sessions, "006Ec00000AieKFIAZ", "006Ec00000AieKIIAZ") == {
         "006Ec00000AieKFIAZ": [
             ("Prospecting", created, 900000.0, 0.1),
             ("Qualification", datetime(2024, 2, 14, 9, tzinfo=UTC), 1124741.15, 0.1),
@@ -118,7 +98,7 @@ def test_a_stage_only_deals_know_is_stored_as_the_deals_spell_it(
 ) -> None:
     text = fixture_text("OpportunityHistory.csv").replace(",Negotiation,", ",NEGOTIATION,")
     run_import(sessions, write(tmp_path, "OpportunityHistory.csv", text), "stage_changes", **SF)
-    changes = history(sessions, "006Ec00000AieKIIAZ")["006Ec00000AieKIIAZ"]
+    changes = stage_history(sessions, "006Ec00000AieKIIAZ")["006Ec00000AieKIIAZ"]
     assert [stage for stage, *_ in changes] == ["Qualification", "Negotiation"]
 
 

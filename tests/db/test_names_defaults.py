@@ -1,5 +1,6 @@
-"""What `/kpi` with no argument and App Home show first: a rep's own numbers, a manager's team
-(with what needs chasing), the org for an admin; `/kpi me` is the asker's own numbers."""
+"""What `/kpi` (and every command with a scope) with no argument and App Home show first: a
+rep's own numbers, a manager's team (with what needs chasing), the org for an admin; `me` is the
+asker's own numbers."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def test_a_managers_home_leads_with_the_team(session: Session, org: Org) -> None
     assert "Won: $160,000 of $200,000" in text  # the team's, not the manager's empty quota
     assert (
         "Open leads waiting for your team: 1" in text
-        and "• Acme (web) for Jane Doe, waiting" in text
+        and "• Acme (web) waiting 3 h · Jane Doe" in text
     )
     assert "Behind pace (1 of 2), 50% expected by now: Jane Doe (40%)" in text
     assert "/kpi me" not in text  # no quota of their own: nothing of theirs to point to
@@ -89,3 +90,32 @@ def test_an_admins_home_is_the_org_and_a_reps_their_own(session: Session, org: O
     rep = home_text(session, org.jane)
     assert rep.startswith("Hi Jane: this-quarter (2026-Q4)")
     assert "Won: $40,000 of $100,000" in rep and "Open leads waiting for you: 1" in rep
+
+
+SCOPED = ("/pipeline", "/leads", "/forecast", "/quota", "/meetings")
+
+
+@pytest.mark.parametrize("command", SCOPED)
+def test_a_managers_other_commands_show_the_team_and_me_their_own(
+    session: Session, org: Org, command: str
+) -> None:
+    text = reply_as_text(run_command(session, org.manager, command, "", context()))
+    assert text.startswith("West: ")
+    assert f"Your team's numbers: {command} me shows your own." in text
+    own = reply_as_text(run_command(session, org.manager, command, "me", context()))
+    assert own.startswith("Your ") and "shows your own" not in own
+
+
+@pytest.mark.parametrize("command", SCOPED)
+def test_an_admins_other_commands_show_the_org_and_a_reps_their_own(
+    session: Session, org: Org, command: str
+) -> None:
+    admin = reply_as_text(run_command(session, org.admin, command, "", context()))
+    assert admin.startswith("Org: ") and f"The org's numbers: {command} me" in admin
+    rep = reply_as_text(run_command(session, org.jane, command, "", context()))
+    assert rep.startswith("Your ") and "shows your own" not in rep
+
+
+def test_a_teams_forecast_counts_its_one_forecaster_as_one_rep(session: Session, org: Org) -> None:
+    text = reply_as_text(run_command(session, org.manager, "/forecast", "team", context()))
+    assert "Forecast last submitted 2026-11-01 12:00 by 1 rep (200% of it won)." in text

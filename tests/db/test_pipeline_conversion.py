@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -32,22 +33,19 @@ from commands.digest import digest_message
 from commands.kit.reply import CommandContext
 from commands.kit.text import reply_as_text
 from salesops_core.config import OrgConfig, SlaPolicy
-from salesops_core.db.models import Deal, DealStageChange, Outcome, Rep, Role, Stage, Team
+from salesops_core.db.models import Deal, Outcome, Rep, Role, Stage, Team
 from salesops_core.digest.content import build_team_digest
 from salesops_core.digest.export import digest_json
 from salesops_core.kpi.engine import compute_report, resolve_scope
 from salesops_core.kpi.explain import explain
 from salesops_core.org.access import viewer_for_rep
 from salesops_core.periods import parse_period
+from tests.support.kpi_fixture import add_deal, at
 
 ORG = OrgConfig(timezone="UTC")
 NOW = datetime(2026, 8, 1, tzinfo=UTC)
 Q2 = parse_period("2026-Q2", tz=ORG.tz)
 PARTS = ("pipeline_conversion_lost", "pipeline_conversion_slipped", "pipeline_conversion_shrunk")
-
-
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 def build(session: Session) -> dict[str, Rep]:
@@ -68,31 +66,7 @@ def build(session: Session) -> dict[str, Rep]:
     session.add_all([east, west, admin, ann, bob, cat])
     session.flush()
 
-    def deal(
-        ext: str,
-        owner: Rep,
-        amount: float | None,
-        stage: str,
-        created: datetime,
-        history: tuple[tuple[datetime, str, float | None], ...] = (),
-        **kw: object,
-    ) -> None:
-        outcome = {"Won": Outcome.WON, "Lost": Outcome.LOST}.get(stage, Outcome.OPEN)
-        row = Deal(
-            external_id=ext,
-            owner_id=owner.id,
-            amount=amount,
-            stage=stage,
-            outcome=outcome,
-            created_at=created,
-            **kw,
-        )
-        session.add(row)
-        session.flush()
-        for entered, name, value in history:
-            session.add(
-                DealStageChange(deal_id=row.id, stage=name, entered_at=entered, amount=value)
-            )
+    deal = partial(add_deal, session)
 
     won, lost = "Won", "Lost"
     deal("d0", ann, 9000, won, at(2026, 1, 10), closed_at=at(2026, 3, 20))

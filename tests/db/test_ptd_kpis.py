@@ -1,4 +1,5 @@
-"""A running period against the same point of the previous one; the forecast /forecast uses.
+"""A running period against the same point of the previous one (in /kpi and the digest); the
+forecast /forecast uses, and the digest's weighted pipeline closing in the quarter.
 
 Hand-computed org (time zone UTC), one rep Ann with a quota of 100,000 in 2026-Q2 and 2026-Q3.
 Now is 2026-08-30 12:00: day 61 of 2026-Q3 (60.5 days elapsed), so the same point of 2026-Q2
@@ -19,9 +20,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.cli.kpi import kpi_rows
 from commands.base import run_command
+from commands.digest import digest_message
 from commands.kit.reply import CommandContext
 from commands.kit.text import reply_as_text
 from salesops_core.config import OrgConfig, SlaPolicy
@@ -37,9 +41,15 @@ from salesops_core.db.models import (
     Stage,
     Team,
 )
-from salesops_core.kpi.engine import compute_report
+from salesops_core.digest.content import build_team_digest
+from salesops_core.digest.export import digest_json
+from salesops_core.digest.facts import TeamDigest
+from salesops_core.digest.regions import build_scope_digest
+from salesops_core.kpi.engine import compute_report, finite_values
+from salesops_core.kpi.explain import explain
+from salesops_core.kpi.views import forecast_vs_won
 from salesops_core.org.access import Viewer, viewer_for_rep
-from salesops_core.org.scopes import rep_scope
+from salesops_core.org.scopes import ORG_SCOPE, rep_scope, team_scope
 from salesops_core.periods import parse_period
 
 ORG = OrgConfig()
@@ -207,3 +217,63 @@ def test_meetings_this_week_on_day_one_says_it_is_too_early(session: Session, an
     text = ask(session, ann, "/meetings this-week", TUESDAY)
     assert "Meetings held: 3" in text
     assert "Per week: — (too early in the week)" in text
+
+
+def west_digest(session: Session, word: str, now: datetime) -> TeamDigest:
+    team = session.scalars(select(Team)).one()
+    return build_team_digest(session, team, parse_period(word, tz=ORG.tz, now=now), ORG, [], now)
+
+
+def test_a_running_digest_compares_with_the_same_point_of_the_period_before(
+    session: Session, ann: Viewer
+) -> None:
+    digest = west_digest(session, "this-quarter", DAY_61)
+    team = session.scalars(select(Team)).one()
+    kpi = compute_report(session, team_scope(team), parse_period("this-quarter", tz=ORG.tz,
+                         now=DAY_61), ORG, (), now=DAY_61)  # fmt: skip
+    assert digest.previous["won_amount"] == 50_000  # not the whole of Q2's 82,000
+    assert digest.previous == finite_values(kpi.previous)
+    assert digest.previous_period.end == datetime(2026, 5, 31, 12, tzinfo=UTC)
+    data = digest_json(digest)
+    assert data["previous_period"]["end"] == "2026-05-31T12:00:00+00:00"
+    text = json.dumps(digest_message(digest).blocks)
+    assert "*The quarter so far* vs the same point of the quarter before" in text
+    assert "vs the quarter before" not in text
+
+
+def test_the_digest_weights_the_pipeline_closing_in_the_quarter_as_forecast_does(
+    session: Session, ann: Viewer
+) -> None:
+    team = session.scalars(select(Team)).one()
+    digest = west_digest(session, "last-week", DAY_61)
+    quarter = parse_period("this-quarter", tz=ORG.tz, now=DAY_61)
+    shown = forecast_vs_won(session, team_scope(team), quarter, ORG, (), DAY_61)
+    assert digest.forecast.weighted_pipeline == shown.weighted_pipeline == 10_000  # not O2's
+    org_digest = build_scope_digest(session, ORG_SCOPE, quarter, ORG, (), DAY_61)
+    assert org_digest.forecast.weighted_pipeline == 10_000
+    text = json.dumps(digest_message(digest).blocks)
+    assert "*Weighted pipeline closing in 2026-Q3*\\n$10,000" in text
+    assert "Weighted pipeline closing in 2026-Q3: $10,000" in ask(session, ann, "/forecast", DAY_61)
+    ended = west_digest(session, "last-quarter", DAY_61)  # Q2 is over: nothing left to close
+    assert ended.forecast.weighted_pipeline is None
+    assert "Weighted pipeline" not in json.dumps(digest_message(ended).blocks)
+
+
+def test_forecast_accuracy_waits_until_the_period_ends(session: Session, ann: Viewer) -> None:
+    session.add(
+        Forecast(rep_id=ann.rep_id, period_start=t(7, 1, 0), period_end=t(10, 1, 0),
+                 amount=100_000, category="commit", submitted_at=t(6, 25))
+    )  # fmt: skip
+    session.commit()
+    running = report(session, ann, "this-quarter", DAY_61)
+    assert running.kpis["forecast_accuracy"] is None  # not 1 - |100,000 - 40,000| / 40,000
+    assert running.why_undefined("forecast_accuracy") == "until the period ends"
+    assert running.to_json()["kpis"]["forecast_accuracy"] is None
+    rows = {row[0]: row for row in kpi_rows(running)}
+    assert rows["Forecast accuracy"][1:] == ("—", "—", "until the period ends")
+    assert "Forecast accuracy: — (until the period ends)" in ask(session, ann, "/kpi", DAY_61)
+    why = explain(session, "forecast_accuracy", running.scope, running.period, ORG, now=DAY_61)
+    assert why.value is None and any("until the period ends" in c for c in why.choices)
+    after = report(session, ann, "2026-Q3", datetime(2026, 10, 2, tzinfo=UTC))
+    assert after.kpis["forecast_accuracy"] == pytest.approx(1 - 60_000 / 40_000)
+    assert after.why_undefined("forecast_accuracy") is None

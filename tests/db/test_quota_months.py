@@ -10,14 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session
 
-from commands.base import run_command
-from commands.kit.text import reply_as_text
 from salesops_core.db.models import Quota, Rep
 from salesops_core.kpi.quota_share import wider_quotas
 from salesops_core.kpi.views import scope_numbers
 from salesops_core.org.scopes import ORG_SCOPE, rep_scope
 from salesops_core.periods import month_period, quarter_period
-from tests.support.command_org import Org, build_org, context
+from tests.support.command_org import Org, build_org, context, text_of
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -25,11 +23,6 @@ NEW_YORK = ZoneInfo("America/New_York")
 @pytest.fixture
 def org(session: Session) -> Org:
     return build_org(session)
-
-
-def text_of(session: Session, viewer, line: str) -> str:  # type: ignore[no-untyped-def]
-    command, _, text = line.partition(" ")
-    return reply_as_text(run_command(session, viewer, command, text, context()))
 
 
 def test_quota_this_month_shows_the_quarters_quota_and_the_months_share(
@@ -77,3 +70,15 @@ def test_month_share_counts_local_calendar_days_across_a_clock_change(session: S
     assert month.quota is None and month.kpis["quota_attainment"] is None
     assert scope_numbers(session, ORG_SCOPE, q4, ctx.org, ctx.sla, now).quota == 92_000
     assert wider_quotas(session, rep_scope(ann), q4) == []
+
+
+def test_kpi_this_month_says_the_quota_is_quarterly_and_shows_the_months_share(
+    session: Session, org: Org
+) -> None:
+    text = text_of(session, org.jane, "/kpi this-month")
+    assert "Quota attainment: —" in text  # the engine rule: no quota row inside the month
+    assert (
+        "Quarterly quota $100,000 (2026-10-01 to 2026-12-31); this month's share $32,609 "
+        "(pro-rated by days: 30 of 92). Attainment counts whole quarters: /quota 2026-Q4." in text
+    )
+    assert "'s share" not in text_of(session, org.jane, "/kpi this-quarter")

@@ -14,7 +14,7 @@ from commands.kit.text import reply_as_text
 from salesops_core.db.models import Deal, Outcome, Quota, Rep, Role, Team
 from salesops_core.demo import demo_summary, load_demo
 from salesops_core.org.access import viewer_for_rep
-from tests.support.command_org import Q4, Org, build_org, context, t
+from tests.support.command_org import Q4, Org, build_org, context, t, text_of
 
 
 @pytest.fixture
@@ -33,11 +33,6 @@ def org(session: Session) -> Org:
     return org
 
 
-def text_of(session: Session, viewer, line: str) -> str:  # type: ignore[no-untyped-def]
-    command, _, text = line.partition(" ")
-    return reply_as_text(run_command(session, viewer, command, text, context()))
-
-
 def test_team_marks_the_rep_who_left_and_counts_them_apart(session: Session, org: Org) -> None:
     text = text_of(session, org.manager, "/team")
     assert "  3 Lee Gone (left)       $10,000    10%  100%       $0 !" in text
@@ -45,9 +40,28 @@ def test_team_marks_the_rep_who_left_and_counts_them_apart(session: Session, org
     assert "Lee Gone (left) (10%)" in text
 
 
+def test_who_to_chase_marks_the_rep_who_left_in_kpi_and_app_home(
+    session: Session, org: Org
+) -> None:
+    from commands.home import home_view
+    from commands.kit.text import blocks_as_text
+
+    chase = "• Behind pace (2 of 3), 50% expected by now: Lee Gone (left) (10%), Jane Doe (40%)"
+    assert chase in text_of(session, org.manager, "/kpi")
+    assert chase in blocks_as_text(home_view(session, org.manager, context())["blocks"])
+
+
 def test_quota_team_view_marks_the_rep_who_left(session: Session, org: Org) -> None:
     text = text_of(session, org.manager, "/quota West")
-    assert "Behind pace (2): Jane Doe (40%), Lee Gone (left) (10%)" in text
+    assert (
+        "Behind pace (2 of 3), 50% expected by now: Lee Gone (left) (10%), Jane Doe (40%)" in text
+    )
+
+
+def test_quota_of_a_closed_period_says_below_quota_as_team_does(session: Session, org: Org) -> None:
+    line = "Below quota (1 of 3): Jane Doe (20%)"
+    assert line in text_of(session, org.manager, "/team last-quarter")
+    assert line in text_of(session, org.manager, "/quota last-quarter West")
 
 
 NOW = datetime(2026, 5, 14, 15, 30, tzinfo=UTC)

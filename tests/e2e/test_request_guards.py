@@ -184,12 +184,18 @@ def test_an_ingest_body_over_the_cap_gets_413(bot: RunningBot) -> None:
 
 
 def test_the_ingest_token_is_checked_before_the_body(bot: RunningBot) -> None:
-    """A wrong token gets 401 even for a body over the cap, or one that is not JSON."""
+    """A wrong token gets 401 even for a body over the cap, or one that is not JSON.
+
+    Only the status line is read: the server answers without reading the body and then closes
+    the connection, and the unread body can make the client's side drop the rest of the answer."""
     for body in (b"{" * (API_BODY_LIMIT + 1), b"not json"):
-        response = httpx.post(
-            f"{bot.url}/api/v1/leads", content=body, headers={"Authorization": "Bearer wrong"}
-        )
-        assert response.status_code == 401
+        with httpx.stream(
+            "POST",
+            f"{bot.url}/api/v1/leads",
+            content=body,
+            headers={"Authorization": "Bearer wrong"},
+        ) as response:
+            assert response.status_code == 401
 
 
 def test_metrics_and_api_docs_answer_a_loopback_client(bot: RunningBot) -> None:

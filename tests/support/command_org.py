@@ -22,7 +22,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from commands.base import run_command
 from commands.kit.reply import CommandContext
+from commands.kit.text import reply_as_text
 from salesops_core.config import OrgConfig, SlaPolicy
 from salesops_core.db.models import (
     Activity,
@@ -62,6 +64,12 @@ class Org:
 def context(charts: bool = False) -> CommandContext:
     """A command context pinned to NOW, UTC org, one 5-minute SLA policy."""
     return CommandContext(org=OrgConfig(), sla=(SlaPolicy(),), now=NOW, charts=charts)
+
+
+def text_of(session: Session, viewer: Viewer, line: str) -> str:
+    """The reply to a slash-command line (`/team West`) as text, in `context()`."""
+    command, _, text = line.partition(" ")
+    return reply_as_text(run_command(session, viewer, command, text, context()))
 
 
 def _deal(n: int, owner: Rep, amount: float, stage: str, outcome: Outcome, **kw: object) -> Deal:

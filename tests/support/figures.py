@@ -1,12 +1,25 @@
 """Checks on a drawn matplotlib Figure: what the PNG shows, measured with the renderer that
-draws it (texts inside the figure, no two texts overlapping, artists found by gid)."""
+draws it (texts inside the figure, no two texts overlapping, artists found by gid); a PNG's
+size from its header."""
 
 from __future__ import annotations
+
+import struct
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
+
+from salesops_core.charts import PNG_SIGNATURE
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from the PNG header (IHDR is the first chunk)."""
+    assert png[:8] == PNG_SIGNATURE
+    assert png[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", png[16:24])
+    return int(width), int(height)
 
 
 def drawn(figure: Figure) -> Figure:

@@ -54,6 +54,29 @@ def load_reps(sessions: sessionmaker[Session]) -> ImportResult:
     return run_import(sessions, FIXTURES / "reps.csv", "reps")
 
 
+def stage_history(sessions: sessionmaker[Session], *external_ids: str) -> dict[str, list[tuple]]:
+    """Each deal's recorded changes (of these deals; of all without any), in the order they
+    were recorded: (stage, entered_at, amount, probability)."""
+    query = (
+        select(
+            Deal.external_id,
+            DealStageChange.stage,
+            DealStageChange.entered_at,
+            DealStageChange.amount,
+            DealStageChange.probability,
+        )
+        .join(Deal, Deal.id == DealStageChange.deal_id)
+        .order_by(Deal.external_id, DealStageChange.entered_at, DealStageChange.id)
+    )
+    if external_ids:
+        query = query.where(Deal.external_id.in_(external_ids))
+    history: dict[str, list[tuple]] = {}
+    with sessions() as session:
+        for external_id, *change in session.execute(query):
+            history.setdefault(external_id, []).append(tuple(change))
+    return history
+
+
 def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
     """Write a CSV under tmp_path exactly as given (no newline translation)."""
     path = tmp_path / name

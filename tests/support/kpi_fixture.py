@@ -3,12 +3,17 @@
 Org time zone UTC; report period 2026-Q1 = [2026-01-01, 2026-04-01); now = 2026-06-01.
 Stage map: Prospect (1, 10%), Proposal (2, 50%), Won (3, 100%, won), Lost (4, 0%, lost).
 Teams: East (region NA): Ann, Bob.  West (region EU): Cat.
+`add_deal` (a deal with its stage history) and `at` serve the other hand-built orgs too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesops_core.config import OrgConfig, SlaPolicy
@@ -39,6 +44,44 @@ def at(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
+def add_deal(
+    session: Session,
+    ext: str,
+    owner: Rep,
+    amount: float | None,
+    stage: str,
+    created: datetime,
+    history: Sequence[tuple[Any, ...]] = (),
+    **kw: Any,
+) -> Deal:
+    """Insert a deal, its outcome that of its stage in the stage map (open when the stage has
+    none), and its stage history: (entered_at, stage[, amount[, probability]]) per change."""
+    outcome = session.scalar(select(Stage.outcome).where(Stage.name == stage)) or Outcome.OPEN
+    row = Deal(
+        external_id=ext,
+        owner_id=owner.id,
+        amount=amount,
+        stage=stage,
+        outcome=outcome,
+        created_at=created,
+        **kw,
+    )
+    session.add(row)
+    session.flush()
+    for entered, name, *values in history:
+        value, probability = (*values, None, None)[:2]
+        session.add(
+            DealStageChange(
+                deal_id=row.id,
+                stage=name,
+                entered_at=entered,
+                amount=value,
+                probability=probability,
+            )
+        )
+    return row
+
+
 def build_org(session: Session) -> dict[str, int]:
     """Insert the fixture; returns rep and team ids by name."""
     session.add_all(
@@ -58,20 +101,7 @@ def build_org(session: Session) -> dict[str, int]:
     session.add_all([ann, bob, cat])
     session.flush()
 
-    def deal(ext: str, owner: Rep, amount: float | None, stage: str, created: datetime, **kw):
-        outcome = {"Won": Outcome.WON, "Lost": Outcome.LOST}.get(stage, Outcome.OPEN)
-        row = Deal(
-            external_id=ext,
-            owner_id=owner.id,
-            amount=amount,
-            stage=stage,
-            outcome=outcome,
-            created_at=created,
-            **kw,
-        )
-        session.add(row)
-        session.flush()
-        return row
+    deal = partial(add_deal, session)
 
     a1 = deal("a1", ann, 1000, "Won", at(2026, 1, 1), closed_at=at(2026, 1, 31))  # 30 days
     a2 = deal("a2", ann, 3000, "Won", at(2026, 1, 1), closed_at=at(2026, 3, 2))  # 60 days

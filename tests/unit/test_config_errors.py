@@ -106,3 +106,10 @@ def test_every_command_that_loads_the_config_says_the_problem_in_one_line(
         "salesops.toml: unknown key `fiscal_year_start` in [org]; "
         "did you mean `fiscal_year_start_month`?"
     )
+
+
+def test_a_misspelt_digest_weekday_names_the_value_once_and_the_weekdays(tmp_path: Path) -> None:
+    assert problem(tmp_path, '[digest]\nweekday = "mondya"\n').endswith(
+        "salesops.toml: [digest] weekday: 'mondya' is not a weekday; use one of monday, tuesday, "
+        "wednesday, thursday, friday, saturday, sunday"
+    )

@@ -226,7 +226,7 @@ def test_quarter_to_date_shows_attainment_vs_pace_forecast_and_weighted_pipeline
         "*Quota attainment*\n64%\n_66% expected by now_",
         "*Won*\n$640,000 of $1.0M\n_$360,000 still to win_",
         "*Forecast*\n$800,000\n_80% of it won so far_",
-        "*Weighted pipeline*\n$310,000\n_all open deals, weighted by stage_",
+        "*Weighted pipeline closing in 2026-Q4*\n$310,000",
     ]
 
 

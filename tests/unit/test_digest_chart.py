@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import random
-import struct
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,18 @@ from typing import Any
 import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.text import Text
-from matplotlib.transforms import Bbox
 
-from salesops_core import charts
 from salesops_core.charts import ChartError, _digest_figure, digest_chart, value_label
 from salesops_core.digest.facts import ChartFacts, StageBar
+from tests.support.figures import (
+    by_gid,
+    drawn,
+    extents,
+    legend_texts,
+    outside_figure,
+    overlapping,
+    png_size,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "charts"
 # As salesops_core.digest.content bins them, with a 5-minute SLA target.
@@ -85,54 +90,8 @@ NOTHING: dict[str, Any] = {
 }
 
 
-def png_size(png: bytes) -> tuple[int, int]:
-    assert png[:8] == charts.PNG_SIGNATURE
-    assert png[12:16] == b"IHDR"
-    width, height = struct.unpack(">II", png[16:24])
-    return int(width), int(height)
-
-
 def titles(figure: Figure) -> list[str]:
     return [axes.get_title(loc="left") for axes in figure.axes]
-
-
-def drawn_texts(axes: Axes) -> list[Text]:
-    """Every text the axes draw: title, axis labels, tick labels in view, legend, labels."""
-    texts = [child for child in axes.get_children() if isinstance(child, Text)]  # titles, labels
-    for axis in (axes.xaxis, axes.yaxis):
-        if not axis.get_visible():
-            continue
-        low, high = sorted(axis.get_view_interval())
-        texts.append(axis.label)
-        texts += [
-            label
-            for location, label in zip(axis.get_majorticklocs(), axis.get_ticklabels(), strict=True)
-            if low <= location <= high
-        ]
-    legend = axes.get_legend()
-    if legend is not None:
-        texts += legend.get_texts()
-    return [text for text in texts if text.get_visible() and text.get_text()]
-
-
-def extents(figure: Figure, texts: list[Text]) -> list[tuple[Text, Bbox]]:
-    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
-    return [(text, text.get_window_extent(renderer)) for text in texts]
-
-
-def drawn(figure: Figure) -> Figure:
-    figure.canvas.draw()  # as the PNG is drawn: tick labels get their final positions
-    return figure
-
-
-def by_gid(axes: Axes, gid: str) -> list[object]:
-    return [artist for artist in axes.get_children() if artist.get_gid() == gid]
-
-
-def legend_texts(axes: Axes) -> list[str]:
-    legend = axes.get_legend()
-    assert legend is not None
-    return [text.get_text() for text in legend.get_texts()]
 
 
 def panel(figure: Figure, title: str) -> Axes:
@@ -216,25 +175,12 @@ def test_panels_without_data_are_left_out() -> None:
 
 @pytest.mark.parametrize("name", list(LAYOUTS))
 def test_every_text_lies_inside_the_figure(name: str) -> None:
-    figure = drawn(_digest_figure(LAYOUTS[name]))
-    box = figure.bbox
-    texts = [text for axes in figure.axes for text in drawn_texts(axes)]
-    texts += [text for text in figure.texts if text.get_text()]  # the figure's title
-    for text, extent in extents(figure, texts):
-        assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
-        assert box.y0 <= extent.y0 and extent.y1 <= box.y1, text.get_text()
+    assert outside_figure(drawn(_digest_figure(LAYOUTS[name]))) == []
 
 
 @pytest.mark.parametrize("name", list(LAYOUTS))
-def test_no_two_texts_of_a_panel_overlap(name: str) -> None:
-    figure = drawn(_digest_figure(LAYOUTS[name]))
-    for axes in figure.axes:
-        placed = extents(figure, drawn_texts(axes))
-        for i, (text, box) in enumerate(placed):
-            for other, other_box in placed[i + 1 :]:
-                assert not box.padded(-1).overlaps(other_box.padded(-1)), (
-                    f"{text.get_text()!r} overlaps {other.get_text()!r}"
-                )
+def test_no_two_texts_overlap(name: str) -> None:
+    assert overlapping(drawn(_digest_figure(LAYOUTS[name]))) == []
 
 
 @pytest.mark.parametrize("name", [n for n in LAYOUTS if n != "nothing"])

@@ -71,6 +71,7 @@ def test_money_delta_from_zero_shows_the_amount() -> None:
 
 def test_percentage_delta_is_in_points() -> None:
     assert f.delta(0.40, 0.20, Unit.PERCENT, "vs last quarter") == "▲ 20 pts vs last quarter"
+    assert f.delta(0.38, 0.39, Unit.PERCENT, "vs last quarter") == "▼ 1 pt vs last quarter"
 
 
 def test_delta_with_an_undefined_side_is_a_dash_not_a_number() -> None:
