@@ -36,9 +36,10 @@ def pick_rep_and_manager(session: Session) -> tuple[Rep, Rep] | None:
     return (row[0], row[1]) if row else None
 
 
-def showcase(deps: Deps, now: datetime | None = None) -> str:
+def showcase(deps: Deps, now: datetime | None = None) -> list[tuple[str, str]]:
     """The text answers of /kpi and /pipeline for one rep and /team for their manager, at `now`
-    (the demo's `--now`, shown in each command line so it can be run again) or the clock."""
+    (the demo's `--now`, shown in each command line so it can be run again) or the clock, as
+    (command line, answer) pairs; none when no rep has a manager."""
     context = CommandContext(
         org=deps.settings.org, sla=tuple(deps.settings.sla), now=now, charts=False
     )
@@ -46,7 +47,7 @@ def showcase(deps: Deps, now: datetime | None = None) -> str:
     with transaction(deps.sessions) as session:
         people = pick_rep_and_manager(session)
         if people is None:
-            return "No rep with a manager in this database: nothing to show."
+            return []
         rep, manager = people
         asks = [(rep, command) for command in REP_COMMANDS]
         asks += [(manager, command) for command in MANAGER_COMMANDS]
@@ -55,7 +56,9 @@ def showcase(deps: Deps, now: datetime | None = None) -> str:
             reply = run_command(session, viewer_for_rep(person), command, "", context)
             who = f"{person.name} <{person.email}>" if person.email else person.name
             parts.append(
-                f"$ salesops ask {command} --as {person.email or person.name!r}{at}\n"
-                f"  ({who} typing {command} in Slack)\n\n{reply_as_text(reply)}"
+                (
+                    f"$ salesops ask {command} --as {person.email or person.name!r}{at}",
+                    f"  ({who} typing {command} in Slack)\n\n{reply_as_text(reply)}",
+                )
             )
-    return "\n\n".join(parts)
+    return parts

@@ -12,8 +12,8 @@ from commands.kit.args import parse_and_check
 from commands.kit.blocks import context, field_sections, header, section
 from commands.kit.chase import chase_text
 from commands.kit.common import default_scope_note, footer, metric, title
+from commands.kit.quota import wider_quota_text
 from commands.kit.reply import Chart, CommandContext, Reply
-from commands.quota import wider_quota_text
 from salesops_core import charts
 from salesops_core.kpi import format as f
 from salesops_core.kpi.engine import KpiReport, compute_report

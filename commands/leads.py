@@ -16,8 +16,9 @@ from salesops_core import charts
 from salesops_core.config import SlaPolicy, policy_for
 from salesops_core.digest.content import response_bins
 from salesops_core.kpi import format as f
+from salesops_core.kpi.details import Unanswered, unanswered_leads
 from salesops_core.kpi.views import response_counts_by_bin, scope_numbers
-from salesops_core.leads.views import Unanswered, WaitingLead, unanswered_leads, waiting_leads
+from salesops_core.leads.views import WaitingLead, waiting_leads
 from salesops_core.org.access import Viewer
 from salesops_core.org.scopes import Scope
 from salesops_core.periods import Period
@@ -73,7 +74,7 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     numbers = scope_numbers(session, args.scope, args.period, ctx.org, ctx.sla, now)
     kpis = numbers.kpis
     total = numbers.total("leads")
-    unanswered = unanswered_leads(session, args.scope, args.period)
+    unanswered = unanswered_leads(session, args.scope, args.period, now)
     heading = title("lead response", args, viewer.rep_id)
     blocks: list[Any] = [header(heading)]
     fields = [

@@ -65,7 +65,9 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
         blocks += code_sections(lines, max_sections=2)
     if note := default_scope_note(args, "/meetings"):
         blocks.append(note)
-    blocks.append(
-        footer(args.period, now, "Prospect meetings: meetings and demos with an external attendee.")
-    )
+    notes = ["Prospect meetings: meetings and demos with an external attendee."]
+    if args.scope.kind != "rep":
+        counted = f.plural(len(numbers.reps), "person", "people")
+        notes.append(f"Per rep: {counted} counted (active, or with an activity), as listed.")
+    blocks.append(footer(args.period, now, *notes))
     return Reply(fallback, blocks, in_channel=args.share)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -13,14 +10,14 @@ from commands.kit.args import parse_and_check
 from commands.kit.blocks import field_sections, header, section
 from commands.kit.chase import behind_line
 from commands.kit.common import default_scope_note, footer, title
+from commands.kit.quota import wider_quota_text
 from commands.kit.reply import CommandContext, Reply
 from salesops_core.kpi import format as f
 from salesops_core.kpi.engine import LeaderboardRow
 from salesops_core.kpi.pace import Pace, elapsed_share, pace_of
-from salesops_core.kpi.quota_share import WiderQuota, wider_quotas
+from salesops_core.kpi.quota_share import wider_quotas
 from salesops_core.kpi.views import leaderboard, scope_numbers
 from salesops_core.org.access import Viewer
-from salesops_core.periods import Period, fiscal_year_of, quarter_containing, year_period
 
 
 def pace_text(pace: Pace, *, closed: bool = False) -> str:
@@ -36,42 +33,6 @@ def pace_text(pace: Pace, *, closed: bool = False) -> str:
         f"{'⚠️ ' if pace.behind else '✅ '}{verb}: {f.pct(pace.attainment)} of quota won, "
         f"{f.pct(pace.expected)} expected by now"
     )
-
-
-def _whole_period(wider: WiderQuota, period: Period) -> str | None:
-    """The period word that covers the wider quota exactly (`2026-Q4`, `2026`), if any."""
-    tz, fiscal, day = period.start.tzinfo, period.fiscal_year_start_month, wider.start.date()
-    assert isinstance(tz, ZoneInfo), period
-    if wider.kind == "quarterly":
-        whole = quarter_containing(day, tz, fiscal)
-    elif wider.kind == "yearly":
-        whole = year_period(fiscal_year_of(day, fiscal), tz, fiscal)
-    else:
-        return None
-    return whole.label if (whole.start, whole.end) == (wider.start, wider.end) else None
-
-
-def wider_quota_text(wider: Sequence[WiderQuota], period: Period) -> str | None:
-    """What stands in for "no quota" when quota rows reach outside the period: "Quarterly
-    quota $X (2026-10-01 to 2026-12-31); this month's share $Y (pro-rated by days: 30 of 92).
-    Attainment counts whole quarters: `/quota 2026-Q4`."; None without such rows."""
-    if not wider:
-        return None
-    share_of = {"week": "this week's", "month": "this month's"}.get(period.kind, "this period's")
-    lines = []
-    for w in wider:
-        last_day = (w.end - timedelta(days=1)).date()
-        line = (
-            f"{(w.kind or 'wider').capitalize()} quota {f.money(w.amount, exact=True)} "
-            f"({w.start.date()} to {last_day}); {share_of} share {f.money(w.share, exact=True)} "
-            f"(pro-rated by days: {f.number(w.shared_days)} of {f.number(w.days)})."
-        )
-        whole = _whole_period(w, period)
-        if whole:
-            unit = "quarters" if w.kind == "quarterly" else "years"
-            line += f" Attainment counts whole {unit}: `/quota {whole}`."
-        lines.append(line)
-    return "\n".join(lines)
 
 
 def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> Reply:

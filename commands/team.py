@@ -18,8 +18,8 @@ from commands.kit.args import bad, parse_args
 from commands.kit.blocks import code_sections, field_sections, header, section
 from commands.kit.chase import behind_line, lagging
 from commands.kit.common import footer
+from commands.kit.quota import wider_quota_text
 from commands.kit.reply import Chart, CommandContext, Reply
-from commands.quota import wider_quota_text
 from salesops_core import charts
 from salesops_core.db.models import Team
 from salesops_core.digest.content import build_team_digest

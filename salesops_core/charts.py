@@ -28,6 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.transforms import Bbox
 
 from salesops_core.digest.facts import ChartFacts, StageBar
 from salesops_core.kpi.format import axis_tick, fmt, format_kpi, plural
@@ -329,6 +330,7 @@ def digest_chart(facts: ChartFacts, style: ChartStyle | None = None) -> bytes:
 _TITLE_IN = 0.5  # the figure's title row
 _Handle = Artist | Container  # what a legend shows an entry for
 _PAD_PT = 3.0  # between a bar's end and its label
+_MARKER_PT = 2.5  # a quota marker's line width
 _NAME_CHARS = 22  # a rep's name longer than this is shortened with an ellipsis
 
 
@@ -853,6 +855,13 @@ class _WonTrend(_Panel):
             return [float(i) for i in range(len(self.won))], 0.6
         return [i + 0.2 for i in range(len(self.won))], 0.38
 
+    def _quota_marks(self) -> tuple[list[tuple[float, float]], float]:
+        """Each quota marker's centre and height (a period without a quota has none), and how
+        far it reaches either side of its centre."""
+        positions, width = self._positions()
+        quota = self.quota or [None] * len(positions)
+        return [(x, q) for x, q in zip(positions, quota, strict=True) if q], width / 2 + 0.08
+
     def _tick_labels(self, axes: Axes, renderer: RendererBase) -> list[str]:
         """The periods' labels; on two lines ("2026" over "W47") when one line each would
         crowd the axis, judged on the axes' width before the layout (narrower than after)."""
@@ -891,17 +900,16 @@ class _WonTrend(_Panel):
             ticks[-1] = f"{ticks[-1]}\nto date"
             handles.append(Patch(facecolor=style.secondary, edgecolor=style.primary, hatch="////",
                                  label="To date"))  # fmt: skip
-        quotas = (
-            [(x, q) for x, q in zip(positions, self.quota, strict=True) if q] if self.quota else []
-        )
+        quotas, reach = self._quota_marks()
         if quotas:
-            reach = width / 2 + 0.08
             axes.hlines(
                 [q for _, q in quotas], [x - reach for x, _ in quotas],
-                [x + reach for x, _ in quotas], color=style.reference, linewidth=2.5,
+                [x + reach for x, _ in quotas], color=style.reference, linewidth=_MARKER_PT,
                 gid="quota-marker",
             )  # fmt: skip
-            handles.append(Line2D([], [], color=style.reference, linewidth=2.5, label="Quota"))
+            handles.append(
+                Line2D([], [], color=style.reference, linewidth=_MARKER_PT, label="Quota")
+            )
         elif self.quota is not None:
             axes.set_xlabel("No quota lies inside these periods", fontsize=style.font_size - 1)
         axes.set_xticks(range(len(ticks)), ticks)
@@ -915,11 +923,14 @@ class _WonTrend(_Panel):
         return handles
 
     def label(self, axes: Axes, renderer: RendererBase) -> None:
-        """The won amount (and attainment) over each pair of bars and its quota marker: upright
-        while it fits the pair's width."""
+        """Each period's won amount (and attainment) on its own bar, upright while it fits the
+        pair's width: above the bar where that is clear of every bar, quota marker and label
+        (past the period before's bar if need be), else inside the bar's top (turned if only
+        so it fits), else above all the pair draws. Never just over a quota marker or the
+        period before's bar, where it would read as theirs."""
         style, pad = self.style, _px(axes, _PAD_PT)
-        centres = range(len(self.won))
         count = len(self.won)
+        positions = self._positions()[0]
         tops = [
             max(won, before, quota or 0.0)
             for won, before, quota in zip(
@@ -930,7 +941,7 @@ class _WonTrend(_Panel):
         texts = [
             axes.text(x, 0, _won_label(won, share), ha="center", va="bottom",
                       fontsize=style.font_size - 1, color=style.text, gid="value-label")
-            for x, won, share in zip(centres, self.won, shares, strict=True)
+            for x, won, share in zip(positions, self.won, shares, strict=True)
         ]  # fmt: skip
         left, right = axes.get_xlim()
         spacing = axes.bbox.width / (right - left)
@@ -938,14 +949,89 @@ class _WonTrend(_Panel):
             for text in texts:
                 text.set_rotation(90)
         room = axes.bbox.height
-        heights = [_extent(text, renderer)[1] for text in texts]
+        sizes = [_extent(text, renderer) for text in texts]
         high = max(
             max(tops) * 1.05,
-            *(t * room / (room - 3 * pad - h) for t, h in zip(tops, heights, strict=True)),
+            *(t * room / (room - 3 * pad - h) for t, (_, h) in zip(tops, sizes, strict=True)),
         )
-        axes.set_ylim(0, high)
-        for text, top in zip(texts, tops, strict=True):
-            text.set_y(top + pad * high / room)
+        least = high * (max(sizes[-1]) + 3 * pad) / room  # the least won its label fits in
+        if self.previous and self.won[-1] < min(self.previous[-1], least):
+            # The last label fits neither over its bar nor in it, only past the period before's
+            # bar: widen the view to hold it there.
+            share = (sizes[-1][0] + 2 * pad) / axes.bbox.width
+            edge = count - 1.2 + self._positions()[1] / 2  # the last period before's bar ends
+            axes.set_xlim(left, max(right, (edge - share * left) / (1 - share)))
+        for _ in range(8):  # a label stacked over another may need a taller view
+            axes.set_ylim(0, high)
+            spots = self._spots(axes, renderer, sizes, tops, pad)
+            over = max(box.y1 for box, _, _ in spots)
+            if over <= axes.bbox.y1 - pad:
+                break
+            high *= room / (room - (over - axes.bbox.y1) - 2 * pad)
+        bars = axes.patches[-count:]  # the won bars, drawn after the periods before
+        for text, (box, inside, turned), bar in zip(texts, spots, bars, strict=True):
+            x, y = axes.transData.inverted().transform(((box.x0 + box.x1) / 2, box.y0))
+            text.set_position((float(x), float(y)))
+            if inside and bar.get_hatch() is None:
+                text.set_color("white")
+            elif inside:  # on a plain patch over the hatching, to stay legible
+                text.set_bbox({"facecolor": style.secondary, "edgecolor": "none", "pad": 1})
+            if turned:  # to fit inside its bar
+                text.set_rotation(90 - text.get_rotation())
+
+    def _spots(
+        self,
+        axes: Axes,
+        renderer: RendererBase,
+        sizes: Sequence[tuple[float, float]],
+        tops: Sequence[float],
+        pad: float,
+    ) -> list[tuple[Bbox, bool, bool]]:
+        """Each label's box at the axes' current limits (display pixels), whether it is inside
+        its bar and whether it is turned a quarter to fit there; see `label`."""
+        count = len(self.won)
+        quotas, reach = self._quota_marks()
+        thick = _px(axes, _MARKER_PT) / 2 + 1
+        to_px = axes.transData.transform
+        taken = [patch.get_window_extent(renderer) for patch in axes.patches]
+        for x, q in quotas:
+            (x0, y), (x1, _) = to_px([(x - reach, q), (x + reach, q)])
+            taken.append(Bbox.from_extents(x0, y - thick, x1, y + thick))
+        first = len(axes.patches) - count  # the won bars, drawn after the periods before
+        spots: list[tuple[Bbox, bool, bool]] = []
+        for i, (w, h) in enumerate(sizes):
+            own = taken[first + i]
+            others = [box for k, box in enumerate(taken) if k != first + i]
+            centre, above = (own.x0 + own.x1) / 2, own.y1 + pad
+            last = axes.bbox.x1 - 1 - w / 2  # the rightmost centre inside the axes
+            places = [(_box(min(centre, last), above, w, h), False, False)]
+            if self.previous is not None:  # just past the period before's bar
+                beside = min(max(centre, taken[i].x1 + pad + w / 2), last)
+                places.append((_box(beside, above, w, h), False, False))
+            for width, height, turned in ((w, h, False), (h, w, True)):
+                if width <= own.width - 2 and own.y1 - pad - height >= own.y0 + pad:
+                    inside = _box(centre, own.y1 - pad - height, width, height)
+                    places.append((inside, True, turned))
+            spot = next((p for p in places if _clear(p[0], axes, others)), None)
+            if spot is None:  # above all the pair draws, and over any label in the way
+                y = float(to_px((0, tops[i]))[1]) + pad
+                while hits := [b for b in others if _box(centre, y, w, h).overlaps(b)]:
+                    y = max(b.y1 for b in hits) + pad
+                spot = (_box(centre, y, w, h), False, False)
+            spots.append(spot)
+            taken.append(spot[0])
+        return spots
+
+
+def _box(centre: float, bottom: float, width: float, height: float) -> Bbox:
+    """A label's box in display pixels, from its centre's x and its bottom."""
+    return Bbox.from_extents(centre - width / 2, bottom, centre + width / 2, bottom + height)
+
+
+def _clear(box: Bbox, axes: Axes, taken: Sequence[Bbox]) -> bool:
+    """True when `box` lies within the axes and touches none of `taken`."""
+    inside = axes.bbox.x0 <= box.x0 and box.x1 <= axes.bbox.x1 and box.y1 <= axes.bbox.y1
+    return inside and not any(box.overlaps(other) for other in taken)
 
 
 def _won_label(won: float, attainment: float | None) -> str:

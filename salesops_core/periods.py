@@ -133,6 +133,12 @@ class Period:
         )
         return min(previous.start + elapsed, previous.end)
 
+    def compares_to_same_point(self, now: datetime) -> bool:
+        """True while only part of the previous period compares: the period runs at `now` and
+        its same point falls before the previous period's end (on Mar 31, all of February)."""
+        cut = self.to_date_of_previous(now)
+        return cut is not None and cut < self.previous().end
+
     def too_short(self, now: datetime) -> bool:
         """Fewer than MIN_SPAN_DAYS covered by `now`: too short for a per-week rate or a change."""
         return self.days(now) < MIN_SPAN_DAYS

@@ -85,7 +85,13 @@ def demo_command(
         console.print(f"[yellow]warn[/] sla: {escape(message)}", highlight=False)
     console.rule("What the bot answers in Slack")
     pinned = moment if now is not None else None  # the answers at the demo's own "now"
-    console.print(showcase(deps, pinned), highlight=False, markup=False)
+    answers = showcase(deps, pinned)
+    if not answers:
+        console.print("No rep with a manager in this database: nothing to show.")
+    for n, (command, answer) in enumerate(answers):
+        # never wrapped, so the command can be copied whole
+        console.print(("\n" if n else "") + command, soft_wrap=True, highlight=False, markup=False)
+        console.print(answer, highlight=False, markup=False)
 
 
 def write_demo_config() -> Path | None:

@@ -62,9 +62,10 @@ def leads_command(
     then today's SLA breaches (UTC)."""
     from bot.deps import build_ready_deps
     from commands.leads import unanswered_text
+    from salesops_core.kpi.details import unanswered_leads
     from salesops_core.leads.business_hours import business_minutes_between, calendar_for
     from salesops_core.leads.engine import ladder
-    from salesops_core.leads.views import breaches_between, open_leads, unanswered_leads
+    from salesops_core.leads.views import breaches_between, open_leads
     from salesops_core.org.scopes import ORG_SCOPE
     from salesops_core.periods import parse_period
 
@@ -76,7 +77,7 @@ def leads_command(
         period, tz=org.tz, fiscal_year_start_month=org.fiscal_year_start_month, now=at
     )
     with deps.sessions() as session:
-        unanswered = unanswered_leads(session, ORG_SCOPE, span)
+        unanswered = unanswered_leads(session, ORG_SCOPE, span, at)
         console.print(
             f"Leads created {span.label}: {unanswered_text(unanswered, 'unanswered')}",
             highlight=False,
@@ -149,6 +150,9 @@ def outbox_command(
         console.print(f"Row {retry} is pending again.")
     with deps.sessions() as session:
         counts = outbox.outbox_counts(session)
+        if not any(counts.values()):
+            console.print("The outbox is empty: nothing queued, sent or failed.")
+            return
         console.print("  ".join(f"{name}: {count}" for name, count in counts.items()))
         rows = []
         for row in outbox.list_messages(session, status=wanted, limit=limit):

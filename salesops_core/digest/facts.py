@@ -27,6 +27,7 @@ class PeriodFacts:
     running: bool  # the period had not ended when the digest was computed
     kind: PeriodKind = "range"  # week, month, quarter, year or range: how its dates read
     timezone: str = "UTC"  # the org zone whose local midnights bound the period
+    same_point: bool = False  # only part of the previous period compares (words.compared_with)
 
     @classmethod
     def of(cls, period: Period, now: datetime) -> PeriodFacts:
@@ -38,6 +39,7 @@ class PeriodFacts:
             running=now < period.end,
             kind=period.kind,
             timezone=str(period.start.tzinfo),
+            same_point=period.compares_to_same_point(now),
         )
 
 

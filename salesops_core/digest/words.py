@@ -73,7 +73,7 @@ def period_noun(period: PeriodFacts) -> str:
 
 
 def compared_with(period: PeriodFacts) -> str:
-    """ "vs the week before"; while the period runs, "vs the same point of the week before"
-    (the previous period up to the same point, as /kpi compares)."""
-    same_point = "the same point of " if period.running else ""
+    """ "vs the week before"; while only part of the previous period compares, "vs the same
+    point of the week before" (as /kpi's `vs_label`)."""
+    same_point = "the same point of " if period.same_point else ""
     return f"vs {same_point}the {period_unit(period)} before"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from salesops_core.config import OrgConfig, SlaPolicy
-from salesops_core.db.models import Deal, DealStageChange, Lead, Outcome, Rep, Stage
+from salesops_core.db.models import Deal, DealStageChange, Lead, LeadStatus, Outcome, Rep, Stage
 from salesops_core.kpi.asof import STAGE_NOT_RECORDED, open_deals_at
 from salesops_core.kpi.rules import (
     at_time,
@@ -151,6 +152,35 @@ def _in_stage_order(rows: Sequence[Any]) -> list[dict[str, Any]]:
         return (big if row["order"] is None else row["order"]), row["stage"]
 
     return sorted(result, key=place)
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """Leads not answered by `now`: still waiting, or closed without a response."""
+
+    waiting: int
+    closed: int
+
+    @property
+    def total(self) -> int:
+        """All leads not answered by `now` (the `leads_unanswered` KPI)."""
+        return self.waiting + self.closed
+
+
+def unanswered_leads(session: Session, scope: Scope, period: Period, now: datetime) -> Unanswered:
+    """The scope's leads created in the period and not answered by `now` (`responded_by`, the
+    rule the `leads_unanswered` KPI counts by), split into still waiting and closed: one query.
+    A lead keeps no close time, only today's status, so one closed after `now` counts as closed."""
+    closed = case((Lead.status == LeadStatus.CLOSED, 1), else_=0)
+    total, closed_count = session.execute(
+        select(func.count(), func.coalesce(func.sum(closed), 0)).where(
+            responded_by(now).is_(None),
+            Lead.created_at >= at_time(period.start),
+            Lead.created_at < at_time(period.end),
+            in_scope(Lead.owner_id, scope),
+        )
+    ).one()
+    return Unanswered(waiting=int(total) - int(closed_count), closed=int(closed_count))
 
 
 def lead_response_minutes(

@@ -311,13 +311,14 @@ def scope_rep_rows(
     return [numbers.partials.get(i, {}) for i in {r.id for r in reps or ()}]
 
 
-def _counted_reps(reps: Iterable[Any], partials: q.Partials) -> int:
-    return sum(
-        1 for r in reps if r.active or (partials.get(r.id) or {}).get("activity_count", 0) > 0
-    )
+def rate_reps(reps: Iterable[Any], partials: q.Partials) -> list[Any]:
+    """The people of `reps` that per-rep rates (meetings per rep per week) divide by, whatever
+    their role: active, or logged an activity in the period."""
+    return [r for r in reps if r.active or (partials.get(r.id) or {}).get("activity_count", 0) > 0]
 
 
-def _rep_kpis(numbers: PeriodNumbers, rep_id: int) -> KpiValues:
+def rep_kpis(numbers: PeriodNumbers, rep_id: int) -> KpiValues:
+    """One rep's KPIs from the numbers gathered over any scope holding them."""
     row = numbers.partials.get(rep_id, {})
     return combine(
         [row],
@@ -336,13 +337,13 @@ def scope_kpis(
     (`reps_in_scope`), when the caller has read them already."""
     if scope.kind == "rep":
         assert isinstance(scope.key, int)
-        return _rep_kpis(numbers, scope.key)
+        return rep_kpis(numbers, scope.key)
     if reps is None:
         reps = session.execute(reps_in_scope(scope)).all()
     return combine(
         list(numbers.partials.values()),
         rep_rows=scope_rep_rows(scope, numbers, reps),
-        rep_count=_counted_reps(reps, numbers.partials),
+        rep_count=len(rate_reps(reps, numbers.partials)),
         weeks=numbers.weeks,
         percentiles=numbers.percentiles,
         ended=numbers.ended,
@@ -358,7 +359,7 @@ def group_kpis(
     return combine(
         [partials[r.id] for r in reps if r.id in partials],
         rep_rows=[partials.get(r.id, {}) for r in reps],
-        rep_count=_counted_reps(reps, partials),
+        rep_count=len(rate_reps(reps, partials)),
         weeks=numbers.weeks,
         percentiles=percentiles,
         ended=numbers.ended,
@@ -381,7 +382,7 @@ def leaderboard_rows(reps: Iterable[Any], numbers: PeriodNumbers) -> list[Leader
             "email": r.email,
             "team": r.team,
             "active": bool(r.active),
-            **_rep_kpis(numbers, r.id),
+            **rep_kpis(numbers, r.id),
         }
         for r in reps
         if _on_leaderboard(r, numbers)

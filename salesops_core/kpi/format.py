@@ -48,18 +48,21 @@ def money_per_day(value: Value) -> str:
     return f"{money(value)} / day" if _defined(value) else NA
 
 
-def pct(value: Value) -> str:
-    """A fraction as a percentage: 0.873 -> `87%`, 0.045 -> `4.5%`.
+def _percent_text(percent: float) -> str:
+    """A number of percent or points: whole from 10 up, one decimal below; truncated, never
+    rounded up, so 99.7% of quota never reads "100%" and 9.96% never "10.0%"."""
+    percent = round(percent, 6)  # 0.29 * 100 is 28.999999999999996: 29, not 28
+    if percent != 0 and abs(percent) < 10:
+        return f"{math.trunc(round(percent * 10, 6)) / 10:.1f}"
+    return f"{math.trunc(percent)}"
 
-    Whole percents are truncated, never rounded up, so 99.7% of quota never reads "100%".
-    """
+
+def pct(value: Value) -> str:
+    """A fraction as a percentage: 0.873 -> `87%`, 0.045 -> `4.5%` (`_percent_text`)."""
     if not _defined(value):
         return NA
     assert value is not None
-    percent = float(value) * 100
-    if percent != 0 and abs(percent) < 10:
-        return f"{percent:.1f}%"
-    return f"{math.trunc(percent)}%"
+    return f"{_percent_text(float(value) * 100)}%"
 
 
 def count(value: Value) -> str:
@@ -163,9 +166,10 @@ def format_kpi(key: str, value: Value) -> str:
 
 def vs_label(period: Period, now: datetime | None = None) -> str:
     """ "vs last quarter", "vs last week", ... or "vs previous period" for a date range; while
-    the period runs at `now`, "vs same point last quarter" (see `Period.to_date_of_previous`)."""
+    only part of the previous one compares at `now`, "vs same point last quarter"
+    (`Period.compares_to_same_point`)."""
     kind = getattr(period, "kind", "range")
-    same_point = now is not None and period.to_date_of_previous(now) is not None
+    same_point = now is not None and period.compares_to_same_point(now)
     if kind in ("week", "month", "quarter", "year"):
         return f"vs same point last {kind}" if same_point else f"vs last {kind}"
     return "vs same point of the previous period" if same_point else "vs previous period"
@@ -181,8 +185,9 @@ def too_short_note(period: Period) -> str:
 def delta(current: Value, previous: Value, unit: Unit, label: str = "") -> str:
     """The change from `previous` to `current` with an arrow, e.g. `▲ 12% vs last quarter`.
 
-    Money changes are relative when the previous value is positive (else the amount);
-    percentages change in points; counts, days and minutes by their own amount.
+    Money changes are relative when the previous value is positive (else the amount), in
+    percent as `pct` writes them; percentages change in points written alike (`20 pts`,
+    `2.5 pts`, `1 pt`); counts, days and minutes by their own amount in their own units.
     Undefined on either side gives "—"; `label` (e.g. "vs last quarter") ends the text.
     """
     if not (_defined(current) and _defined(previous)):
@@ -197,7 +202,9 @@ def delta(current: Value, previous: Value, unit: Unit, label: str = "") -> str:
         return _with_label("= no change", label)
     arrow = UP if change > 0 else DOWN
     if unit == Unit.PERCENT:
-        points = number(abs(change) * 100, 1)
+        points = _percent_text(abs(change) * 100).removesuffix(".0")
+        if points == "0":  # 10.99% against 11.0%: the texts differ, the change is tiny
+            points = "< 0.1"
         size = f"{points} pt" if points == "1" else f"{points} pts"
     elif not relative:
         size = fmt(abs(change), unit)

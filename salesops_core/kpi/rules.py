@@ -31,7 +31,6 @@ from salesops_core.db.models import (
     Deal,
     Lead,
     Quota,
-    Stage,
 )
 from salesops_core.periods import Period
 from salesops_core.timeutil import UtcDateTime
@@ -62,11 +61,6 @@ def open_at(at: datetime) -> ColumnElement[bool]:
         Deal.created_at < at_time(at),
         or_(Deal.closed_at.is_(None), Deal.closed_at >= at_time(at)),
     )
-
-
-def deal_probability() -> ColumnElement[float]:
-    """The deal's own probability, else its stage's (needs the outer join on Stage), else 0."""
-    return func.coalesce(Deal.probability, Stage.probability, 0.0)
 
 
 def last_activity_before(at: datetime) -> ScalarSelect[datetime]:

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from salesops_core.config import OrgConfig, SlaPolicy
-from salesops_core.db.models import Deal, Lead, Outcome, Quota, Rep, Team
+from salesops_core.db.models import Deal, Lead, Outcome, Quota, Rep, Role, Team
 from salesops_core.kpi.engine import (
     ForecastBasis,
     LeaderboardRow,
@@ -24,6 +24,8 @@ from salesops_core.kpi.engine import (
     forecast_basis,
     gather,
     leaderboard_rows,
+    rate_reps,
+    rep_kpis,
     scope_kpis,
     scope_rep_rows,
 )
@@ -340,7 +342,7 @@ class Meetings:
     per_week: float | None  # a rep's own per week; for a group, per rep per week
     team: str | None  # rep scope: the rep's team (None without one; None for groups)
     team_average: float | None  # rep scope: the team's meetings per rep per week
-    reps: list[RepMeetings]  # group scopes: each rep, most meetings per week first
+    reps: list[RepMeetings]  # group scopes: everyone the per-rep rate counts, most per week first
 
 
 def meetings(
@@ -352,21 +354,19 @@ def meetings(
     now: datetime,
 ) -> Meetings:
     """Prospect meetings for /meetings: a rep against their team's average, or a group with
-    its reps."""
+    everyone its per-rep rate divides by (`rate_reps`: a manager too), so the list adds up."""
     if scope.kind == "rep":
         return _rep_meetings(session, scope, period, org, sla, now)
     numbers = scope_numbers(session, scope, period, org, sla, now)
-    rows = sorted(
-        leaderboard(session, numbers), key=lambda r: -(r["meetings_per_rep_per_week"] or 0)
-    )
     reps = [
         RepMeetings(
-            rep_label(r["rep"], r["active"]),
-            numbers.total("meetings", {r["rep_id"]}),
-            r["meetings_per_rep_per_week"],
+            rep_label(r.name, r.active) + ("" if r.role == Role.REP else f" ({r.role.value})"),
+            numbers.total("meetings", {r.id}),
+            rep_kpis(numbers.gathered, r.id)["meetings_per_rep_per_week"],
         )
-        for r in rows
+        for r in rate_reps(numbers.reps or (), numbers.gathered.partials)  # read for groups
     ]
+    reps.sort(key=lambda r: (-(r.per_week or 0), r.rep))
     per_rep = numbers.kpis["meetings_per_rep_per_week"]
     return Meetings(numbers.total("meetings"), per_rep, None, None, reps)
 

@@ -1,5 +1,5 @@
-"""Read views of leads: who is still waiting for an answer, whose deadline passed, which went
-unanswered, and which `[[sla]]` sources match no lead.
+"""Read views of leads: who is still waiting for an answer, whose deadline passed, and which
+`[[sla]]` sources match no lead (the unanswered split of a period is a KPI: `kpi/details`).
 
 An open lead is one still waiting for its first response: status open (neither responded nor
 closed) and no first response recorded. `is_open` is that definition; everything that lists,
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from salesops_core.config import SlaPolicy
@@ -72,33 +72,6 @@ def waiting_leads(
     ).all()
     oldest = [WaitingLead(r.external_id, r.company, r.source, r.created_at, r.name) for r in rows]
     return WaitingLeads(int(rows[0].total) if rows else 0, oldest)
-
-
-@dataclass(frozen=True)
-class Unanswered:
-    """Leads without a first response: still waiting (open), or closed without one."""
-
-    waiting: int
-    closed: int
-
-    @property
-    def total(self) -> int:
-        """All leads without a first response (the `leads_unanswered` KPI)."""
-        return self.waiting + self.closed
-
-
-def unanswered_leads(session: Session, scope: Scope, period: Period) -> Unanswered:
-    """The scope's leads created in the period with no first response, split by whether they
-    are still open (waiting) or were closed without a response: one query."""
-    total, waiting = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((is_open(), 1), else_=0)), 0)).where(
-            Lead.first_response_at.is_(None),
-            Lead.created_at >= period.start,
-            Lead.created_at < period.end,
-            in_scope(Lead.owner_id, scope),
-        )
-    ).one()
-    return Unanswered(waiting=int(waiting), closed=int(total) - int(waiting))
 
 
 def open_leads(session: Session, *, limit: int = 100) -> list[Lead]:

@@ -100,6 +100,13 @@ def test_outbox_table_fits_80_columns(org: None, database_url: str, tmp_path: Pa
     assert_readable(text, DEAD_REASON)
 
 
+def test_an_empty_outbox_says_so_in_one_line(
+    sessions: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    text = piped(["outbox"], database_url, tmp_path)
+    assert text == "The outbox is empty: nothing queued, sent or failed.\n"
+
+
 def test_nudges_dry_run_fits_80_columns(org: None, database_url: str, tmp_path: Path) -> None:
     text = piped(["nudges", "--dry-run", *NOW_ARG], database_url, tmp_path)
     assert_readable(text, "Jane Doe")

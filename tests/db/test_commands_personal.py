@@ -86,6 +86,18 @@ def test_meetings_per_week_against_the_team_average(session: Session, org: Org) 
     assert "Team average (West): 0.05 per rep" in text  # 1 meeting / 3 reps / 6.64 weeks
 
 
+def test_a_teams_meetings_list_everyone_its_per_rep_rate_counts(session: Session, org: Org) -> None:
+    _, text = ask(session, org.manager, "/meetings")
+    assert "Per rep per week: 0.05" in text  # 1 meeting / 3 people / 6.64 weeks
+    rows = [line.split() for line in text.splitlines() if line.endswith(("0.2", " 0"))]
+    assert rows == [
+        ["Jane", "Doe", "1", "0.2"],
+        ["Bob", "Stone", "0", "0"],
+        ["Mia", "Manager", "(manager)", "0", "0"],  # active, so counted: listed too
+    ]
+    assert "Per rep: 3 people counted (active, or with an activity), as listed." in text
+
+
 def test_every_command_help_is_its_usage(session: Session, org: Org) -> None:
     for command in ("/kpi", "/pipeline", "/leads", "/forecast", "/quota", "/meetings", "/team"):
         reply = run_command(session, org.jane, command, "help", context())

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from commands.base import run_command
 from commands.kit.text import reply_as_text
-from salesops_core.db.models import Deal, Outcome, Quota, Rep, Role, Team
+from salesops_core.db.models import Activity, ActivityType, Deal, Outcome, Quota, Rep, Role, Team
 from salesops_core.demo import demo_summary, load_demo
 from salesops_core.org.access import viewer_for_rep
 from tests.support.command_org import Q4, Org, build_org, context, t, text_of
@@ -96,6 +96,12 @@ def test_the_cli_leaderboard_and_meetings_mark_the_rep_who_left(
     )
     assert result.exit_code == 0, result.output
     assert "Lee Gone (left)" in result.output
+    # /meetings lists whom its per-rep rate counts: Lee only once he logged an activity in Q4
+    assert "Lee Gone" not in text_of(session, org.manager, "/meetings West")
+    lee = session.scalars(select(Rep).where(Rep.name == "Lee Gone")).one()
+    session.add(Activity(external_id="A-lee", rep_id=lee.id, type=ActivityType.CALL,
+                         started_at=t(10, 1), minutes=30))  # fmt: skip
+    session.commit()
     assert "Lee Gone (left)" in text_of(session, org.manager, "/meetings West")
 
 

@@ -1,6 +1,6 @@
 """Checks on a drawn matplotlib Figure: what the PNG shows, measured with the renderer that
-draws it (texts inside the figure, no two texts overlapping, artists found by gid); a PNG's
-size from its header."""
+draws it (texts inside the figure, no two texts overlapping, texts over bars, artists found by
+gid); a PNG's size from its header."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import struct
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
@@ -80,6 +81,18 @@ def overlapping(figure: Figure) -> list[tuple[str, str]]:
         for i, (text, box) in enumerate(placed)
         for other, other_box in placed[i + 1 :]
         if box.padded(-1).overlaps(other_box.padded(-1))
+    ]
+
+
+def bars_under(figure: Figure, axes: Axes, text: Text) -> list[Rectangle]:
+    """The bars of `axes` whose boxes a text's box overlaps by more than a pixel."""
+    ((_, box),) = extents(figure, [text])
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    return [
+        bar
+        for bar in axes.patches
+        if isinstance(bar, Rectangle)
+        and bar.get_window_extent(renderer).padded(-1).overlaps(box.padded(-1))
     ]
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 from salesops_core import charts
 from salesops_core.charts import value_label
 from tests.support.figures import (
+    bars_under,
     by_gid,
     drawn,
     extents,
@@ -246,12 +248,36 @@ def test_trend_value_labels_read_as_the_text_does() -> None:
     assert labels[-1] == "$201,600\n65% of quota"
 
 
-def test_trend_value_labels_stand_above_the_bar_and_its_quota_marker() -> None:
-    figure = drawn(trend(quota=[w * 1.02 for w in WON]))
+def _gap(box: Bbox, y: float) -> float:
+    """Pixels between a box and a height: 0 when the height crosses the box."""
+    return max(0.0, box.y0 - y, y - box.y1)
+
+
+@pytest.mark.parametrize(
+    "quota",
+    [QUOTA, [w * 1.02 for w in WON], [w * 0.98 for w in WON], [2_000_000.0] * 6],
+    ids=["the demo's", "just above the bars", "just below the bars' tops", "far above"],
+)
+def test_a_won_label_sits_on_its_bar_never_on_the_quota_marker(quota: list[float]) -> None:
+    """Nearer its bar's top than its quota marker (above the bar, or inside it when the marker
+    is in the way), over its own bar: the label never reads as the quota's."""
+    won = [491_300.0, 358_100.0, 279_100.0, 558_500.0, 286_900.0, 301_600.0]  # tall enough
+    figure = drawn(trend(won=won, quota=quota))
     (axes,) = figure.axes
-    for (text, box), won in zip(extents(figure, by_gid(axes, "value-label")), WON, strict=True):  # type: ignore[arg-type]
-        marker = axes.transData.transform((0, won * 1.02))[1]
-        assert box.y0 >= marker, text.get_text()
+    labels = extents(figure, by_gid(axes, "value-label"))  # type: ignore[arg-type]
+    for (text, box), bar, amount, target in zip(labels, axes.patches, won, quota, strict=True):
+        top, marker = (axes.transData.transform((0, y))[1] for y in (amount, target))
+        assert _gap(box, top) < _gap(box, marker), text.get_text()
+        assert bars_under(figure, axes, text) in ([], [bar]), text.get_text()
+
+
+def test_the_demo_trend_labels_each_bar_just_above_its_top() -> None:
+    figure = drawn(trend())
+    (axes,) = figure.axes
+    labels = extents(figure, by_gid(axes, "value-label"))  # type: ignore[arg-type]
+    for (text, box), amount in zip(labels, WON, strict=True):
+        top = axes.transData.transform((0, amount))[1]
+        assert 0 < box.y0 - top < 10, text.get_text()  # 3 pt over its bar, not over the quota
 
 
 def test_team_chart_marks_the_pace_expected_by_now() -> None:

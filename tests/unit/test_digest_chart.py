@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 from salesops_core.charts import ChartError, _digest_figure, digest_chart, value_label
 from salesops_core.digest.facts import ChartFacts, StageBar
 from tests.support.figures import (
+    bars_under,
     by_gid,
     drawn,
     extents,
@@ -119,6 +121,21 @@ LAYOUTS = {
         won_trend=[(f"2026-W{w}", 100_000.0 * (w - 40)) for w in range(43, 49)],
         won_previous=[(f"2026-W{w}", 100_000.0 * (w - 41)) for w in range(43, 49)],
         trend_running=True,
+    ),
+    "weeks with nothing won": facts(
+        8,
+        won_trend=[("W42", 412_000.0), ("W43", 0.0), ("W44", 530_250.0), ("W45", 0.0)],
+        won_previous=[("W41", 398_000.0), ("W42", 412_000.0), ("W43", 0.0), ("W44", 530_250.0)],
+    ),
+    "a small last week": facts(
+        8,
+        won_trend=[("W45", 122_600.0), ("W46", 196_700.0), ("W47", 180_400.0), ("W48", 56_200.0)],
+        won_previous=[
+            ("W44", 109_400.0),
+            ("W45", 122_600.0),
+            ("W46", 196_700.0),
+            ("W47", 180_400.0),
+        ],
     ),
     "nothing": facts(0, **NOTHING),
 }
@@ -280,6 +297,33 @@ def test_the_sla_label_clears_the_bars_it_passes_over() -> None:
     ]
     assert under  # the label does pass over bars here
     assert box.y0 >= axes.transData.transform((1, max(under)))[1]
+
+
+def _gap(box: Bbox, y: float) -> float:
+    """Pixels between a box and a height: 0 when the height crosses the box."""
+    return max(0.0, box.y0 - y, y - box.y1)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["8 reps", "weeks with nothing won", "a small last week", "year-week labels, week running"],
+)
+def test_a_won_label_sits_over_its_own_bar_never_over_the_period_before(name: str) -> None:
+    """Each label (a $0 one too) lies clear of every bar but its own, centred on or right of
+    its own bar, and nearer its bar's top than the top of the period before's bar when over
+    that one: there it would read as that bar's amount."""
+    figure = drawn(_digest_figure(LAYOUTS[name]))
+    axes = panel(figure, TREND)
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    count = len(LAYOUTS[name].won_trend)
+    before, won = axes.patches[:count], axes.patches[count:]
+    labels = extents(figure, by_gid(axes, "value-label"))  # type: ignore[arg-type]
+    for (text, box), grey, bar in zip(labels, before, won, strict=True):
+        assert bars_under(figure, axes, text) in ([], [bar]), text.get_text()
+        own, other = (patch.get_window_extent(renderer) for patch in (bar, grey))
+        assert (box.x0 + box.x1) / 2 >= own.x0, text.get_text()
+        if box.x0 < other.x1:
+            assert _gap(box, own.y1) < _gap(box, other.y1), text.get_text()
 
 
 def test_long_period_labels_go_on_two_lines_rather_than_overlap() -> None:

@@ -74,6 +74,33 @@ def test_percentage_delta_is_in_points() -> None:
     assert f.delta(0.38, 0.39, Unit.PERCENT, "vs last quarter") == "▼ 1 pt vs last quarter"
 
 
+def test_percentages_are_never_rounded_up_nor_cut_by_float_error() -> None:
+    assert [f.pct(v) for v in (0.0996, 0.29, 0.57, -0.0001)] == ["9.9%", "29%", "57%", "0.0%"]
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "unit", "text"),
+    [
+        (109_960, 100_000, Unit.MONEY, "▲ 9.9%"),  # 9.96%: not "10.0%"
+        (142_000, 100_000, Unit.MONEY, "▲ 42%"),
+        (110_000, 100_000, Unit.MONEY, "▲ 10%"),
+        (95_500, 100_000, Unit.MONEY, "▼ 4.5%"),
+        (0.502, 0.30, Unit.PERCENT, "▲ 20 pts"),  # 20.2 points read as a percent would
+        (0.26, 0.40, Unit.PERCENT, "▼ 14 pts"),
+        (0.325, 0.30, Unit.PERCENT, "▲ 2.5 pts"),
+        (0.31, 0.30, Unit.PERCENT, "▲ 1 pt"),
+        (0.11, 0.10999, Unit.PERCENT, "▲ < 0.1 pts"),  # "11%" against "10%"
+        (27, 23, Unit.DAYS, "▲ 4 days"),
+        (23, 27.5, Unit.DAYS, "▼ 4.5 days"),
+        (35, 23, Unit.DAYS, "▲ 12 days"),
+        (24, 23, Unit.DAYS, "▲ 1 day"),
+        (100, 22, Unit.MINUTES, "▲ 1.3 h"),
+    ],
+)
+def test_deltas_read_like_the_values_they_compare(current, previous, unit, text) -> None:
+    assert f.delta(current, previous, unit) == text
+
+
 def test_delta_with_an_undefined_side_is_a_dash_not_a_number() -> None:
     assert f.delta(None, 0.2, Unit.PERCENT, "vs last quarter") == "— vs last quarter"
     assert f.delta(0.2, None, Unit.PERCENT, "vs last quarter") == "— vs last quarter"

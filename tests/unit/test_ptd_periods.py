@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from salesops_core.digest.facts import PeriodFacts
+from salesops_core.digest.words import compared_with
 from salesops_core.kpi import format as f
 from salesops_core.kpi.registry import Unit
 from salesops_core.periods import parse_period
@@ -64,6 +68,27 @@ def test_the_comparison_label_says_same_point_while_the_period_runs() -> None:
         "vs same point of the previous period"
     )
     assert f.too_short_note(period("this-week", now)) == "too early in the week"
+
+
+@pytest.mark.parametrize(
+    ("word", "day", "kpi_label", "digest_label"),
+    [
+        # day 31 reaches past February's end: all of February compares
+        ("this-month", (3, 31), "vs last month", "vs the month"),
+        # Q3 has 92 days, Q2 91: on Sep 30 all of Q2 compares
+        ("this-quarter", (9, 30), "vs last quarter", "vs the quarter"),
+        # August has 31 days: Sep 30 meets Aug 30
+        ("this-month", (9, 30), "vs same point last month", "vs the same point of the month"),
+    ],
+    ids=["mar-31", "q3-sep-30", "sep-30"],
+)
+def test_a_same_point_capped_at_the_previous_end_is_labelled_as_the_whole_period(
+    word: str, day: tuple[int, int], kpi_label: str, digest_label: str
+) -> None:
+    now = datetime(2026, *day, 15, tzinfo=UTC)
+    running = period(word, now)
+    assert f.vs_label(running, now) == kpi_label
+    assert compared_with(PeriodFacts.of(running, now)) == f"{digest_label} before"
 
 
 def test_a_money_change_hidden_by_rounding_the_amounts_still_shows() -> None:
