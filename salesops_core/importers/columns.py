@@ -204,9 +204,7 @@ def convert_deals(
                 outcome = state.outcome
                 close_date = stamps["close_date"][n]
                 if has_expected:
-                    values["expected_close"] = stamps["expected_close"][n] or (
-                        close_date if outcome == Outcome.OPEN else None
-                    )
+                    values["expected_close"] = stamps["expected_close"][n] or close_date
                 values["closed_at"] = (
                     None if outcome == Outcome.OPEN else stamps["closed_at"][n] or close_date
                 )

@@ -13,7 +13,8 @@ KINDS = ("reps", "deals", "leads", "activities", "quotas", "forecasts", "stage_c
 FORMATS = ("native", "salesforce", "hubspot")
 
 # Native CSV columns (DESIGN.md section 3) followed by extra fields any format may map:
-# close_date (expected close of an open deal, close time of a closed one), is_closed/is_won
+# close_date (a CRM's CloseDate: the expected close, and for a closed deal also its close time,
+# so a past period's coverage still counts the deals that have closed since), is_closed/is_won
 # (outcome flags), duration_seconds, crm_user_id (the rep's id in the CRM), responded_by.
 FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {

@@ -155,9 +155,7 @@ def convert_deal(cells: Cells, spec: FormatSpec, stages: StageMap) -> Converted:
     close_date = cells.timestamp("close_date")
     closed_at = cells.timestamp("closed_at")
     if plan.has("expected_close") or plan.has("close_date"):
-        values["expected_close"] = cells.timestamp("expected_close") or (
-            close_date if outcome == Outcome.OPEN else None
-        )
+        values["expected_close"] = cells.timestamp("expected_close") or close_date
     if outcome == Outcome.OPEN:
         values["closed_at"] = None
     else:
