@@ -12,8 +12,9 @@ from __future__ import annotations
 import io
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ParamSpec
 
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -33,6 +34,8 @@ from matplotlib.transforms import Bbox
 from salesops_core.digest.facts import ChartFacts, StageBar
 from salesops_core.kpi.format import axis_tick, fmt, format_kpi, plural
 from salesops_core.kpi.registry import Unit
+
+P = ParamSpec("P")
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -92,12 +95,24 @@ def _plain(axes: Axes, style: ChartStyle) -> None:
         axes.spines[side].set_visible(False)
 
 
-def _png(figure: Figure, style: ChartStyle) -> bytes:
+def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     # Constrained layout already fits every label inside the figure; bbox_inches="tight" would
-    # cost a second full draw for nothing.
-    figure.savefig(buffer, format="png", dpi=style.dpi)
+    # cost a second full draw for nothing. Saved at the dpi the figure was made with (its style's).
+    figure.savefig(buffer, format="png", dpi=figure.dpi)
     return buffer.getvalue()
+
+
+def _png_of(draw: Callable[P, Figure]) -> Callable[P, bytes]:
+    """`draw` with its own arguments, returning its chart as PNG bytes; named as `draw` without
+    "_figure" (callers use that name, and the chart pool pickles the function by it)."""
+
+    def png(*args: P.args, **kwargs: P.kwargs) -> bytes:
+        return _png(draw(*args, **kwargs))
+
+    png.__name__ = png.__qualname__ = draw.__name__.removesuffix("_figure")
+    png.__doc__ = f"`{draw.__name__}` as PNG bytes."
+    return png
 
 
 def _no_data(axes: Axes, style: ChartStyle, message: str) -> None:
@@ -154,21 +169,7 @@ def kpi_trend_figure(
     return _one_panel(panel, title, style, style.height_in)
 
 
-def kpi_trend(
-    labels: Sequence[str],
-    won: Sequence[float],
-    attainment: Sequence[float | None],
-    *,
-    quota: Sequence[float | None] | None = None,
-    running: bool = False,
-    title: str,
-    style: ChartStyle = DEFAULT_STYLE,
-) -> bytes:
-    """`kpi_trend_figure` as PNG bytes."""
-    figure = kpi_trend_figure(
-        labels, won, attainment, quota=quota, running=running, title=title, style=style
-    )
-    return _png(figure, style)
+kpi_trend = _png_of(kpi_trend_figure)
 
 
 def pipeline_by_stage_figure(
@@ -192,20 +193,7 @@ def pipeline_by_stage_figure(
     return _one_panel(panel, title, style, max(style.height_in, panel.height_in + 0.6))
 
 
-def pipeline_by_stage(
-    stages: Sequence[str],
-    unweighted: Sequence[float],
-    weighted: Sequence[float],
-    *,
-    deals: Sequence[int],
-    title: str,
-    style: ChartStyle = DEFAULT_STYLE,
-) -> bytes:
-    """`pipeline_by_stage_figure` as PNG bytes."""
-    figure = pipeline_by_stage_figure(
-        stages, unweighted, weighted, deals=deals, title=title, style=style
-    )
-    return _png(figure, style)
+pipeline_by_stage = _png_of(pipeline_by_stage_figure)
 
 
 def response_histogram_figure(
@@ -234,23 +222,7 @@ def response_histogram_figure(
     return _one_panel(panel, title, style, style.height_in)
 
 
-def response_histogram(
-    edges: Sequence[float],
-    inside: Sequence[int],
-    late: Sequence[int],
-    *,
-    sla_minutes: float | None,
-    business_hours: bool,
-    unanswered: int,
-    title: str,
-    style: ChartStyle = DEFAULT_STYLE,
-) -> bytes:
-    """`response_histogram_figure` as PNG bytes."""
-    figure = response_histogram_figure(
-        edges, inside, late, sla_minutes=sla_minutes, business_hours=business_hours,
-        unanswered=unanswered, title=title, style=style,
-    )  # fmt: skip
-    return _png(figure, style)
+response_histogram = _png_of(response_histogram_figure)
 
 
 _MINUTE_TICKS = (0.5, 1, 5, 15, 60, 240, 1440, 10080, 43200)
@@ -285,21 +257,7 @@ def team_attainment_figure(
     return _one_panel(panel, title, style, max(3.0, panel.height_in + 0.6))
 
 
-def team_attainment(
-    reps: Sequence[str],
-    attainment: Sequence[float],
-    *,
-    expected: float,
-    title: str,
-    without_quota: int = 0,
-    style: ChartStyle = DEFAULT_STYLE,
-) -> bytes:
-    """`team_attainment_figure` as PNG bytes."""
-    figure = team_attainment_figure(
-        reps, attainment, expected=expected, title=title, without_quota=without_quota,
-        style=style,
-    )  # fmt: skip
-    return _png(figure, style)
+team_attainment = _png_of(team_attainment_figure)
 
 
 # The digest's composite chart. Each panel draws itself before the layout and places its value

@@ -30,13 +30,13 @@ def register(app: typer.Typer) -> None:
 def migrate_command() -> None:
     """Create or upgrade the database schema (DATABASE_URL, default ./salesops.db)."""
     from bot.deps import build_deps
-    from salesops_core.db.engine import migrate, new_sqlite_file, schema_status
+    from salesops_core.db.engine import migrate, new_sqlite_file, schema_status, shown_url
 
     deps = build_deps()
     created = new_sqlite_file(deps.engine)
     migrate(deps.engine)
     current, _ = schema_status(deps.engine)
-    url = deps.engine.url.render_as_string(hide_password=True)
+    url = shown_url(deps.engine.url)
     say_created(created)
     console.print(f"Database {url} is at revision {current}.")
 
@@ -52,7 +52,7 @@ def doctor_command() -> None:
     show the nudge settings in force."""
     from bot.deps import build_deps
     from bot.settings import load_settings
-    from salesops_core.db.engine import open_existing, schema_status
+    from salesops_core.db.engine import open_existing, schema_status, shown_url
     from salesops_core.errors import ConfigError, DatabaseNotReady, DatabaseUnavailable
 
     problems = 0
@@ -78,7 +78,7 @@ def doctor_command() -> None:
         report(False, "database", str(exc))
         _check_slack(settings, report)
         raise typer.Exit(1) from None
-    url = deps.engine.url.render_as_string(hide_password=True)
+    url = shown_url(deps.engine.url)
     try:
         report(True, "database", url)
         current, head = schema_status(deps.engine)

@@ -42,7 +42,7 @@ def demo_command(
     from bot.cli.data import say_created
     from bot.deps import build_deps
     from bot.showcase import showcase
-    from salesops_core.db.engine import check_connection, new_sqlite_file, transaction
+    from salesops_core.db.engine import check_connection, new_sqlite_file, shown_url, transaction
     from salesops_core.demo import demo_summary, load_demo
     from salesops_core.leads.deadlines import fill_sla_deadlines
 
@@ -55,7 +55,7 @@ def demo_command(
         deps.engine.dispose()
         deps = build_deps()
     started = time.monotonic()
-    url = deps.engine.url.render_as_string(hide_password=True)
+    url = shown_url(deps.engine.url)
     with console.status(f"Building the demo org (scale {scale:g}) in {url} ..."):
         load_demo(
             deps.engine,

@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import OperationalError
 
-from salesops_core.db.engine import SQLITE_CONNECT_PRAGMAS, migrate
+from salesops_core.db.engine import SQLITE_CONNECT_PRAGMAS, migrate, shown_url
 from salesops_core.db.models import (
     Activity,
     Base,
@@ -87,7 +87,7 @@ def load_demo(
     now_s = clock.epoch(as_utc(now).replace(microsecond=0))
     with engine.connect() as connection:
         if not fresh and holds_foreign_data(connection):
-            url = engine.url.render_as_string(hide_password=True)
+            url = shown_url(engine.url)
             raise DemoRefused(
                 f"{url} holds data that is not from `salesops demo`; refusing to replace it. "
                 "Point DATABASE_URL at another database, or pass --fresh to delete everything."

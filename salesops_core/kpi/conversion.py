@@ -22,7 +22,7 @@ from sqlalchemy import Subquery, and_, case, func, or_, select
 
 from salesops_core.db.models import Deal, Outcome
 from salesops_core.kpi.asof import open_deals_at
-from salesops_core.kpi.rules import at_time
+from salesops_core.kpi.rules import at_time, due_in
 from salesops_core.org.scopes import Scope, in_scope
 from salesops_core.periods import Period
 
@@ -37,9 +37,11 @@ def _least(a: Any, b: Any) -> Any:
 def start_outcomes(scope: Scope, period: Period, until: datetime) -> Subquery:
     """One row per deal in the scope open at the period start: `deal_id`, `owner`,
     `start_amount` (as of the start; NULL: none) and its split into `won`, `lost`, `slipped` and
-    `shrunk` at `until` (the period end, or now while it runs)."""
+    `shrunk` at `until` (the period end, or now while it runs); `start_due`: its start amount
+    when it is expected to close in the period (a closed period's coverage), else 0."""
     mine = in_scope(Deal.owner_id, scope)
-    start = open_deals_at(period.start, mine).subquery("at_start")
+    due = due_in(period).label("due")
+    start = open_deals_at(period.start, mine, columns=(due,)).subquery("at_start")
     # only deals created before the start can be open at both ends (created_at wrapped, so
     # SQLite still walks the closed_at ranges of `open_deals_at`)
     older = func.coalesce(Deal.created_at, None) < at_time(period.start)
@@ -60,6 +62,7 @@ def start_outcomes(scope: Scope, period: Period, until: datetime) -> Subquery:
             case((lost, amount), else_=0).label("lost"),
             case((or_(won, lost), 0), else_=kept).label("slipped"),
             case((lost, 0), else_=amount - kept).label("shrunk"),
+            case((start.c.due, amount), else_=0).label("start_due"),
         )
         .join(start, start.c.deal_id == Deal.id)
         .outerjoin(end, end.c.deal_id == Deal.id)

@@ -191,9 +191,7 @@ def gather(
     q.closed_deals(session, scope, so_far, partials)
     q.open_pipeline(session, scope, period, until, org, partials)
     closed = now >= period.end and not to_date  # a to-date point, even its end, is running
-    if closed:
-        q.due_at_start(session, scope, period, partials)
-    q.pipeline_conversion(session, scope, period, until, partials)
+    q.pipeline_conversion(session, scope, period, until, partials, due=closed)
     q.quotas(session, scope, period, partials)
     q.forecasts(session, scope, period, partials, forecast_category)
     total, per_owner = q.lead_numbers(session, scope, so_far, now, partials)

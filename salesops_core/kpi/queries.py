@@ -122,22 +122,19 @@ def open_pipeline(
     _merge(partials, session.execute(query))
 
 
-def due_at_start(session: Session, scope: Scope, period: Period, partials: Partials) -> None:
-    """The amount open at the period start (as of then) and expected to close in the period:
-    the pipeline a closed period's coverage is judged on (`start_due_amount`)."""
-    deals = open_deals_at(period.start, in_scope(Deal.owner_id, scope), due_in(period)).subquery()
-    query = select(
-        deals.c.owner_id.label("owner"),
-        func.coalesce(func.sum(deals.c.amount), 0).label("start_due_amount"),
-    ).group_by(deals.c.owner_id)
-    _merge(partials, session.execute(query))
-
-
 def pipeline_conversion(
-    session: Session, scope: Scope, period: Period, until: datetime, partials: Partials
+    session: Session,
+    scope: Scope,
+    period: Period,
+    until: datetime,
+    partials: Partials,
+    *,
+    due: bool = False,
 ) -> None:
     """The amount open at the period start and its split at `until` (won, lost, slipped,
-    shrunk; see kpi.conversion); nothing before the period has started."""
+    shrunk; see kpi.conversion); nothing before the period has started. `due`: also the part
+    expected to close in the period, the pipeline a closed period's coverage is judged on
+    (`start_due_amount`), from the same read of the deals open at the start."""
     if until <= period.start:
         return
     rows = start_outcomes(scope, period, until)
@@ -145,6 +142,7 @@ def pipeline_conversion(
         rows.c.owner.label("owner"),
         func.sum(rows.c.start_amount).label("start_amount"),
         *(func.sum(rows.c[part]).label(f"start_{part}") for part in CONVERSION_SPLIT),
+        *([func.coalesce(func.sum(rows.c.start_due), 0).label("start_due_amount")] if due else []),
     ).group_by(rows.c.owner)
     _merge(partials, session.execute(query))
 

@@ -237,6 +237,19 @@ def _group_levels(
         yield [group for group, name in folded if level(typed, name, None)][:_CANDIDATES]
 
 
+def _one_group(
+    typed: str, groups: Sequence[_Group], name_of: Callable[[_Group], str], what: str
+) -> _Group | None:
+    """The one team or region `typed` names at the closest level with any match; UnknownTeam
+    (`what`: "team" or "region") when several match there; None when none does."""
+    for found in _group_levels(typed, groups, name_of):
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise UnknownTeam(more_than_one(typed, what, [name_of(group) for group in found]))
+    return None
+
+
 def _same(ref: RepRef) -> ColumnElement[bool]:
     """Reps the reference names exactly."""
     by_email = func.lower(Rep.email) == ref.value.lower()
@@ -305,11 +318,9 @@ def find_team(session: Session, name: str) -> Team:
     if exact is not None:
         return exact
     teams = session.scalars(select(Team).order_by(Team.name)).all()
-    for found in _group_levels(name, teams, lambda team: team.name):
-        if len(found) == 1:
-            return found[0]
-        if found:
-            raise UnknownTeam(more_than_one(name, "team", [team.name for team in found]))
+    team = _one_group(name, teams, lambda team: team.name, "team")
+    if team is not None:
+        return team
     names = [team.name for team in teams]
     hint = _hint(_similar_names(name, names))
     known = f" Known teams: {', '.join(names[:20])}." if names else " There are no teams yet."
@@ -331,11 +342,9 @@ def find_region(session: Session, name: str) -> str:
         return exact
     stored = session.scalars(select(Team.region).distinct().order_by(Team.region)).all()
     regions = [region for region in stored if region]
-    for found in _group_levels(name, regions, lambda region: region):
-        if len(found) == 1:
-            return found[0]
-        if found:
-            raise UnknownTeam(more_than_one(name, "region", found))
+    region = _one_group(name, regions, lambda region: region, "region")
+    if region is not None:
+        return region
     hint = _hint(_similar_names(name, regions))
     known = f" Known regions: {', '.join(regions)}." if regions else ""
     raise UnknownTeam(f"no region named {name!r}{hint}.{known}")
