@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from salesops_core.periods import PERIOD_WORDS
+from salesops_core.periods import PERIOD_WORDS, Period
 
 
 def _check_timezone(name: str) -> str:
@@ -53,6 +53,9 @@ class OrgConfig(BaseModel):
     # A deal's record in the CRM, e.g.
     # "https://acme.lightning.force.com/lightning/r/Opportunity/{external_id}/view"
     deal_url: str | None = None
+    # Days into a period that forecasts for it still count for forecast accuracy (0: only
+    # those submitted before it starts); until then `/forecast submit` offers that period.
+    forecast_cutoff_days: float = Field(0, ge=0, le=31)
 
     @field_validator("timezone")
     @classmethod
@@ -84,6 +87,10 @@ class OrgConfig(BaseModel):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def forecast_cutoff(self, period: Period) -> dt.datetime:
+        """The moment after which a forecast no longer counts for `period`'s accuracy."""
+        return period.start + dt.timedelta(days=self.forecast_cutoff_days)
 
 
 class SlaPolicy(BaseModel):
@@ -226,3 +233,4 @@ class NudgeConfig(BaseModel):
     def stale_days(self, org: OrgConfig) -> float:
         """Days without activity that make a deal stale: this section's, else the org's."""
         return self.stale_deal_days if self.stale_deal_days is not None else org.stale_deal_days
+

@@ -12,6 +12,7 @@ from rich.markup import escape
 from bot.cli import data as cli_data
 from bot.cli import demo as cli_demo
 from bot.cli import digest as cli_digest
+from bot.cli import forecast as cli_forecast
 from bot.cli import imports as cli_import
 from bot.cli import kpi as cli_kpi
 from bot.cli import leads as cli_leads
@@ -67,6 +68,7 @@ for module in (
     cli_kpi,
     cli_digest,
     cli_nudges,
+    cli_forecast,
     cli_slack,
     cli_leads,
 ):

@@ -255,18 +255,60 @@ class Activity(Base):
 
 
 class Forecast(Base):
+    """A forecast as submitted: one row per category ("commit", "best_case"); a resubmission
+    adds rows, so the history stays. A team call (a manager's call for a team) carries the
+    team; a rep's own forecast has none, and only those add up into forecast accuracy."""
+
     __tablename__ = "forecast"
     __table_args__ = (
         UniqueConstraint("rep_id", "period_start", "period_end", "category", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id"))
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id"))  # who submitted it
     period_start: Mapped[datetime]
     period_end: Mapped[datetime]
     amount: Mapped[float] = mapped_column(Money)
     category: Mapped[str] = mapped_column(String(64), default="commit")
     submitted_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+
+
+class ForecastSnapshot(Base):
+    """What a rep had submitted for a period, as of one week (the weekly snapshot): their
+    latest commit and best case then; its lines are their open pipeline by stage then."""
+
+    __tablename__ = "forecast_snapshot"
+    __table_args__ = (UniqueConstraint("rep_id", "period_start", "period_end", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id", ondelete="CASCADE"))
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    week: Mapped[date]  # the org-local Monday of the week it was taken
+    taken_at: Mapped[datetime]
+    commit_amount: Mapped[float | None] = mapped_column(Money)  # None: none submitted by then
+    best_case_amount: Mapped[float | None] = mapped_column(Money)
+    submitted_at: Mapped[datetime | None]  # when that commit was submitted
+
+    lines: Mapped[list[ForecastSnapshotLine]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ForecastSnapshotLine(Base):
+    """One stage of a snapshot's open pipeline: deals, amount and weighted amount."""
+
+    __tablename__ = "forecast_snapshot_line"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("forecast_snapshot.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[str] = mapped_column(String(200), primary_key=True)
+    deals: Mapped[int]
+    amount: Mapped[float] = mapped_column(Money)
+    weighted: Mapped[float] = mapped_column(Money)
 
 
 class OutboxStatus(enum.StrEnum):

@@ -33,7 +33,8 @@ Definition choices (also in README "Definitions" and `salesops explain`):
   (Period.to_date_of_previous: day 61 against day 61; won, lost, leads, activities and open
   deals up to that point, quotas and forecasts of the whole previous period); once it has
   ended, the whole previous period.
-- forecast_accuracy: per rep the last "commit" forecast submitted before the period started,
+- forecast_accuracy: per rep the last "commit" forecast submitted before the period started
+  (or `[org] forecast_cutoff_days` into it),
   for forecast periods inside the report period; compared with the won amount of the reps that
   have such a forecast: 1 - |F - A| / A (null when A = 0; negative when F > 2A). Null until
   the period has ended: won so far is not what the forecast was for.
@@ -193,7 +194,7 @@ def gather(
     closed = now >= period.end and not to_date  # a to-date point, even its end, is running
     q.pipeline_conversion(session, scope, period, until, partials, due=closed)
     q.quotas(session, scope, period, partials)
-    q.forecasts(session, scope, period, partials, forecast_category)
+    q.forecasts(session, scope, period, partials, forecast_category, org.forecast_cutoff(period))
     total, per_owner = q.lead_numbers(session, scope, so_far, now, partials)
     q.activities(session, scope, period, until, partials)
     weeks = None if period.too_short(now) else period.days(now) / 7.0

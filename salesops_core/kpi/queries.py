@@ -164,8 +164,9 @@ def latest_forecasts(
     category: str = DEFAULT_FORECAST_CATEGORY,
     submitted_before: datetime | None = None,
 ) -> Any:
-    """Per rep and forecast period inside the report period: the last row submitted before
-    `submitted_before` (default: the period start, as forecast accuracy uses it), ranked 1."""
+    """Per rep and forecast period inside the report period: the rep's own last row (team
+    calls are not a rep's forecast) submitted before `submitted_before` (default: the period
+    start, as forecast accuracy uses it), ranked 1."""
     ranked = (
         select(
             Forecast.id,
@@ -181,6 +182,7 @@ def latest_forecasts(
         )
         .where(
             Forecast.category == category,
+            Forecast.team_id.is_(None),
             Forecast.period_start >= at_time(period.start),
             Forecast.period_end <= at_time(period.end),
             Forecast.submitted_at < at_time(submitted_before or period.start),
@@ -197,9 +199,11 @@ def forecasts(
     period: Period,
     partials: Partials,
     category: str = DEFAULT_FORECAST_CATEGORY,
+    submitted_before: datetime | None = None,
 ) -> None:
-    """Each rep's forecast for the period: the sum of their latest qualifying rows."""
-    ranked = latest_forecasts(session, scope, period, category)
+    """Each rep's forecast for the period: the sum of their latest rows submitted before
+    `submitted_before` (default: the period start)."""
+    ranked = latest_forecasts(session, scope, period, category, submitted_before)
     query = (
         select(
             ranked.c.rep_id.label("owner"),
