@@ -18,9 +18,11 @@ from typing import Any, TypeVar
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from commands.digest import digest_message
+from commands.forecast_scorecard import scorecard_message
 from commands.kit.blocks import context, header, section
 from commands.kit.message import SlackMessage
 from salesops_core.digest.facts import DigestChartNotice, DigestNotice
+from salesops_core.forecast.notices import ScorecardNotice
 from salesops_core.kpi import format as f
 from salesops_core.leads.notices import (
     SNOOZE_MINUTES,
@@ -172,11 +174,6 @@ RULE_TITLES = {
     Rule.BEHIND_PACE: "Behind pace",
     Rule.LOW_SELLING_TIME: "Low selling time",
 }
-FORECAST_HOW = (
-    "Forecasts can't be submitted in Slack yet. Send your commit number to your sales-ops "
-    "admin, who loads it with `salesops import --kind forecasts`; `/forecast` shows the "
-    "forecast on file and how it compares with what you have won."
-)
 
 
 def _nudge_button(nudge: Nudge, action: Action, log_id: int) -> ButtonElement:
@@ -305,6 +302,7 @@ RENDERERS: dict[NoticeKind, Callable[[dict[str, Any]], SlackMessage]] = {
     NoticeKind.NUDGE: _renderer(NudgeNotice, nudge_message),
     NoticeKind.NUDGE_ROLLUP: _renderer(RollupNotice, rollup_message),
     NoticeKind.DIGEST: _renderer(DigestNotice, digest),
+    NoticeKind.FORECAST_SCORECARD: _renderer(ScorecardNotice, scorecard_message),
 }
 # Kinds that are posted as a file (files v2 upload), not as a chat message.
 FILE_RENDERERS: dict[NoticeKind, Callable[[dict[str, Any]], SlackFile]] = {

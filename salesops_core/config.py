@@ -233,4 +233,3 @@ class NudgeConfig(BaseModel):
     def stale_days(self, org: OrgConfig) -> float:
         """Days without activity that make a deal stale: this section's, else the org's."""
         return self.stale_deal_days if self.stale_deal_days is not None else org.stale_deal_days
-

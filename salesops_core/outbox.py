@@ -38,11 +38,9 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import TypeAdapter
 from sqlalchemy import and_, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from salesops_core.db.engine import rows_changed
+from salesops_core.db.engine import rows_changed, upsert_insert
 from salesops_core.db.models import Outbox, OutboxStatus
 from salesops_core.timeutil import utcnow
 
@@ -63,6 +61,7 @@ class NoticeKind(enum.StrEnum):
     DIGEST_CHART = "digest_chart"  # the digest's chart, posted after the digest message
     NUDGE = "nudge"  # an accountability nudge for one person, with its buttons
     NUDGE_ROLLUP = "nudge_rollup"  # a manager's daily roll-up of their team's nudges
+    FORECAST_SCORECARD = "forecast_scorecard"  # after a quarter: a rep's or a team's scorecard
 
 
 class Notice(Protocol):
@@ -189,10 +188,8 @@ def enqueue_row(
         "next_attempt_at": not_before or now,
         "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    builder = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = (
-        builder(Outbox)
+        upsert_insert(session, Outbox)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(Outbox.id)

@@ -44,6 +44,7 @@ def demo_command(
     from bot.showcase import showcase
     from salesops_core.db.engine import check_connection, new_sqlite_file, shown_url, transaction
     from salesops_core.demo import demo_summary, load_demo
+    from salesops_core.demo.snapshots import demo_snapshots
     from salesops_core.leads.deadlines import fill_sla_deadlines
 
     moment = parse_now(now)
@@ -68,6 +69,7 @@ def demo_command(
         )
     with transaction(deps.sessions) as session:
         fill_sla_deadlines(session, deps.settings.org, deps.settings.sla)
+        demo_snapshots(session, deps.settings.org, moment)
     say_created(created)
     with deps.sessions() as session:
         summary = demo_summary(session, url)

@@ -191,7 +191,9 @@ def change_cell(key: str, current: Any, previous: Any) -> str:
 
 
 def explain_command(
-    kpi: str = typer.Argument(..., help="A KPI key, e.g. win_rate, or stage_conversion."),
+    kpi: str = typer.Argument(
+        ..., help="A KPI key, e.g. win_rate, or stage_conversion, or forecast (the model)."
+    ),
     rep: str | None = RepOption,
     team: str | None = TeamOption,
     region: str | None = RegionOption,
@@ -206,8 +208,15 @@ def explain_command(
     from salesops_core.org.scopes import resolve_scope
     from salesops_core.periods import parse_period
 
+    if kpi == "forecast":
+        from bot.cli.forecast_model import explain_forecast
+
+        if csv_file is not None:
+            raise SalesopsError("explain forecast has no --csv; use --limit N for more deals")
+        explain_forecast(rep, team, region, period, limit, now)
+        return
     if kpi not in EXPLAINABLE:
-        raise SalesopsError(f"unknown KPI {kpi!r}; one of: {', '.join(EXPLAINABLE)}")
+        raise SalesopsError(f"unknown KPI {kpi!r}; one of: {', '.join(EXPLAINABLE)}, forecast")
     moment = parse_now(now)
     deps = build_ready_deps()
     org = deps.settings.org

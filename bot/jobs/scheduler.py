@@ -1,5 +1,7 @@
 """Background jobs: the lead sweep every few seconds, the digests every minute, the nudges
-every five minutes (`bot.jobs.nudges`), and the outbox dispatcher loop.
+every five minutes (`bot.jobs.nudges`), the weekly forecast snapshot (`bot.jobs.snapshots`,
+checked every 15 minutes), the forecast scorecards after a quarter (`bot.jobs.scorecards`, every
+15 minutes), and the outbox dispatcher loop.
 
 APScheduler 3 runs the jobs in this one process (`salesops scheduler`, or inside
 `salesops serve --with-scheduler` through `start_background`). Each run is still guarded:
@@ -27,6 +29,8 @@ from bot.jobs.digest import DigestRun, run_digests
 from bot.jobs.digest_schedule import SlackZones
 from bot.jobs.nudges import NudgeRun, run_nudges
 from bot.jobs.pacing import Pacer
+from bot.jobs.scorecards import run_scorecards
+from bot.jobs.snapshots import run_snapshots
 from salesops_core.db.engine import transaction, try_job_lock
 from salesops_core.leads.engine import LeadRules, SweepResult, sweep
 from salesops_core.timeutil import utcnow
@@ -36,6 +40,8 @@ log = logging.getLogger("salesops.scheduler")
 DEFAULT_SWEEP_SECONDS = 1.0
 DEFAULT_DIGEST_SECONDS = 60.0
 DEFAULT_NUDGE_SECONDS = 300.0  # held nudges go out within five minutes of a working day's start
+DEFAULT_SNAPSHOT_SECONDS = 900.0  # the weekly forecast snapshot: due Monday 06:00, checked often
+DEFAULT_SCORECARD_SECONDS = 900.0  # after a quarter: scorecards from 09:00 local, within 15 min
 
 
 def run_sweep(deps: Deps, rules: LeadRules | None = None) -> SweepResult | None:
@@ -88,6 +94,18 @@ def scheduled_nudges(deps: Deps, clock: Callable[[], datetime] = utcnow) -> Nudg
     return run_nudges(deps, now=clock())
 
 
+def scheduled_snapshots(deps: Deps, clock: Callable[[], datetime] = utcnow) -> None:
+    """The weekly forecast snapshot job (`bot.jobs.snapshots`): one guarded run at the clock's
+    time."""
+    run_snapshots(deps, now=clock())
+
+
+def scheduled_scorecards(deps: Deps, clock: Callable[[], datetime] = utcnow) -> None:
+    """The forecast scorecard job (`bot.jobs.scorecards`): one guarded run at the clock's
+    time."""
+    run_scorecards(deps, now=clock())
+
+
 def start_background(
     deps: Deps,
     *,
@@ -95,6 +113,8 @@ def start_background(
     sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
     digest_seconds: float = DEFAULT_DIGEST_SECONDS,
     nudge_seconds: float = DEFAULT_NUDGE_SECONDS,
+    snapshot_seconds: float = DEFAULT_SNAPSHOT_SECONDS,
+    scorecard_seconds: float = DEFAULT_SCORECARD_SECONDS,
     dispatchers: int = 1,
     idle_seconds: float = 0.2,
     clock: Callable[[], datetime] = utcnow,
@@ -108,6 +128,8 @@ def start_background(
         ("lead_sweep", run_sweep, sweep_seconds, [deps, rules]),
         ("digests", scheduled_digests, digest_seconds, [deps, SlackZones(client), clock]),
         ("nudges", scheduled_nudges, nudge_seconds, [deps, clock]),
+        ("forecast_snapshots", scheduled_snapshots, snapshot_seconds, [deps, clock]),
+        ("forecast_scorecards", scheduled_scorecards, scorecard_seconds, [deps, clock]),
     )
     first_run = datetime.now(UTC)  # at start, then every interval (not one interval late)
     for job_id, job, seconds, args in jobs:

@@ -13,13 +13,23 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
-from bot.listeners import commands, errors, events, lead_actions, link_buttons, nudge_actions
+from bot.listeners import (
+    commands,
+    errors,
+    events,
+    forecast_actions,
+    lead_actions,
+    link_buttons,
+    nudge_actions,
+)
 
 
 def register_all(app: AsyncApp, deps: Deps) -> None:
-    """Register the error handler, slash commands, App Home events, the lead DM buttons, the
-    link buttons and the nudge buttons (with their modal)."""
+    """Register the error handler, `/forecast submit` with its modal (ahead of the slash
+    commands: Bolt runs the first listener that matches), slash commands, App Home events, the
+    lead DM buttons, the link buttons and the nudge buttons (with their modal)."""
     errors.register(app, deps)
+    forecast_actions.register(app, deps)
     commands.register(app, deps)
     events.register(app, deps)
     lead_actions.register(app, deps)

@@ -7,10 +7,10 @@ the presser privately. Only the nudge's owner, their manager or an admin may act
 modal, before it opens) and nothing changes.
 
 What each press does: Snooze and Not relevant are recorded and the message says so instead of
-its buttons; Open in CRM (a link Slack opens) and Submit forecast are recorded, and Submit
-forecast says privately where a forecast goes today; Log activity opens the modal, and the
-submission writes the activity (on the nudge's deal), records the press and rewrites the
-message. The modal's field errors come back in the modal, in the ack.
+its buttons; Open in CRM (a link Slack opens) is recorded; Log activity opens the modal, and
+the submission writes the activity (on the nudge's deal), records the press and rewrites the
+message. The modal's field errors come back in the modal, in the ack. Submit forecast (recorded
+as it opens the forecast modal) is `bot.listeners.forecast_actions`'.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from commands.activity_modal import (
 )
 from commands.kit.message import SlackMessage
 from commands.notices import (
-    FORECAST_HOW,
     NUDGE_ACTION_IDS,
     NUDGE_ACTIONS_BY_ID,
     logged_status,
@@ -75,12 +74,11 @@ def press(deps: Deps, session: Session, viewer: Viewer, action: Action, log_id: 
         return Pressed(update=nudge_done(sent.nudge, snoozed_status(back)))
     if action == Action.NOT_RELEVANT:
         return Pressed(update=nudge_done(sent.nudge, muted_status(sent.nudge)))
-    if action == Action.SUBMIT_FORECAST:
-        return Pressed(reply=FORECAST_HOW)
     return Pressed()  # Open in CRM: the link opened; the press is recorded
 
 
-def _message_location(body: dict[str, Any]) -> tuple[str | None, str | None]:
+def message_location(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The channel and ts of the message whose button was pressed."""
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
@@ -95,7 +93,7 @@ async def acknowledge(ack: AsyncAck) -> None:
 async def answer_nudge_action(
     deps: Deps, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
 ) -> None:
-    """Apply a snooze, mute, Open in CRM or Submit forecast press, then say what happened."""
+    """Apply a snooze, mute or Open in CRM press, then say what happened."""
     pressed = body["actions"][0]
     action, log_id = NUDGE_ACTIONS_BY_ID[pressed["action_id"]], int(pressed["value"])
     outcome = await run_as_slack_user(
@@ -104,7 +102,7 @@ async def answer_nudge_action(
         body["user"]["id"],
         lambda session, viewer: press(deps, session, viewer, action, log_id),
     )
-    channel, ts = _message_location(body)
+    channel, ts = message_location(body)
     if outcome.update is not None and channel and ts:
         message = outcome.update
         await client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
@@ -121,7 +119,7 @@ async def open_log_activity(deps: Deps, body: dict[str, Any], client: AsyncWebCl
         body["user"]["id"],
         lambda session, viewer: nudge_for_actor(session, log_id, viewer),
     )
-    channel, ts = _message_location(body)
+    channel, ts = message_location(body)
     view = log_activity_view(ModalOrigin(log_id, channel, ts), sent.nudge.fact)
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -187,7 +185,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     """Register the nudge buttons and the "Log activity" modal's submission."""
     answer = guarded(answer_nudge_action, deps, on_outcome=count_press)
     for action, action_id in NUDGE_ACTION_IDS.items():
-        if action != Action.LOG_ACTIVITY:
+        if action not in (Action.LOG_ACTIVITY, Action.SUBMIT_FORECAST):  # their own modals
             app.action(action_id)(ack=acknowledge, lazy=[answer])
     opener = guarded(open_log_activity, deps, on_outcome=count_press)
     app.action(NUDGE_ACTION_IDS[Action.LOG_ACTIVITY])(ack=acknowledge, lazy=[opener])

@@ -14,6 +14,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import URL, CursorResult, Engine, Result, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
@@ -162,6 +164,12 @@ def is_postgres(engine_or_session: Engine | Session) -> bool:
         else engine_or_session
     )
     return bind.dialect.name == "postgresql"
+
+
+def upsert_insert(session: Session, table: Any) -> Any:
+    """An INSERT of `table` in the bound dialect, so `.on_conflict_do_nothing(...)` and
+    `.on_conflict_do_update(...)` are there on PostgreSQL and SQLite alike."""
+    return (pg_insert if is_postgres(session) else sqlite_insert)(table)
 
 
 def try_job_lock(session: Session, name: str) -> bool:

@@ -265,15 +265,19 @@ def combine(
         "meetings_per_rep_per_week": (
             _sum(rows, "meetings") / rep_count / weeks if rep_count and weeks else None
         ),
-        "forecast_accuracy": 1 - abs(basis.forecast - basis.won) / basis.won
-        if ended and basis.forecast is not None and basis.won
-        else None,
+        "forecast_accuracy": forecast_accuracy_of(basis.forecast, basis.won) if ended else None,
         "pipeline_conversion": _ratio(_sum(rows, "start_won"), start),
         "pipeline_conversion_lost": _ratio(_sum(rows, "start_lost"), start),
         "pipeline_conversion_slipped": _ratio(_sum(rows, "start_slipped"), start),
         "pipeline_conversion_shrunk": _ratio(_sum(rows, "start_shrunk"), start),
         "pipeline_conversion_base": start,
     }
+
+
+def forecast_accuracy_of(forecast: float | None, won: float) -> float | None:
+    """1 - |forecast - won| / won (DESIGN.md section 4); None without a forecast or when
+    nothing was won."""
+    return 1 - abs(forecast - won) / won if forecast is not None and won else None
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,13 @@ def count(value: Value) -> str:
     return f"{round(float(value)):,}"
 
 
+def ordinal(value: int) -> str:
+    """1st, 2nd, 3rd, 4th ... 11th, 12th, 13th, 21st."""
+    teens = value % 100 in (11, 12, 13)
+    suffix = "th" if teens else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
+    return f"{value:,}{suffix}"
+
+
 def number(value: Value, digits: int = 1) -> str:
     """A plain number with `digits` decimals (trailing `.0` dropped)."""
     if not _defined(value):

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from salesops_core.db.engine import upsert_insert
 from salesops_core.db.models import Lead, LeadAssignment, Rep, Role, RoundRobinState
 from salesops_core.timeutil import utcnow
 
@@ -64,11 +63,9 @@ def pick_round_robin(
     if not candidates:
         return None
     ids = [rep.id for rep in candidates]
-    dialect = session.get_bind().dialect.name
-    builder = pg_insert if dialect == "postgresql" else sqlite_insert
     # A write first: on SQLite it takes the writer lock, so concurrent picks serialize.
     session.execute(
-        builder(RoundRobinState)
+        upsert_insert(session, RoundRobinState)
         .values([{"rep_id": rep_id, "pass_value": 0.0, "assigned_count": 0} for rep_id in ids])
         .on_conflict_do_nothing(index_elements=["rep_id"])
     )

@@ -13,15 +13,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from salesops_core.config import NUDGE_RULE_NAMES, NudgeRule, parse_quiet_hours
-from salesops_core.db.engine import is_postgres
+from salesops_core.db.engine import upsert_insert
 from salesops_core.db.models import NudgeLog, NudgeMute, NudgeSettings
 from salesops_core.errors import BadArguments, SalesopsError
 from salesops_core.nudges.facts import Action
@@ -43,10 +40,6 @@ class UnknownNudge(SalesopsError):
 def nudge_key(rep_id: int, rule: NudgeRule, subject: str, day: date) -> str:
     """The outbox and log key of a nudge: one per (rule, subject, person, local day)."""
     return f"nudge:{rep_id}:{rule.value}:{subject}:{day.isoformat()}"
-
-
-def _insert(session: Session) -> Any:
-    return pg_insert if is_postgres(session) else sqlite_insert
 
 
 @dataclass(frozen=True)
@@ -115,7 +108,7 @@ def record_send(
     logged before (a second run or a second scheduler)."""
     key = nudge_key(rep_id, rule, subject, day)
     stmt = (
-        _insert(session)(NudgeLog)
+        upsert_insert(session, NudgeLog)
         .values(
             rep_id=rep_id, rule=rule.value, subject=subject, day=day, sent_at=now, dedupe_key=key
         )
@@ -156,7 +149,7 @@ def record_action(
         row.snoozed_until = now + SNOOZES[action]
     if action == Action.NOT_RELEVANT:
         session.execute(
-            _insert(session)(NudgeMute)
+            upsert_insert(session, NudgeMute)
             .values(rep_id=row.rep_id, rule=row.rule, subject=row.subject, muted_at=now)
             .on_conflict_do_nothing(index_elements=["rep_id", "rule", "subject"])
         )

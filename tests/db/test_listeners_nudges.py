@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from commands.activity_modal import LOG_ACTIVITY_CALLBACK, ModalOrigin
-from commands.notices import FORECAST_HOW, NUDGE_ACTION_IDS
+from commands.notices import NUDGE_ACTION_IDS
 from salesops_core import outbox
 from salesops_core.config import NudgeConfig, OrgConfig
 from salesops_core.db.models import Activity, Deal, NudgeLog, NudgeMute, NudgeSettings, Rep
@@ -130,14 +130,6 @@ def test_open_in_crm_is_recorded_as_acted_on_and_the_message_is_left_alone(
     row = log_row(sessions, log_id)
     assert (row.action, row.acted_how) == ("open_deal", "open_deal")
     assert fake_slack.calls_to("chat.update") == [] and replies(fake_slack, url) == []
-
-
-def test_submit_forecast_tells_the_owner_privately_where_to_submit(
-    bot: InProcessBot, fake_slack: FakeSlack, sessions: sessionmaker[Session], log_id: int
-) -> None:
-    url = press(bot, fake_slack, Action.SUBMIT_FORECAST, log_id, "UANN")
-    assert replies(fake_slack, url) == [FORECAST_HOW]
-    assert log_row(sessions, log_id).action == "submit_forecast"
 
 
 @pytest.mark.parametrize("action", list(Action))

@@ -14,7 +14,6 @@ from commands.activity_modal import (
 )
 from commands.kit.message import SlackMessage
 from commands.notices import (
-    FORECAST_HOW,
     RULE_TITLES,
     logged_status,
     muted_status,
@@ -125,11 +124,6 @@ def test_after_a_press_the_nudge_keeps_its_fact_and_says_what_was_done_without_b
     assert muted_status(STALE) == ":no_bell: Muted: you won't hear about OPP-7 again (stale deals)."
     assert logged_status("call", 30) == ":white_check_mark: Logged your 30 min call."
     assert logged_status("email", None) == ":white_check_mark: Logged your email."
-
-
-def test_submit_forecast_says_honestly_where_a_forecast_goes_today() -> None:
-    assert "can't be submitted in Slack yet" in FORECAST_HOW
-    assert "salesops import --kind forecasts" in FORECAST_HOW and "/forecast" in FORECAST_HOW
 
 
 def test_the_roll_up_counts_each_rule_with_its_top_items_and_how_many_more() -> None:
