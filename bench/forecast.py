@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import math
 import resource
-import statistics
 import sys
-import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,7 +46,7 @@ from sqlalchemy import and_, or_, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.digest import DEMO_NOW, build_once
-from bench.kpis import as_of
+from bench.kpis import as_of, median_time
 from salesops_core.config import OrgConfig
 from salesops_core.db.engine import make_engine, make_session_factory
 from salesops_core.db.models import Deal, DealStageChange, Outcome, Stage
@@ -69,17 +67,6 @@ class Case:
     name: str
     period: Period
     at: datetime
-
-
-def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
-    """Median wall time of `runs` calls after one warm-up call, and the last result."""
-    fn()
-    times, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def traced_peak_mb(fn: Callable[[], Any]) -> float:

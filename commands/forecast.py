@@ -80,7 +80,12 @@ def submit_form(session: Session, viewer: Viewer, text: str, ctx: CommandContext
     try:
         chosen = quarter_named(periods[0], org, now) if periods else default_quarter(now, org)
     except UnknownPeriod as error:
-        raise bad("/forecast", f"{error}") from None
+        said = f"{error}" if f"{error}".endswith(("?", ".")) else f"{error}."
+        raise bad(
+            "/forecast",
+            f"{said} Name a quarter (`2027-Q1`, `this-quarter`); plain `/forecast submit` "
+            f"chooses {default_quarter(now, org).label}.",
+        ) from None
     if chosen.end <= now:
         raise bad("/forecast", f"{chosen.label} has ended; forecast a quarter still to come.")
     quarters: tuple[Period, ...] = open_quarters(now, org)
@@ -103,8 +108,9 @@ def _day(moment: datetime | None, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d") if moment else ""
 
 
-def _accuracy_fields(numbers: ForecastVsWon, tz: tzinfo, group: bool) -> list[str]:
-    """The forecast accuracy uses (amount, when submitted) and the accuracy worked out from it."""
+def _accuracy_fields(numbers: ForecastVsWon, tz: tzinfo, group: bool, now: datetime) -> list[str]:
+    """The forecast accuracy uses (amount, when submitted) and the accuracy worked out from it
+    (none yet while the period it judges runs)."""
     basis, judged = numbers.accuracy_basis, inner_label(numbers.accuracy_period)
     if basis.forecast is None:
         used = f"{f.NA} (none submitted before {judged} began)"
@@ -113,11 +119,13 @@ def _accuracy_fields(numbers: ForecastVsWon, tz: tzinfo, group: bool) -> list[st
         by = f"last submitted {when} by {f.plural(basis.forecasters, 'rep')}"
         used = f"{f.money(basis.forecast, exact=True)} ({by if group else f'submitted {when}'})"
     accuracy = f"*Forecast accuracy ({judged})*\n{f.pct(numbers.accuracy)}"
+    if numbers.accuracy is None and numbers.accuracy_period.end > now:
+        accuracy += f" (until {judged} ends)"
     if numbers.accuracy is not None and basis.forecast is not None:
         by = f" by the {f.plural(basis.forecasters, 'rep')} who forecast" if group else ""
         won = f.money(basis.won, exact=True)
         accuracy += f"\n_forecast {f.money(basis.forecast, exact=True)} vs won {won}{by}_"
-    return [f"*Forecast used for accuracy*\n{used}", accuracy]
+    return [f"*Forecast used for accuracy ({judged})*\n{used}", accuracy]
 
 
 def _model_field(model: ModelForecast) -> str:
@@ -184,7 +192,7 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
         ]
         model = forecast(session, args.scope, args.period, ctx.org, now)
         fields.append(_model_field(model))
-    fields += _accuracy_fields(numbers, ctx.org.tz, group)
+    fields += _accuracy_fields(numbers, ctx.org.tz, group, now)
     blocks: list[Any] = [header(heading)]
     blocks += field_sections(fields)
     mine = (
@@ -220,8 +228,11 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
             f"Forecast: the last commit submitted {'so far' if open_ else 'for the period'}. "
             + (
                 "Bot forecast: won so far + each open deal x the chance deals like it won in "
-                "past periods + the new business past periods brought; the range is P10 to P90 "
-                "(`salesops explain forecast` lists the deals). "
+                "past periods + the new business past periods brought (`salesops explain "
+                "forecast` lists the deals); P10-P90: won should land in this range about 8 "
+                "times in 10 (1 in 10 below P10, 1 in 10 above P90). Weighted pipeline: open "
+                "deals expected to close in the period x their probability (/kpi's weighted "
+                "pipeline counts every open deal). "
                 if open_
                 else ""
             )

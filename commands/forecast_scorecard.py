@@ -8,7 +8,6 @@ The same blocks are what the bot sends each rep and manager after a quarter clos
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,7 +16,7 @@ from commands.kit.args import bad, default_scope, parse_args, viewer_scope
 from commands.kit.blocks import code_sections, context, header, section
 from commands.kit.message import SlackMessage
 from commands.kit.reply import CommandContext, Reply
-from salesops_core.errors import BadArguments
+from salesops_core.errors import BadArguments, UnknownPeriod
 from salesops_core.forecast.accuracy import (
     CLEAR_QUARTERS,
     DEFAULT_QUARTERS,
@@ -28,11 +27,12 @@ from salesops_core.forecast.accuracy import (
     team_scorecard,
 )
 from salesops_core.forecast.notices import ScorecardNotice
+from salesops_core.forecast.submissions import forecast_quarter
 from salesops_core.kpi import format as f
 from salesops_core.kpi.views import recent_periods
 from salesops_core.org.access import Viewer, require_view
 from salesops_core.org.views import rep_label
-from salesops_core.periods import Period, quarter_containing
+from salesops_core.periods import Period
 
 COMMAND = "/forecast"
 NAME_WIDTH = 18
@@ -270,17 +270,16 @@ def team_blocks(card: TeamScorecard, *, intro: str = "") -> list[Any]:
 
 def _quarters(args_period: Period, ctx: CommandContext) -> list[Period]:
     """The closed quarters up to the named one (default: the last closed quarter)."""
-    now = ctx.current_time()
-    if args_period.kind != "quarter":
-        raise bad(COMMAND, f"The scorecard is by quarter, not {args_period.label}.")
-    if args_period.end > now:
+    try:
+        latest = forecast_quarter(args_period, ctx.org, "scorecards")
+    except UnknownPeriod as error:
+        raise bad(COMMAND, f"{error}.") from None
+    if args_period.end > ctx.current_time():
         raise bad(
             COMMAND,
             f"{args_period.label} has not ended yet; the scorecard covers closed quarters.",
         )
-    org = ctx.org
-    latest = quarter_containing(args_period.start.date(), org.tz, org.fiscal_year_start_month)
-    return recent_periods(replace(args_period, label=latest.label), DEFAULT_QUARTERS)
+    return recent_periods(latest, DEFAULT_QUARTERS)
 
 
 def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> Reply:

@@ -126,6 +126,11 @@ def mailbox(name: str, email: str | None) -> str:
     return formataddr((name, email or "")) if email else f"{name} <>"
 
 
+def person_recipient(slack_user_id: str | None, name: str, email: str | None) -> str:
+    """A person's recipient: their Slack user id, else their mailbox (looked up when sent)."""
+    return slack_user_id or mailbox(name, email)
+
+
 def mailbox_parts(recipient: str) -> tuple[str, str] | None:
     """(name, email) of a mailbox recipient (email "" when unknown); None for a Slack id."""
     if "<" not in recipient:

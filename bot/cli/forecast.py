@@ -48,23 +48,17 @@ def show_command(
     also the model's expected per rep)."""
     from rich.console import Console
 
-    from bot.cli.forecast_model import show
+    from bot.cli.forecast_model import named_forecast, show
     from bot.deps import build_ready_deps
-    from salesops_core.forecast.view import forecast_view
-    from salesops_core.org.scopes import resolve_scope
-    from salesops_core.periods import parse_period
 
     if output_format not in ("table", "json"):
         raise SalesopsError(f"unknown format {output_format!r}; use table or json")
     moment = parse_now(now)
     deps = build_ready_deps(charts=False)
-    org = deps.settings.org
     with deps.sessions() as session:
-        scope = resolve_scope(session, rep=rep, team=team, region=region)
-        span = parse_period(
-            period, tz=org.tz, fiscal_year_start_month=org.fiscal_year_start_month, now=moment
+        view = named_forecast(
+            session, deps.settings.org, (rep, team, region), period, moment, seed=seed
         )
-        view = forecast_view(session, scope, span, org, moment, seed=seed)
     if output_format == "json":
         sys.stdout.write(json.dumps(view.to_json(), allow_nan=False, indent=2) + "\n")
         return
@@ -147,7 +141,9 @@ def history_command(
     weekly snapshots: commit, best case, open pipeline, weighted (a team: its reps summed;
     neither --rep nor --team: the whole org)."""
     from bot.deps import build_ready_deps
+    from salesops_core.errors import UnknownPeriod
     from salesops_core.forecast.snapshots import snapshot_history, snapshot_week
+    from salesops_core.forecast.submissions import forecast_quarter
     from salesops_core.org.scopes import resolve_scope
     from salesops_core.periods import parse_period
 
@@ -159,11 +155,10 @@ def history_command(
     quarter = parse_period(
         period, tz=org.tz, fiscal_year_start_month=org.fiscal_year_start_month, now=moment
     )
-    if quarter.kind != "quarter":
-        raise SalesopsError(
-            f"--period {period}: snapshots are kept per quarter; give a quarter like "
-            "this-quarter, last-quarter or 2026-Q4"
-        )
+    try:
+        forecast_quarter(quarter, org, "snapshots")  # refuses a month, a week or a year
+    except UnknownPeriod as error:
+        raise SalesopsError(f"--period {period}: {error}") from None
     with deps.sessions() as session:
         scope = resolve_scope(session, rep=rep, team=team)
         rows = snapshot_history(session, scope, quarter, snapshot_week(org, moment), weeks)
@@ -258,10 +253,13 @@ def scorecard_command(
 def _sent_text(quarter: str, enqueued: int, already: int) -> str:
     """What --send-now did, in a line."""
     if enqueued:
-        more = f"; {already} had been sent already" if already else ""
+        more = f"; {already} were in it already" if already else ""
         return f"{quarter} scorecards: {enqueued} put in the outbox{more}."
     if already:
-        return f"Nothing new to send: the {already} scorecards of {quarter} were sent already."
+        return (
+            f"Nothing new to send: the {already} scorecards of {quarter} were put in the "
+            "outbox already."
+        )
     return f"Nothing to send: no rep had a commit or a win in {quarter}."
 
 

@@ -1,5 +1,6 @@
 """The model's forecast and its backtest in the terminal: `salesops forecast show`,
-`salesops forecast backtest` and `salesops explain forecast` print through these."""
+`salesops forecast backtest` and `salesops explain forecast` print through these (and the first
+and last read the forecast their options name through `named_forecast`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from bot.cli.tables import Column, fitted_table
 from salesops_core.kpi.format import NA, count, money, number, pct
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+    from salesops_core.config import OrgConfig
     from salesops_core.forecast.backtest import BacktestRow
     from salesops_core.forecast.model import ModelForecast
     from salesops_core.forecast.rates import Basis
@@ -128,6 +134,8 @@ def basis_text(basis: Basis) -> str:
 
 def explain(out: Console, view: ForecastView, deals: Sequence[DealLine]) -> None:
     """The deals that contribute most, the new business and how the range was made."""
+    from salesops_core.forecast.rates import PRIOR_STRENGTH
+
     model, training = view.model, view.model.training
     out.print(
         f"[bold]Forecast[/] for {escape(view.scope.name)} ({view.scope.kind}), "
@@ -174,7 +182,7 @@ def explain(out: Console, view: ForecastView, deals: Sequence[DealLine]) -> None
         out.print(f"  - {escape(text)}", highlight=False)
     windows = ", ".join(
         f"{label} {money(value, exact=True)}"
-        for label, value in zip(training.windows, training.new_business, strict=True)
+        for label, value in zip(training.windows, training.new_business, strict=False)
     )
     out.print(
         f"New business (won from deals created in the window): mean of {windows}", highlight=False
@@ -184,8 +192,8 @@ def explain(out: Console, view: ForecastView, deals: Sequence[DealLine]) -> None
         f"Learned from {count(training.deal_windows)} deals open at the start of "
         f"{len(training.windows)} past {model.period.kind}s ({count(training.won)} won within "
         f"the period{share}): by stage, days in stage and amount band, each group shrunk "
-        "toward its parent (10 deals' weight). Expected close dates are not used (they have no "
-        "history).",
+        f"toward its parent ({number(PRIOR_STRENGTH, 0)} deals' weight). Expected close dates "
+        "are not used (they have no history).",
         highlight=False,
     )
     factors = ", ".join(number(f, 2) for f in training.rate_factors)
@@ -216,18 +224,33 @@ def explain_forecast(
     """`salesops explain forecast`: the model's forecast of a scope and period, deal by deal."""
     from bot.cli.options import parse_now
     from bot.deps import build_ready_deps
-    from salesops_core.forecast.view import forecast_view, top_deals
-    from salesops_core.org.scopes import resolve_scope
-    from salesops_core.periods import parse_period
+    from salesops_core.forecast.view import top_deals
 
     moment = parse_now(now)
     deps = build_ready_deps(charts=False)
-    org = deps.settings.org
     with deps.sessions() as session:
-        scope = resolve_scope(session, rep=rep, team=team, region=region)
-        span = parse_period(
-            period, tz=org.tz, fiscal_year_start_month=org.fiscal_year_start_month, now=moment
-        )
-        view = forecast_view(session, scope, span, org, moment)
+        view = named_forecast(session, deps.settings.org, (rep, team, region), period, moment)
         deals = top_deals(session, view, limit)
     explain(Console(), view, deals)
+
+
+def named_forecast(
+    session: Session,
+    org: OrgConfig,
+    scope_names: tuple[str | None, str | None, str | None],
+    period: str,
+    now: datetime,
+    seed: int = 0,
+) -> ForecastView:
+    """The forecast view of the (rep, team, region) and period the command line names, at
+    `now`."""
+    from salesops_core.forecast.view import forecast_view
+    from salesops_core.org.scopes import resolve_scope
+    from salesops_core.periods import parse_period
+
+    rep, team, region = scope_names
+    scope = resolve_scope(session, rep=rep, team=team, region=region)
+    span = parse_period(
+        period, tz=org.tz, fiscal_year_start_month=org.fiscal_year_start_month, now=now
+    )
+    return forecast_view(session, scope, span, org, now, seed=seed)

@@ -67,7 +67,7 @@ class DigestTarget:
 
 def manager_target(manager: Rep) -> DigestTarget:
     """A team's manager: their Slack id, else their name and email, looked up when sent."""
-    address = manager.slack_user_id or outbox.mailbox(manager.name, manager.email)
+    address = outbox.person_recipient(manager.slack_user_id, manager.name, manager.email)
     return DigestTarget(key=manager_target_key(manager.id), address=address, label=manager.name)
 
 

@@ -1,11 +1,12 @@
 """The weekly forecast snapshot job: Monday 06:00 in the org time zone, or at the first run
 after it that week.
 
-It runs every few minutes and takes the week's snapshot (`salesops_core.forecast.snapshots`)
-once that moment has passed and the week has none yet, so a scheduler that was down on Monday
-still takes it when it comes back. A run is guarded like the other jobs (an advisory lock on
-PostgreSQL), and the snapshot's unique (rep, quarter, week) rows keep a second scheduler, or
-`salesops forecast snapshot` by hand, from writing anything twice. It sends nothing.
+It runs every 15 minutes (`bot.jobs.scheduler`) and takes the week's snapshot
+(`salesops_core.forecast.snapshots`) once that moment has passed and the week has none yet, so
+a scheduler that was down on Monday still takes it when it comes back. A run is guarded like
+the other jobs (an advisory lock on PostgreSQL), and the snapshot's unique (rep, quarter, week)
+rows keep a second scheduler, or `salesops forecast snapshot` by hand, from writing anything
+twice. It sends nothing.
 """
 
 from __future__ import annotations

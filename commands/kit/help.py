@@ -66,14 +66,16 @@ USAGES: dict[str, Usage] = {
             f"[period] {TARGET} [share] | submit [quarter] [team [name]] | scorecard {TARGET} "
             "[quarter]",
             "Your last submitted forecast vs won so far, the weighted pipeline closing in the "
-            "period and quota, your latest submission (a team's: the manager's team call next "
+            "period and quota, the bot's own forecast with the range won should land in 8 times "
+            "in 10 (P10-P90), your latest submission (a team's: the manager's team call next "
             "to the reps' commits); forecast accuracy of the last closed period, with the "
             "forecast it was measured on. `/forecast submit` opens a form for your commit, best "
             "case and a note (the next quarter, or the running one until its cut-off); "
             "`/forecast submit team` is a manager's team call (admins name the team). "
             "`/forecast scorecard` shows how accurate and how biased your commits were over the "
             "last four closed quarters (yours or a rep's; a manager's plain one is the team's, "
-            "with its MAPE, and `me` their own); always private.",
+            "with its MAPE (the average of its reps' own misses), and `me` their own); always "
+            "private.",
             (
                 "/forecast this-quarter",
                 "/forecast last-quarter West",

@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 
 from salesops_core.config import OrgConfig
 from salesops_core.errors import UnknownPeriod
+from salesops_core.forecast.accuracy import closed_quarters
 from salesops_core.forecast.baselines import run_rate, weighted_pipeline
 from salesops_core.forecast.model import ModelForecast, forecast
 from salesops_core.kpi import queries
-from salesops_core.kpi.views import won_per_period
+from salesops_core.kpi.engine import forecast_basis
+from salesops_core.kpi.views import recent_periods, won_per_period
 from salesops_core.org.scopes import Scope
-from salesops_core.periods import Period, month_period, quarter_containing
+from salesops_core.periods import Period, month_period
 
 METHODS = ("submitted", "weighted_pipeline", "run_rate", "model")
 EVERY = ("quarter", "month")
@@ -70,15 +72,11 @@ def backtest_periods(org: OrgConfig, now: datetime, count: int, every: str) -> l
         raise UnknownPeriod(f"--every {every!r}: use quarter or month")
     if count < 1:
         raise UnknownPeriod(f"--periods {count}: give at least 1")
-    today = now.astimezone(org.tz).date()
     if every == "quarter":
-        current = quarter_containing(today, org.tz, org.fiscal_year_start_month)
-    else:
-        current = month_period(today.year, today.month, org.tz, org.fiscal_year_start_month)
-    periods = [current.previous()]
-    while len(periods) < count:
-        periods.append(periods[-1].previous())
-    return periods[::-1]
+        return closed_quarters(org, now, count)
+    today = now.astimezone(org.tz).date()
+    running = month_period(today.year, today.month, org.tz, org.fiscal_year_start_month)
+    return recent_periods(running.previous(), count)
 
 
 def submitted(session: Session, scope: Scope, period: Period, org: OrgConfig) -> float | None:
@@ -88,8 +86,7 @@ def submitted(session: Session, scope: Scope, period: Period, org: OrgConfig) ->
     queries.forecasts(
         session, scope, period, partials, submitted_before=org.forecast_cutoff(period)
     )
-    values = [row["forecast"] for row in partials.values() if row.get("forecast") is not None]
-    return float(sum(values)) if values else None
+    return forecast_basis(list(partials.values())).forecast
 
 
 def backtest(

@@ -22,14 +22,15 @@ import pandas as pd
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from salesops_core.db.models import Deal, DealStageChange, Outcome
+from salesops_core.db.models import Deal, DealStageChange, Outcome, Rep
 from salesops_core.kpi import queries
 from salesops_core.kpi.asof import STAGE_NOT_RECORDED, open_deals_at
 from salesops_core.kpi.rules import at_time, seconds_between
 from salesops_core.org.scopes import Scope, in_scope
 from salesops_core.periods import Period
 
-TRAINING_PERIODS = 8  # past periods of the same kind a forecast learns from
+TRAINING_PERIODS = 8  # past periods of the same kind a forecast learns its rates from
+NEW_BUSINESS_PERIODS = 4  # the most recent of them, whose new business it expects again
 MAX_TRAINING_ROWS = 50_000  # deal-window rows read at most; a larger org is sampled
 
 
@@ -115,10 +116,18 @@ def deal_states(
     return frame
 
 
+def sampled_reps(every: int) -> Any:
+    """The reps whose deals a sample 1 in `every` reads: those with `id % every == 0` (a sample
+    of whole reps, so each window's read seeks their deals in the owner index instead of
+    walking every deal)."""
+    return select(Rep.id).where(Rep.id % every == 0)
+
+
 def sample_every(session: Session, windows: Sequence[Window]) -> int:
-    """k such that reading the deals with `id % k == 0` keeps the deal-window rows at about
-    MAX_TRAINING_ROWS or fewer (1: read them all): the deals open at the latest window's start
-    (two short index ranges: closed since, and open today) times the number of windows."""
+    """k such that reading the deals of 1 rep in k (`sampled_reps`) keeps the deal-window rows
+    at about MAX_TRAINING_ROWS or fewer (1: read them all): the deals open at the latest
+    window's start (two short index ranges: closed since, and open today) times the number
+    of windows."""
     if not windows:
         return 1
     start = at_time(windows[0].start)
@@ -135,9 +144,11 @@ class TrainingData:
 
     windows: tuple[Window, ...]
     rows: pd.DataFrame  # window (index into windows), stage, days_in_stage, amount, won (0/1)
-    sample_every: int  # the rows are the deals with id % sample_every == 0
-    new_business: np.ndarray  # (windows,) won in the scope from deals created in the window
-    new_business_per_rep: dict[int, np.ndarray]  # owner -> (windows,)
+    sample_every: int  # the rows are the deals of the reps with id % sample_every == 0
+    # per window of the most recent NEW_BUSINESS_PERIODS: won in the scope from deals created
+    # in the window (a growing or shrinking team's recent level, not a two-year mean)
+    new_business: np.ndarray
+    new_business_per_rep: dict[int, np.ndarray]  # owner -> the same windows
 
 
 def training_data(
@@ -148,7 +159,7 @@ def training_data(
     frames = []
     for index, window in enumerate(windows):
         won = and_(Deal.outcome == Outcome.WON, Deal.closed_at < at_time(window.end))
-        sampled = [Deal.id % every == 0] if every > 1 else []
+        sampled = [Deal.owner_id.in_(sampled_reps(every))] if every > 1 else []
         frame = deal_states(
             session, window.start, *sampled, columns=(case((won, 1), else_=0).label("won"),)
         )
@@ -158,8 +169,9 @@ def training_data(
         if frames
         else pd.DataFrame(columns=["window", "stage", "days_in_stage", "amount", "won"])
     )
-    per_rep = new_business(session, scope, windows)
-    total = np.sum(list(per_rep.values()), axis=0) if per_rep else np.zeros(len(windows))
+    recent = windows[:NEW_BUSINESS_PERIODS]
+    per_rep = new_business(session, scope, recent)
+    total = np.sum(list(per_rep.values()), axis=0) if per_rep else np.zeros(len(recent))
     return TrainingData(tuple(windows), rows, every, np.asarray(total, float), per_rep)
 
 

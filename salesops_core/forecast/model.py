@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -39,9 +40,9 @@ from salesops_core.org.scopes import Scope, in_scope
 from salesops_core.periods import Period
 
 
-@dataclass(frozen=True)
-class DealContribution:
-    """One open deal's part of the forecast (its state as of the forecast's moment)."""
+class DealContribution(NamedTuple):
+    """One open deal's part of the forecast (its state as of the forecast's moment; a tuple,
+    as a whole org has tens of thousands)."""
 
     deal_id: int
     owner_id: int
@@ -61,7 +62,7 @@ class TrainingSummary:
     deal_windows: int  # deal-window rows learned from (after sampling)
     won: int  # of those, closed won inside their window
     sample_share: float  # share of the org's deals read (1.0: all)
-    new_business: tuple[float, ...]  # the scope's new business per window
+    new_business: tuple[float, ...]  # the scope's new business per recent window
     rate_factors: tuple[float, ...]  # per window: amount won / amount the other windows predict
     spread: float  # of the log rate factor in the range's scenarios (0: none learned)
     simulations: int
@@ -174,8 +175,7 @@ def _rate_factors(data: TrainingData) -> np.ndarray:
         inside = windows == index
         others = learn(rows[~inside]) if count > 1 else learn(rows)
         if others is not None and inside.any():
-            chances, _ = probabilities(others, rows[inside])
-            predicted[index] = float(amounts[inside] @ chances)
+            predicted[index] = float(amounts[inside] @ probabilities(others, rows[inside])[0])
     return rate_factors(won, predicted)
 
 
@@ -219,7 +219,7 @@ def _contributions(
         expected[order].tolist(),
         level[order].astype(int).tolist(),
     ]
-    return tuple(DealContribution(*row) for row in zip(*columns, strict=True))
+    return tuple(map(DealContribution._make, zip(*columns, strict=True)))
 
 
 def _per_rep(

@@ -52,8 +52,6 @@ def scorecard_key(rep_id: int, quarter: str, team_id: int | None = None) -> str:
 class ScorecardSend:
     """One scorecard for one person."""
 
-    rep_id: int
-    name: str
     key: str
     recipient: str  # a Slack user id, else a mailbox the dispatcher looks up by email
     notice: ScorecardNotice
@@ -85,8 +83,6 @@ def scorecard_sends(
     }
     sends = [
         ScorecardSend(
-            c.rep_id,
-            c.name,
             scorecard_key(c.rep_id, quarter),
             _address(rows[c.rep_id]),
             ScorecardNotice(quarter, rep=c),
@@ -101,8 +97,6 @@ def scorecard_sends(
         if any(_has_numbers(rep.calls[-1]) for rep in team.reps):
             sends.append(
                 ScorecardSend(
-                    manager.id,
-                    manager.name,
                     scorecard_key(manager.id, quarter, team.team_id),
                     _address(manager),
                     ScorecardNotice(quarter, team=team),
@@ -112,7 +106,7 @@ def scorecard_sends(
 
 
 def _address(rep: Rep) -> str:
-    return rep.slack_user_id or outbox.mailbox(rep.name, rep.email)
+    return outbox.person_recipient(rep.slack_user_id, rep.name, rep.email)
 
 
 @dataclass(frozen=True)

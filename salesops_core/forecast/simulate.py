@@ -76,7 +76,7 @@ def simulate(
     if not len(amounts):
         return totals
     if not exact(len(amounts) * simulations):
-        p = np.clip(probabilities[:, None] * factors[None, :], 0.0, 1.0)  # deals x windows
+        p = np.clip(probabilities[:, None] * factors[None, :], 0.0, 1.0)  # deals x scenarios
         mean = amounts @ p
         sd = np.sqrt((amounts**2) @ (p * (1.0 - p)))
         draws = mean[drawn] + sd[drawn] * rng.standard_normal(simulations)

@@ -109,15 +109,24 @@ def default_quarter(now: datetime, org: OrgConfig) -> Period:
     return current if now < org.forecast_cutoff(current) else following
 
 
+def forecast_quarter(period: Period, org: OrgConfig, what: str = "forecasts") -> Period:
+    """`period` as the fiscal quarter it is, labelled by its name alone (`2027-Q1`, not
+    `this-quarter (2027-Q1)`); UnknownPeriod ("`what` are per quarter") if it is no quarter."""
+    quarter = quarter_containing(period.start.date(), org.tz, org.fiscal_year_start_month)
+    if period.kind != "quarter":
+        raise UnknownPeriod(
+            f"{what} are per quarter; {period.label} is not one (e.g. {quarter.label})"
+        )
+    return quarter
+
+
 def quarter_named(label: str, org: OrgConfig, now: datetime) -> Period:
     """The quarter a period word names (`2027-Q1`, `this-quarter`), labelled by its name alone;
     UnknownPeriod if the word is no period or the period no quarter."""
     period = parse_period(
         label, tz=org.tz, fiscal_year_start_month=org.fiscal_year_start_month, now=now
     )
-    if period.kind != "quarter":
-        raise UnknownPeriod(f"forecasts are per quarter; {label!r} is not one (e.g. 2027-Q1)")
-    return quarter_containing(period.start.date(), org.tz, org.fiscal_year_start_month)
+    return forecast_quarter(period, org)
 
 
 def _amount(text: str | None, field: FormField, errors: dict[FormField, str]) -> float | None:

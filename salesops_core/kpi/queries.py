@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import (
+    and_,
     case,
     func,
     not_,
@@ -164,15 +165,19 @@ def latest_forecasts(
     category: str = DEFAULT_FORECAST_CATEGORY,
     submitted_before: datetime | None = None,
 ) -> Any:
-    """Per rep and forecast period inside the report period: the rep's own last row (team
-    calls are not a rep's forecast) submitted before `submitted_before` (default: the period
-    start, as forecast accuracy uses it), ranked 1."""
+    """The forecast rows that count for the period, one per rep and forecast period inside it:
+    each rep's own last row (team calls are not a rep's forecast) submitted before
+    `submitted_before` (default: the period start, as forecast accuracy uses it); a rep with
+    such a row for the whole period counts only that one (a quarter's commit is not added to
+    the monthly ones inside it), others the sum of their rows for its parts. Ranked 1."""
     ranked = (
         select(
             Forecast.id,
             Forecast.rep_id,
             Forecast.amount,
             Forecast.submitted_at,
+            Forecast.period_start,
+            Forecast.period_end,
             func.row_number()
             .over(
                 partition_by=(Forecast.rep_id, Forecast.period_start, Forecast.period_end),
@@ -190,7 +195,29 @@ def latest_forecasts(
         )
         .subquery()
     )
-    return ranked
+    whole = and_(
+        ranked.c.period_start == at_time(period.start), ranked.c.period_end == at_time(period.end)
+    )
+    latest = (
+        select(
+            ranked.c.id,
+            ranked.c.rep_id,
+            ranked.c.amount,
+            ranked.c.submitted_at,
+            ranked.c.rank,
+            case((whole, 1), else_=0).label("whole"),
+            func.max(case((whole, 1), else_=0))
+            .over(partition_by=ranked.c.rep_id)
+            .label("has_whole"),
+        )
+        .where(ranked.c.rank == 1)
+        .subquery()
+    )
+    return (
+        select(latest.c.id, latest.c.rep_id, latest.c.amount, latest.c.submitted_at, latest.c.rank)
+        .where(latest.c.whole == latest.c.has_whole)
+        .subquery()
+    )
 
 
 def forecasts(

@@ -160,14 +160,21 @@ def test_monthly_windows_learn_from_past_months(session: Session, reps: dict[str
     assert result.training.windows[0] == "2025-12" and len(result.training.windows) == 8
 
 
-def test_a_big_cohort_is_sampled_deterministically(
+def test_a_big_org_is_sampled_by_whole_reps_deterministically(
     session: Session, reps: dict[str, Rep], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With at most 20 deal-window rows read, the 40 are sampled 1 in 2 (ids divisible by 2)."""
-    monkeypatch.setattr("salesops_core.forecast.history.MAX_TRAINING_ROWS", 20)
+    """Bob gets the same 4 cohorts as Ann, 6 of 10 won: 80 deal-window rows. With at most 40
+    read, 1 rep in 2 is (those whose id is even): 40 rows per rep sampled, Ann's 12 won or
+    Bob's 24."""
+    for period in PAST:
+        add_cohort(session, reps["bob"], period, won=6, prefix=f"bob-{period.label}")
+    session.commit()
+    monkeypatch.setattr("salesops_core.forecast.history.MAX_TRAINING_ROWS", 40)
     result = forecast(session, ORG_SCOPE, Q1, ORG, Q1.start)
+    sampled = [rep for rep in (reps["ann"], reps["bob"]) if rep.id % 2 == 0]
     assert result.training.sample_share == 0.5
-    assert result.training.deal_windows == 20
+    assert result.training.deal_windows == 40 * len(sampled)
+    assert result.training.won == sum(12 if rep is reps["ann"] else 24 for rep in sampled)
     again = forecast(session, ORG_SCOPE, Q1, ORG, Q1.start)
     assert again.training == result.training and again.p50 == result.p50
 

@@ -149,7 +149,7 @@ def test_a_manager_cannot_see_another_teams_rep_and_an_admin_sees_anyone(
         ("scorecard share", "A forecast scorecard is private: `share` would post it"),
         ("scorecard org", "A scorecard is for one rep or one team, not Org."),
         ("scorecard this-quarter", "has not ended yet; the scorecard covers closed quarters."),
-        ("scorecard 2026-05", "The scorecard is by quarter, not 2026-05."),
+        ("scorecard 2026-05", "scorecards are per quarter; 2026-05 is not one (e.g. 2026-Q2)."),
     ],
 )
 def test_share_and_what_a_scorecard_cannot_cover_get_one_clear_line(

@@ -45,6 +45,7 @@ from salesops_core.digest.content import build_team_digest
 from salesops_core.digest.export import digest_json
 from salesops_core.digest.facts import TeamDigest
 from salesops_core.digest.regions import build_scope_digest
+from salesops_core.errors import BadArguments
 from salesops_core.kpi.engine import compute_report, finite_values
 from salesops_core.kpi.explain import explain
 from salesops_core.kpi.views import forecast_vs_won
@@ -195,9 +196,9 @@ def test_forecast_of_a_closed_quarter_shows_the_forecast_its_accuracy_uses(
 ) -> None:
     text = ask(session, ann, "/forecast last-quarter", DAY_61)
     assert "Won: $82,000" in text and "Won so far" not in text
-    assert "Forecast used for accuracy: $60,000 (submitted 2026-03-25)" in text
+    assert "Forecast used for accuracy (2026-Q2): $60,000 (submitted 2026-03-25)" in text
     assert "Forecast accuracy (2026-Q2): 73%" in text  # 1 - |60,000 - 82,000| / 82,000
-    forecast, won = _money(text, "Forecast used for accuracy"), _money(text, "Won")
+    forecast, won = _money(text, r"Forecast used for accuracy \(2026-Q2\)"), _money(text, "Won")
     shown = int((1 - abs(forecast - won) / won) * 100)
     assert f"Forecast accuracy (2026-Q2): {shown}%" in text
 
@@ -209,7 +210,7 @@ def test_forecast_of_a_running_quarter_weights_only_what_closes_in_it(
     assert "Won so far: $40,000" in text
     assert "Weighted pipeline closing in 2026-Q3: $10,000" in text  # O2 closes in Q4
     assert "Won + weighted: $50,000" in text
-    assert "Forecast used for accuracy: $60,000 (submitted 2026-03-25)" in text
+    assert "Forecast used for accuracy (2026-Q2): $60,000 (submitted 2026-03-25)" in text
     assert "Forecast accuracy (2026-Q2): 73%" in text
 
 
@@ -277,3 +278,35 @@ def test_forecast_accuracy_waits_until_the_period_ends(session: Session, ann: Vi
     after = report(session, ann, "2026-Q3", datetime(2026, 10, 2, tzinfo=UTC))
     assert after.kpis["forecast_accuracy"] == pytest.approx(1 - 60_000 / 40_000)
     assert after.why_undefined("forecast_accuracy") is None
+
+
+def test_forecast_names_the_quarter_its_accuracy_forecast_is_for(
+    session: Session, ann: Viewer
+) -> None:
+    text = ask(session, ann, "/forecast", DAY_61)  # 2026-Q3 runs: accuracy is Q2's
+    assert "Forecast used for accuracy (2026-Q2): $60,000 (submitted 2026-03-25)" in text
+
+
+def test_forecast_of_the_next_quarter_says_accuracy_waits_for_the_running_one(
+    session: Session, ann: Viewer
+) -> None:
+    text = ask(session, ann, "/forecast 2026-Q4", DAY_61)  # judged: 2026-Q3, still running
+    assert "Forecast accuracy (2026-Q3): — (until 2026-Q3 ends)" in text
+
+
+def test_forecast_footer_says_what_the_range_and_the_weighted_pipeline_are(
+    session: Session, ann: Viewer
+) -> None:
+    text = ask(session, ann, "/forecast", DAY_61)
+    assert "P10-P90: won should land in this range about 8 times in 10" in text
+    assert "/kpi's weighted pipeline counts every open deal" in text
+
+
+def test_forecast_submit_with_an_unknown_quarter_word_says_what_plain_submit_chooses(
+    session: Session, ann: Viewer
+) -> None:
+    with pytest.raises(BadArguments) as error:
+        ask(session, ann, "/forecast submit next-quarter", DAY_61)
+    message = str(error.value)
+    assert "`this-quarter`?." not in message  # one mark ends the sentence
+    assert "plain `/forecast submit` chooses 2026-Q4" in message  # the next quarter

@@ -110,7 +110,7 @@ def test_best_case_and_note_are_optional() -> None:
         ({"period": "2026-Q3"},
          {FormField.PERIOD: "2026-Q3 has ended; forecast a quarter still to come"}),
         ({"period": "2026-05"},
-         {FormField.PERIOD: "forecasts are per quarter; '2026-05' is not one (e.g. 2027-Q1)"}),
+         {FormField.PERIOD: "forecasts are per quarter; 2026-05 is not one (e.g. 2026-Q2)"}),
         ({"period": None}, {FormField.PERIOD: "choose the quarter"}),
         ({"note": "x" * 2001}, {FormField.NOTE: "at most 2,000 characters"}),
         ({"note": "a\x00b"}, {FormField.NOTE: "the note holds a control character; retype it"}),
