@@ -201,9 +201,7 @@ def bench_scale(
 
         def run_model(case: Case = case) -> ModelForecast:
             with sessions() as session:
-                return forecast(
-                    session, ORG_SCOPE, case.period, org, case.at, simulations=simulations
-                )
+                return forecast(session, ORG_SCOPE, case.period, case.at, simulations=simulations)
 
         def run_report(case: Case = case) -> Any:
             with sessions() as session:

@@ -132,8 +132,8 @@ def _model_field(model: ModelForecast) -> str:
     """The bot's own forecast: its P50 and P10-P90 range, or why it has none."""
     if model.p50 is None or model.p10 is None or model.p90 is None:
         return f"*Bot forecast*\n{f.NA} ({model.training.reason})"
-    low, high = f.money(model.p10, exact=True), f.money(model.p90, exact=True)
-    return f"*Bot forecast*\n{f.money(model.p50, exact=True)}\n_P10-P90: {low} to {high}_"
+    low, high = f.estimate(model.p10), f.estimate(model.p90)
+    return f"*Bot forecast*\n{f.estimate(model.p50)}\n_P10-P90: {low} to {high}_"
 
 
 def _submission_blocks(
@@ -190,7 +190,7 @@ def handle(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
             f"*{closing}*\n{f.money(numbers.weighted_pipeline, exact=True)}",
             f"*Won + weighted*\n{f.money(numbers.won + numbers.weighted_pipeline, exact=True)}",
         ]
-        model = forecast(session, args.scope, args.period, ctx.org, now)
+        model = forecast(session, args.scope, args.period, now)
         fields.append(_model_field(model))
     fields += _accuracy_fields(numbers, ctx.org.tz, group, now)
     blocks: list[Any] = [header(heading)]

@@ -174,9 +174,10 @@ def confirmation(entry: ForecastEntry, team: str | None, org: OrgConfig, now: da
         )
     cutoff = org.forecast_cutoff(entry.period)
     when = slack_time(cutoff, org.timezone)
+    shows = f"`/forecast {label}` shows it."
     if now < cutoff:
-        return f"{amounts} for {label} recorded. It counts for accuracy until {when}."
+        return f"{amounts} for {label} recorded. It counts for accuracy until {when}. {shows}"
     return (
         f"{amounts} for {label} recorded. Its cut-off for accuracy ({when}) has passed, so "
-        "accuracy keeps your last commit from before then."
+        f"accuracy keeps your last commit from before then. {shows}"
     )

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.cli.tables import Column, fitted_table
-from salesops_core.kpi.format import NA, count, money, number, pct
+from salesops_core.kpi.format import NA, count, estimate, money, number, pct
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -100,7 +100,7 @@ def show(out: Console, view: ForecastView, top: int = 10) -> None:
         ("Submitted commit (latest)", money(view.submitted, exact=True)),
         ("Won + weighted, all open deals", money(view.weighted_pipeline, exact=True)),
         ("Run-rate", money(view.run_rate, exact=True)),
-        ("Model expected", money(model.expected, exact=True)),
+        ("Model expected", estimate(model.expected)),
         ("Model P10 / P50 / P90", _range(model)),
     ]
     rows = [[label, value] for label, value in lines]
@@ -109,7 +109,7 @@ def show(out: Console, view: ForecastView, top: int = 10) -> None:
         out.print(f"model: {model.training.reason}", highlight=False)
     if view.scope.kind != "rep" and model.per_rep:
         reps = view.per_rep()
-        cells = [[escape(name), money(value, exact=True)] for name, value in reps[:top]]
+        cells = [[escape(name), estimate(value)] for name, value in reps[:top]]
         more = f" (top {top} of {len(reps)})" if len(reps) > top else ""
         columns = [Column("rep"), Column("expected", number=True)]
         out.print(fitted_table(out, columns, cells, title=f"Model expected per rep{more}"))
@@ -118,7 +118,7 @@ def show(out: Console, view: ForecastView, top: int = 10) -> None:
 def _range(model: ModelForecast) -> str:
     if model.p10 is None:
         return NA
-    return " / ".join(money(v, exact=True) for v in (model.p10, model.p50, model.p90))
+    return " / ".join(estimate(v) for v in (model.p10, model.p50, model.p90))
 
 
 def basis_text(basis: Basis) -> str:

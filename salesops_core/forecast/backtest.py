@@ -101,7 +101,7 @@ def backtest(
             submitted=submitted(session, scope, period, org),
             weighted_pipeline=weighted_pipeline(session, scope, period, period.start),
             run_rate=run_rate(session, scope, period, period.start),
-            model=forecast(session, scope, period, org, period.start, seed=seed),
+            model=forecast(session, scope, period, period.start, seed=seed),
         )
         for period, actual in zip(periods, won, strict=True)
     ]

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from salesops_core.config import OrgConfig
 from salesops_core.db.models import Deal
 from salesops_core.forecast.history import (
     TrainingData,
@@ -100,14 +99,13 @@ def forecast(
     session: Session,
     scope: Scope,
     period: Period,
-    org: OrgConfig,
     now: datetime,
     *,
     seed: int = 0,
     simulations: int = 4000,
 ) -> ModelForecast:
-    """The forecast of `period` for `scope` from what was known at `now` (at most the period
-    end). `org` is the org whose periods these are (its calendar is in `period` already)."""
+    """The forecast of `period` (in the org's calendar) for `scope` from what was known at
+    `now` (at most the period end)."""
     at = min(now, period.end)
     windows = training_windows(period, at, history_start(session))
     every = sample_every(session, windows)

@@ -85,7 +85,7 @@ def forecast_view(
     seed: int = 0,
 ) -> ForecastView:
     """The model's forecast with the baselines and the commits submitted by `now`."""
-    model = forecast(session, scope, period, org, now, seed=seed)
+    model = forecast(session, scope, period, now, seed=seed)
     commits = latest_forecast_per_rep(session, scope, period, now)
     return ForecastView(
         scope=scope,

@@ -43,6 +43,16 @@ def money(value: Value, *, exact: bool = False) -> str:
     return f"{sign}${amount:,.0f}"
 
 
+def estimate(value: Value) -> str:
+    """A forecast amount, which is no more precise than its range: rounded to the nearest
+    $1,000 (the nearest $100 below $10,000), `$1,919,000`; "—" when undefined."""
+    if not _defined(value):
+        return NA
+    assert value is not None
+    step = 100 if abs(float(value)) < 10_000 else 1_000
+    return money(round(float(value) / step) * step, exact=True)
+
+
 def money_per_day(value: Value) -> str:
     """A rate such as pipeline velocity: `$1,234 / day`."""
     return f"{money(value)} / day" if _defined(value) else NA

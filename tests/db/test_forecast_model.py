@@ -27,7 +27,7 @@ def reps(session: Session) -> dict[str, Rep]:
 def test_ten_deals_three_won_in_each_of_four_windows_give_p_0_3(
     session: Session, reps: dict[str, Rep]
 ) -> None:
-    result = forecast(session, ORG_SCOPE, Q1, ORG, Q1.start)
+    result = forecast(session, ORG_SCOPE, Q1, Q1.start)
     assert result.training.windows == ("2025-Q4", "2025-Q3", "2025-Q2", "2025-Q1")
     assert (result.training.deal_windows, result.training.won) == (40, 12)
     assert result.training.rate_factors == pytest.approx((1.0, 1.0, 1.0, 1.0))
@@ -45,7 +45,7 @@ def test_ten_deals_three_won_in_each_of_four_windows_give_p_0_3(
 def test_the_basis_names_the_cell_its_counts_and_its_parent(
     session: Session, reps: dict[str, Rep]
 ) -> None:
-    result = forecast(session, ORG_SCOPE, Q1, ORG, Q1.start)
+    result = forecast(session, ORG_SCOPE, Q1, Q1.start)
     basis = result.basis(result.deals[0])
     assert basis.groups == ("Negotiate", "<14 days in stage", "amounts $1,000 and over")
     assert (basis.won, basis.deals) == (12, 40)
@@ -54,8 +54,8 @@ def test_the_basis_names_the_cell_its_counts_and_its_parent(
 
 
 def test_the_same_seed_gives_the_same_range(session: Session, reps: dict[str, Rep]) -> None:
-    first = forecast(session, ORG_SCOPE, Q1, ORG, Q1.start, seed=7, simulations=500)
-    again = forecast(session, ORG_SCOPE, Q1, ORG, Q1.start, seed=7, simulations=500)
+    first = forecast(session, ORG_SCOPE, Q1, Q1.start, seed=7, simulations=500)
+    again = forecast(session, ORG_SCOPE, Q1, Q1.start, seed=7, simulations=500)
     assert (first.p10, first.p50, first.p90) == (again.p10, again.p50, again.p90)
     assert first.training.seed == 7 and first.training.simulations == 500
 
@@ -73,7 +73,7 @@ def test_new_business_is_the_mean_of_the_windows(session: Session, reps: dict[st
     add_deal(session, "b3", bob, 7000, "Won", q2.end - timedelta(days=2),
              closed_at=q2.end + timedelta(days=2))  # fmt: skip
     session.commit()
-    result = forecast(session, rep_scope(bob), Q1, ORG, Q1.start)
+    result = forecast(session, rep_scope(bob), Q1, Q1.start)
     assert result.training.new_business == (0.0, 2000.0, 0.0, 4000.0)
     assert result.new_expected == 1500.0
     assert result.deals == ()
@@ -88,7 +88,7 @@ def test_mid_period_the_windows_start_at_the_same_point_and_won_so_far_counts(
     the 7 losers (lost on day 40) are still open, then lost: p = 0 for them; the 7 of 2026-Q1
     still open add nothing, and won so far is 3,000."""
     now = Q1.start + timedelta(days=31)
-    result = forecast(session, ORG_SCOPE, Q1, ORG, now)
+    result = forecast(session, ORG_SCOPE, Q1, now)
     assert result.won_so_far == 3000.0
     assert (result.training.deal_windows, result.training.won) == (28, 0)
     assert len(result.deals) == 7 and result.open_expected == 0.0
@@ -102,7 +102,7 @@ def test_a_stage_never_seen_takes_the_rate_of_all_deals(
     add_deal(session, "q1", reps["bob"], 500, "Qualify", at(2025, 11, 1),
              history=((at(2025, 11, 1), "Qualify", 500),))  # fmt: skip
     session.commit()
-    result = forecast(session, rep_scope(reps["bob"]), Q1, ORG, Q1.start)
+    result = forecast(session, rep_scope(reps["bob"]), Q1, Q1.start)
     (deal,) = result.deals
     assert deal.probability == pytest.approx(0.3) and deal.expected == pytest.approx(150.0)
     assert result.basis(deal).groups == ("all deals",)
@@ -112,7 +112,7 @@ def test_a_stage_never_seen_takes_the_rate_of_all_deals(
 def test_no_history_leaves_the_model_null_with_the_reason(
     session: Session, reps: dict[str, Rep]
 ) -> None:
-    result = forecast(session, ORG_SCOPE, PAST[0], ORG, PAST[0].start)
+    result = forecast(session, ORG_SCOPE, PAST[0], PAST[0].start)
     assert result.training.windows == ()
     assert (result.expected, result.p10, result.p50, result.p90) == (None,) * 4
     assert result.training.reason is not None and "no past quarter" in result.training.reason
@@ -156,7 +156,7 @@ def test_monthly_windows_learn_from_past_months(session: Session, reps: dict[str
     """2026-01 at its start: the past months ending by then inside the history (2025-01 ..
     2025-12) are the windows, up to 8 of them: 2025-12 back to 2025-05."""
     month = parse_period("2026-01", tz=ORG.tz)
-    result = forecast(session, ORG_SCOPE, month, ORG, month.start)
+    result = forecast(session, ORG_SCOPE, month, month.start)
     assert result.training.windows[0] == "2025-12" and len(result.training.windows) == 8
 
 
@@ -170,19 +170,19 @@ def test_a_big_org_is_sampled_by_whole_reps_deterministically(
         add_cohort(session, reps["bob"], period, won=6, prefix=f"bob-{period.label}")
     session.commit()
     monkeypatch.setattr("salesops_core.forecast.history.MAX_TRAINING_ROWS", 40)
-    result = forecast(session, ORG_SCOPE, Q1, ORG, Q1.start)
+    result = forecast(session, ORG_SCOPE, Q1, Q1.start)
     sampled = [rep for rep in (reps["ann"], reps["bob"]) if rep.id % 2 == 0]
     assert result.training.sample_share == 0.5
     assert result.training.deal_windows == 40 * len(sampled)
     assert result.training.won == sum(12 if rep is reps["ann"] else 24 for rep in sampled)
-    again = forecast(session, ORG_SCOPE, Q1, ORG, Q1.start)
+    again = forecast(session, ORG_SCOPE, Q1, Q1.start)
     assert again.training == result.training and again.p50 == result.p50
 
 
 def test_per_rep_expected_adds_up_to_the_scope(session: Session, reps: dict[str, Rep]) -> None:
     add_cohort(session, reps["bob"], Q1, won=0, prefix="bob")
     session.commit()
-    result = forecast(session, ORG_SCOPE, Q1, ORG, Q1.start)
+    result = forecast(session, ORG_SCOPE, Q1, Q1.start)
     assert result.expected is not None
     assert sum(result.per_rep.values()) == pytest.approx(result.expected)
     assert result.per_rep[reps["bob"].id] == pytest.approx(

@@ -230,11 +230,13 @@ def test_the_confirmation_names_the_amounts_quarter_and_cutoff() -> None:
         "Commit $250,000 and best case $320,000 for 2027-Q1 recorded. "
         "It counts for accuracy until <!date^1798761600^"
     )
-    assert text.endswith("|Fri Jan 1, 00:00 UTC>.")
+    assert text.endswith("|Fri Jan 1, 00:00 UTC>. `/forecast 2027-Q1` shows it.")
     late = read_form("2026-Q4", "90k", None, None, org=UTC_ORG, now=NOW)
-    assert confirmation(late, None, UTC_ORG, NOW).startswith(
+    late_text = confirmation(late, None, UTC_ORG, NOW)
+    assert late_text.startswith(
         "Commit $90,000 for 2026-Q4 recorded. Its cut-off for accuracy (<!date^1790812800^"
     )
+    assert late_text.endswith("`/forecast 2026-Q4` shows it.")
     assert confirmation(entry, "NA East", UTC_ORG, NOW) == (
         "Team call for NA East: commit $250,000 and best case $320,000 for 2027-Q1 recorded. "
         "`/forecast team 2027-Q1` shows it next to the reps' commits."

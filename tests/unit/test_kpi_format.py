@@ -154,3 +154,21 @@ def test_axis_ticks_are_compact(value, unit, text) -> None:
 
 def test_plural_agrees_with_the_count() -> None:
     assert (f.plural(1, "lead"), f.plural(3, "lead")) == ("1 lead", "3 leads")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1_918_808.4, "$1,919,000"),
+        (464_387.0, "$464,000"),
+        (9_949.0, "$9,900"),
+        (3_000.0, "$3,000"),
+        (0.0, "$0"),
+        (None, f.NA),
+        (math.nan, f.NA),
+    ],
+)
+def test_an_estimate_is_rounded_to_the_precision_a_forecast_has(
+    value: float | None, text: str
+) -> None:
+    assert f.estimate(value) == text
