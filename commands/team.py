@@ -21,7 +21,6 @@ from commands.kit.common import footer
 from commands.kit.quota import wider_quota_text
 from commands.kit.reply import Chart, CommandContext, Reply
 from salesops_core import charts
-from salesops_core.db.models import Team
 from salesops_core.digest.content import build_team_digest
 from salesops_core.digest.regions import build_scope_digest
 from salesops_core.errors import NotAllowed
@@ -31,7 +30,7 @@ from salesops_core.kpi.pace import behind_pace, elapsed_share, pace_of
 from salesops_core.kpi.quota_share import wider_quotas
 from salesops_core.kpi.views import leaderboard, scope_numbers
 from salesops_core.org.access import Viewer, require_view
-from salesops_core.org.scopes import ORG_SCOPE, Scope, team_scope_by_id
+from salesops_core.org.scopes import ORG_SCOPE, Scope, team_by_id, team_scope_by_id
 from salesops_core.org.views import rep_label
 
 log = logging.getLogger(__name__)
@@ -85,8 +84,7 @@ def digest(session: Session, viewer: Viewer, text: str, ctx: CommandContext) -> 
     if args.scope.kind == "rep":
         raise bad("/team", f"A digest is for a team, a region or the org, not {args.scope.name}.")
     if args.scope.kind == "team":
-        team = session.get(Team, args.scope.key)
-        assert team is not None, args.scope
+        team = team_by_id(session, int(args.scope.key))  # type: ignore[arg-type]
         facts = build_team_digest(session, team, args.period, ctx.org, ctx.sla, ctx.current_time())
     else:
         facts = build_scope_digest(

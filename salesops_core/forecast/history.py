@@ -26,6 +26,7 @@ from salesops_core.db.models import Deal, DealStageChange, Outcome, Rep
 from salesops_core.kpi import queries
 from salesops_core.kpi.asof import STAGE_NOT_RECORDED, open_deals_at
 from salesops_core.kpi.rules import at_time, seconds_between
+from salesops_core.kpi.views import recent_periods
 from salesops_core.org.scopes import Scope, in_scope
 from salesops_core.periods import Period
 
@@ -54,11 +55,7 @@ def elapsed_in(period: Period, at: datetime) -> timedelta:
 
 def previous_periods(period: Period, count: int) -> list[Period]:
     """The `count` periods of the same kind before `period`, most recent first."""
-    found: list[Period] = []
-    for _ in range(count):
-        period = period.previous()
-        found.append(period)
-    return found
+    return recent_periods(period, count + 1)[-2::-1]
 
 
 def history_start(session: Session) -> datetime | None:

@@ -45,11 +45,16 @@ def team_scope(team: Team) -> Scope:
     return Scope("team", team.id, team.name)
 
 
-def team_scope_by_id(session: Session, team_id: int) -> Scope:
-    """The scope of the team with this id (a team the caller knows exists, e.g. a rep's)."""
+def team_by_id(session: Session, team_id: int) -> Team:
+    """The team with this id (a team the caller knows exists, e.g. a rep's or a scope's)."""
     team = session.get(Team, team_id)
     assert team is not None, f"no team with id {team_id}"
-    return team_scope(team)
+    return team
+
+
+def team_scope_by_id(session: Session, team_id: int) -> Scope:
+    """The scope of the team with this id (a team the caller knows exists, e.g. a rep's)."""
+    return team_scope(team_by_id(session, team_id))
 
 
 def region_scope(region: str) -> Scope:
