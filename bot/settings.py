@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from salesops_core.config import DigestConfig, NudgeConfig, OrgConfig, SlaPolicy
+from salesops_core.config import DigestConfig, NudgeConfig, OrgConfig, SlaPolicy, SyncConfig
 from salesops_core.db.engine import DEFAULT_DATABASE_URL
 from salesops_core.errors import ConfigError
 
@@ -24,6 +24,7 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
     "sla": SlaPolicy,
     "digest": DigestConfig,
     "nudges": NudgeConfig,
+    "sync": SyncConfig,
 }
 FILE_SECTIONS = tuple(SECTION_MODELS)
 
@@ -53,6 +54,24 @@ class Settings(BaseSettings):
     sla: list[SlaPolicy] = Field(default_factory=lambda: [SlaPolicy()])
     digest: DigestConfig = DigestConfig()
     nudges: NudgeConfig = NudgeConfig()
+    sync: SyncConfig = SyncConfig()
+    # CRM credentials (DESIGN.md section 3); the refresh-token variables are optional
+    salesforce_instance_url: str | None = Field(None, validation_alias="SALESFORCE_INSTANCE_URL")
+    salesforce_access_token: str | None = Field(None, validation_alias="SALESFORCE_ACCESS_TOKEN")
+    salesforce_client_id: str | None = Field(None, validation_alias="SALESFORCE_CLIENT_ID")
+    salesforce_client_secret: str | None = Field(
+        None, validation_alias="SALESFORCE_CLIENT_SECRET"
+    )
+    salesforce_refresh_token: str | None = Field(
+        None, validation_alias="SALESFORCE_REFRESH_TOKEN"
+    )
+    hubspot_access_token: str | None = Field(None, validation_alias="HUBSPOT_ACCESS_TOKEN")
+    hubspot_api_url: str = Field("https://api.hubapi.com", validation_alias="HUBSPOT_API_URL")
+    hubspot_client_id: str | None = Field(None, validation_alias="HUBSPOT_CLIENT_ID")
+    hubspot_client_secret: str | None = Field(None, validation_alias="HUBSPOT_CLIENT_SECRET")
+    hubspot_refresh_token: str | None = Field(None, validation_alias="HUBSPOT_REFRESH_TOKEN")
+    requests_ca_bundle: str | None = Field(None, validation_alias="REQUESTS_CA_BUNDLE")
+    ssl_cert_file: str | None = Field(None, validation_alias="SSL_CERT_FILE")
     config_file: str | None = None
 
 

@@ -233,3 +233,17 @@ class NudgeConfig(BaseModel):
     def stale_days(self, org: OrgConfig) -> float:
         """Days without activity that make a deal stale: this section's, else the org's."""
         return self.stale_deal_days if self.stale_deal_days is not None else org.stale_deal_days
+
+
+class SyncConfig(BaseModel):
+    """Live CRM sync: how often the scheduler pulls, and custom fields per CRM object."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_minutes: float = Field(15, ge=0)  # 0: the scheduler never syncs
+    salesforce_api_version: str = Field("62.0", pattern=r"^\d+\.\d$")
+    # CRM object -> {native field: the CRM's field}, as `--map` on import, e.g.
+    # [sync.salesforce] Opportunity = { product = "Product_Line__c" }
+    salesforce: dict[str, dict[str, str]] = Field(default_factory=dict)
+    hubspot: dict[str, dict[str, str]] = Field(default_factory=dict)
+

@@ -48,8 +48,8 @@ def say_created(path: Path | None) -> None:
 
 
 def doctor_command() -> None:
-    """Check the configuration, the database, migrations and (when set) the Slack token;
-    show the nudge settings in force."""
+    """Check the configuration, the database, migrations and (when set) the Slack token and
+    the CRM credentials; show the nudge settings in force."""
     from bot.deps import build_deps
     from bot.settings import load_settings
     from salesops_core.db.engine import open_existing, schema_status, shown_url
@@ -77,6 +77,7 @@ def doctor_command() -> None:
     except (DatabaseUnavailable, DatabaseNotReady) as exc:
         report(False, "database", str(exc))
         _check_slack(settings, report)
+        _check_crm(settings, report)
         raise typer.Exit(1) from None
     url = shown_url(deps.engine.url)
     try:
@@ -95,8 +96,25 @@ def doctor_command() -> None:
     except Exception as exc:
         report(False, "database", f"{url}: {exc.__class__.__name__}: {exc}".splitlines()[0])
     _check_slack(settings, report)
+    _check_crm(settings, report)
     if problems:
         raise typer.Exit(1)
+
+
+def _check_crm(settings: Settings, report: Callable[[bool, str, str], None]) -> None:
+    """Connect to each CRM the environment names: credentials, org, API version."""
+    from bot.crm import build_source, configured_sources
+    from salesops_core.errors import ConfigError
+    from salesops_core.sync.source import SyncError
+
+    found = configured_sources(settings)
+    if not found:
+        console.print("skip crm: no SALESFORCE_INSTANCE_URL or HUBSPOT_ACCESS_TOKEN set")
+    for name in found:
+        try:
+            report(True, name, build_source(settings, name).check())
+        except (ConfigError, SyncError) as exc:
+            report(False, name, str(exc))
 
 
 def _check_slack(settings: Settings, report: Callable[[bool, str, str], None]) -> None:

@@ -18,6 +18,7 @@ from bot.cli import kpi as cli_kpi
 from bot.cli import leads as cli_leads
 from bot.cli import nudges as cli_nudges
 from bot.cli import slack as cli_slack
+from bot.cli import sync as cli_sync
 from salesops_core.errors import SalesopsError
 
 # rich_markup_mode=None: click's plain help and errors. Typer's rich panels print every
@@ -69,6 +70,7 @@ for module in (
     cli_digest,
     cli_nudges,
     cli_forecast,
+    cli_sync,
     cli_slack,
     cli_leads,
 ):

@@ -1,7 +1,8 @@
 """Background jobs: the lead sweep every few seconds, the digests every minute, the nudges
 every five minutes (`bot.jobs.nudges`), the weekly forecast snapshot (`bot.jobs.snapshots`,
 checked every 15 minutes), the forecast scorecards after a quarter (`bot.jobs.scorecards`, every
-15 minutes), and the outbox dispatcher loop.
+15 minutes), the CRM sync (`bot.jobs.sync`, every `[sync] interval_minutes`) and the outbox
+dispatcher loop.
 
 APScheduler 3 runs the jobs in this one process (`salesops scheduler`, or inside
 `salesops serve --with-scheduler` through `start_background`). Each run is still guarded:
@@ -31,6 +32,7 @@ from bot.jobs.nudges import NudgeRun, run_nudges
 from bot.jobs.pacing import Pacer
 from bot.jobs.scorecards import run_scorecards
 from bot.jobs.snapshots import run_snapshots
+from bot.jobs.sync import run_syncs
 from salesops_core.db.engine import transaction, try_job_lock
 from salesops_core.leads.engine import LeadRules, SweepResult, sweep
 from salesops_core.timeutil import utcnow
@@ -124,13 +126,16 @@ def start_background(
     client = client or make_sync_client(deps.settings)
     rules = deps.lead_rules()
     scheduler = BackgroundScheduler(timezone="UTC")
-    jobs = (
+    jobs: list[tuple[str, Callable[..., object], float, list[object]]] = [
         ("lead_sweep", run_sweep, sweep_seconds, [deps, rules]),
         ("digests", scheduled_digests, digest_seconds, [deps, SlackZones(client), clock]),
         ("nudges", scheduled_nudges, nudge_seconds, [deps, clock]),
         ("forecast_snapshots", scheduled_snapshots, snapshot_seconds, [deps, clock]),
         ("forecast_scorecards", scheduled_scorecards, scorecard_seconds, [deps, clock]),
-    )
+    ]
+    sync_seconds = deps.settings.sync.interval_minutes * 60
+    if sync_seconds > 0:
+        jobs.append(("crm_sync", run_syncs, sync_seconds, [deps]))
     first_run = datetime.now(UTC)  # at start, then every interval (not one interval late)
     for job_id, job, seconds, args in jobs:
         scheduler.add_job(

@@ -182,6 +182,26 @@ def try_job_lock(session: Session, name: str) -> bool:
     return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
 
 
+@contextmanager
+def held_job_lock(engine: Engine, name: str) -> Iterator[bool]:
+    """Hold the session-level advisory lock of the job `name` on PostgreSQL for a run that
+    spans many transactions (a sync commits batch by batch); yields False when another
+    process holds it. Always True on SQLite (one writer)."""
+    if not is_postgres(engine):
+        yield True
+        return
+    key = zlib.crc32(f"salesops:{name}".encode())
+    with engine.connect() as connection:
+        taken = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
+        connection.commit()
+        try:
+            yield taken
+        finally:
+            if taken:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
+
+
 def _alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -415,3 +415,36 @@ class NudgeSettings(Base):
     rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id", ondelete="CASCADE"), primary_key=True)
     quiet_hours: Mapped[str | None] = mapped_column(String(16))  # "19:00-08:00"; None: default
     rules_off: Mapped[list[str]] = mapped_column(JSON, default=list)  # NudgeRule values
+
+
+class SyncCursor(Base):
+    """Where the last sync of one CRM object stopped: the source's own position (a
+    `SystemModstamp`, an `hs_lastmodifieddate`), advanced only past what was written."""
+
+    __tablename__ = "sync_cursor"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)  # salesforce, hubspot
+    object: Mapped[str] = mapped_column(String(64), primary_key=True)  # Opportunity, deals
+    position: Mapped[str | None] = mapped_column(String(64))
+    deleted_position: Mapped[str | None] = mapped_column(String(64))  # for deletions
+    updated_at: Mapped[datetime]
+
+
+class SyncRun(Base):
+    """One run of `salesops sync`: when, what it wrote per object, and what it skipped."""
+
+    __tablename__ = "sync_run"
+    __table_args__ = (Index("ix_sync_run_source_started_at", "source", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))  # running, ok, partial, failed
+    full: Mapped[bool] = mapped_column(Boolean, default=False)
+    requests: Mapped[int] = mapped_column(Integer, default=0)  # HTTP requests to the CRM
+    # per object: {"fetched", "created", "updated", "unchanged", "removed", "skipped"}
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # skipped records: [{"object", "id", "field", "reason"}], at most MAX_LOGGED_ERRORS
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    message: Mapped[str | None] = mapped_column(Text)  # why a failed run stopped

@@ -89,7 +89,14 @@ def import_file(
         if value not in choices:
             reason = f"unknown {what} {value!r}; use one of {', '.join(choices)}"
             raise ImportFailed([RowError(path.name, None, None, reason)])
-    table = read_csv(path)
+    return import_table(session, read_csv(path), options, progress)
+
+
+def import_table(
+    session: Session, table: CsvTable, options: ImportOptions, progress: Progress | None = None
+) -> ImportResult:
+    """Import records already read into a table (a CSV file's, or a CRM sync batch shaped
+    like that CRM's export); raises ImportFailed as `import_file` does."""
     if options.kind == "reps":
         return import_reps(session, table, options, format_spec(options.format, "reps"))
     spec = format_spec(options.format, options.kind)
@@ -329,11 +336,12 @@ def _write(
             stage_changes += [
                 records.stage_change(ids[v["external_id"]], v, v["created_at"]) for v in new
             ]
-            stage_changes += [
-                records.stage_change(pk, v, now)
-                for pk, v, old in plan.changed
-                if any(old.get(name) != v.get(name) for name in records.HISTORY_FIELDS)
-            ]
+            if not options.history_from_source:
+                stage_changes += [
+                    records.stage_change(pk, v, now)
+                    for pk, v, old in plan.changed
+                    if any(old.get(name) != v.get(name) for name in records.HISTORY_FIELDS)
+                ]
         result.created += len(plan.new)
         result.updated += len(plan.changed)
         result.unchanged += plan.unchanged

@@ -24,3 +24,6 @@ class ImportOptions:
     skip_invalid: bool = False
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     now: datetime | None = None
+    # the source sends each deal's stage history (a CRM sync): a changed deal gets no
+    # stage change stamped at `now`, its history rows say when it really moved
+    history_from_source: bool = False

@@ -1,0 +1,50 @@
+"""A local HTTPS server for the CRM fakes: a trustme CA, a certificate for 127.0.0.1 and
+localhost, and the CA bundle written to a file the clients are pointed at
+(REQUESTS_CA_BUNDLE / SSL_CERT_FILE, as DESIGN.md section 3 says)."""
+
+from __future__ import annotations
+
+import ssl
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import trustme
+
+HOST = "127.0.0.1"
+_CA = trustme.CA()  # one CA per test process: every fake's certificate chains to it
+_CERT = _CA.issue_cert(HOST, "localhost")
+
+
+def ca_bundle() -> Path:
+    """The CA bundle file (PEM) that trusts every local fake."""
+    path = Path(tempfile.gettempdir()) / f"salesops-test-ca-{id(_CA)}.pem"
+    if not path.exists():
+        _CA.cert_pem.write_to_path(str(path))
+    return path
+
+
+class HttpsServer:
+    """Serves `handler` over TLS on a free port of 127.0.0.1 in a background thread."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer((HOST, 0), handler)
+        self.httpd.daemon_threads = True
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        _CERT.configure_cert(context)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.httpd.fake = None  # type: ignore[attr-defined]  # the fake that owns it
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"https://{HOST}:{self.httpd.server_address[1]}"
+
+    def start(self) -> HttpsServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
