@@ -99,8 +99,9 @@ def _normalised(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _same_column(new: pd.Series, old: pd.Series) -> np.ndarray:
     """Row by row: equal as stored (floats within rounding, NULL equals NULL)."""
-    if new.dtype.kind == "f":
-        a, b = new.to_numpy(), old.to_numpy()
+    if new.dtype.kind == "f":  # the stored side may be all NULL (object dtype): as floats
+        a = new.to_numpy(dtype=float)
+        b = pd.to_numeric(old, errors="coerce").to_numpy(dtype=float)
         close = np.abs(a - b) <= 1e-9 * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b))) + 1e-6
         return (np.isnan(a) & np.isnan(b)) | close
     if new.dtype.kind == "M":

@@ -48,6 +48,12 @@ def _salesforce_activity(values: dict[str, str]) -> None:
             values["external_attendee"] = "1"
 
 
+def _salesforce_lead(values: dict[str, str]) -> None:
+    """A lead owned by a queue (OwnerId prefix 00G) has no rep owner yet."""
+    if values.get("owner", "").startswith("00G"):
+        values["owner"] = ""
+
+
 _SF_OWNER_HINT = (
     "map Salesforce user ids to reps with --owners FILE (columns crm_user_id,email or "
     "crm_user_id,name) or --map owner=<column>"
@@ -56,7 +62,8 @@ _SF_OWNER_HINT = (
 _SALESFORCE: dict[str, dict[str, tuple[str, ...]]] = {
     "reps": {
         "name": ("Name",), "email": ("Email",), "crm_user_id": ("Id",),
-        "manager": ("ManagerId", "Manager"), "role": ("role",), "team": ("Department", "team"),
+        "manager": ("ManagerId", "Manager"), "role": ("role",),
+        "team": ("UserRole.Name", "Department", "team"),
         "region": ("Division", "region"), "timezone": ("TimeZoneSidKey",),
         "active": ("IsActive",),
     },
@@ -121,7 +128,7 @@ def format_spec(fmt: str, kind: str) -> FormatSpec:
             columns,
             probability_percent=True,
             stages=SALESFORCE_STAGES if kind in _STAGED_KINDS else (),
-            transform=_salesforce_activity if kind == "activities" else None,
+            transform={"activities": _salesforce_activity, "leads": _salesforce_lead}.get(kind),
             owner_hint=_SF_OWNER_HINT,
         )
     if fmt == "hubspot":

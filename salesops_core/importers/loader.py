@@ -294,6 +294,13 @@ def _flag_duplicates(rows: list[records.Converted], kind: str, label: dict[str, 
             first[row.key] = row.line
 
 
+def _just_closed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """The deal closed with this change: its closing stage is recorded at its close, as an
+    import of the closed deal records it, even when the source sends its own history."""
+    closed_at = new.get("closed_at")
+    return closed_at is not None and not bulk.same(old.get("closed_at"), closed_at)
+
+
 def _write(
     session: Session,
     options: ImportOptions,
@@ -336,12 +343,12 @@ def _write(
             stage_changes += [
                 records.stage_change(ids[v["external_id"]], v, v["created_at"]) for v in new
             ]
-            if not options.history_from_source:
-                stage_changes += [
-                    records.stage_change(pk, v, now)
-                    for pk, v, old in plan.changed
-                    if any(old.get(name) != v.get(name) for name in records.HISTORY_FIELDS)
-                ]
+            stage_changes += [
+                records.stage_change(pk, v, now)
+                for pk, v, old in plan.changed
+                if any(old.get(name) != v.get(name) for name in records.HISTORY_FIELDS)
+                and (not options.history_from_source or _just_closed(old, v))
+            ]
         result.created += len(plan.new)
         result.updated += len(plan.changed)
         result.unchanged += plan.unchanged

@@ -25,5 +25,6 @@ class ImportOptions:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     now: datetime | None = None
     # the source sends each deal's stage history (a CRM sync): a changed deal gets no
-    # stage change stamped at `now`, its history rows say when it really moved
+    # stage change stamped at `now` (its history rows say when it really moved), only a
+    # deal that closed gets its closing stage at its close, as a new closed deal does
     history_from_source: bool = False

@@ -273,3 +273,21 @@ def test_reimport_keeps_a_routed_owner_and_a_recorded_response_of_a_lead(
         answered,
         LeadStatus.RESPONDED,
     )
+
+
+def test_reimported_activities_that_gain_a_deal_link_are_updated(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Stored links all NULL, new ones partly set: compared as numbers, not a crash."""
+    load_reps(sessions)
+    run_import(sessions, FIXTURES / "deals.csv", "deals", stage_map_file=STAGES)
+    header = "external_id,owner,type,started_at,minutes,deal_external_id\n"
+    first = tmp_path / "first.csv"
+    first.write_text(header + "X-1,ada@example.com,call,2026-03-02,10,\n"
+                     "X-2,ada@example.com,call,2026-03-03,5,\n")  # fmt: skip
+    run_import(sessions, first, "activities")
+    second = tmp_path / "second.csv"
+    second.write_text(header + "X-1,ada@example.com,call,2026-03-02,10,D-1\n"
+                      "X-2,ada@example.com,call,2026-03-03,5,\n")  # fmt: skip
+    result = run_import(sessions, second, "activities")
+    assert (result.updated, result.unchanged) == (1, 1)

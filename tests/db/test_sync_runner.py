@@ -171,9 +171,19 @@ def test_a_run_killed_between_batches_resumes_without_loss_or_duplicates(
     assert ("deals", "p1") in resumed.asked
     with sessions() as session:
         assert amounts(session) == {"D1": 1000.0, "D2": 1000.0, "D3": 1000.0}
-        # D1 moved to Won: its created row plus no made-up change at the sync time
-        # (history comes from the source), exactly as one import of the last state gives
-        assert session.scalar(select(func.count()).select_from(DealStageChange)) == 3
+        # D1 closed: its closing stage at its close (as an import of the closed deal records
+        # it), and no change made up at the sync's time (the source sends the history)
+        changes = session.execute(
+            select(Deal.external_id, DealStageChange.stage, DealStageChange.entered_at)
+            .join(Deal, Deal.id == DealStageChange.deal_id)
+            .order_by(Deal.external_id, DealStageChange.entered_at)
+        ).all()
+    assert [tuple(c) for c in changes] == [
+        ("D1", "Discovery", datetime(2026, 11, 1, 9, 0, tzinfo=UTC)),
+        ("D1", "Won", datetime(2026, 11, 20, 10, 0, tzinfo=UTC)),
+        ("D2", "Discovery", datetime(2026, 11, 1, 9, 0, tzinfo=UTC)),
+        ("D3", "Discovery", datetime(2026, 11, 1, 9, 0, tzinfo=UTC)),
+    ]
 
 
 def test_a_crm_error_stops_the_run_and_keeps_what_was_written(
