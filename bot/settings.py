@@ -59,12 +59,8 @@ class Settings(BaseSettings):
     salesforce_instance_url: str | None = Field(None, validation_alias="SALESFORCE_INSTANCE_URL")
     salesforce_access_token: str | None = Field(None, validation_alias="SALESFORCE_ACCESS_TOKEN")
     salesforce_client_id: str | None = Field(None, validation_alias="SALESFORCE_CLIENT_ID")
-    salesforce_client_secret: str | None = Field(
-        None, validation_alias="SALESFORCE_CLIENT_SECRET"
-    )
-    salesforce_refresh_token: str | None = Field(
-        None, validation_alias="SALESFORCE_REFRESH_TOKEN"
-    )
+    salesforce_client_secret: str | None = Field(None, validation_alias="SALESFORCE_CLIENT_SECRET")
+    salesforce_refresh_token: str | None = Field(None, validation_alias="SALESFORCE_REFRESH_TOKEN")
     hubspot_access_token: str | None = Field(None, validation_alias="HUBSPOT_ACCESS_TOKEN")
     hubspot_api_url: str = Field("https://api.hubapi.com", validation_alias="HUBSPOT_API_URL")
     hubspot_client_id: str | None = Field(None, validation_alias="HUBSPOT_CLIENT_ID")

@@ -246,4 +246,3 @@ class SyncConfig(BaseModel):
     # [sync.salesforce] Opportunity = { product = "Product_Line__c" }
     salesforce: dict[str, dict[str, str]] = Field(default_factory=dict)
     hubspot: dict[str, dict[str, str]] = Field(default_factory=dict)
-

@@ -120,7 +120,7 @@ def change_the_org(fake: FakeSalesforce) -> dict[str, str]:
     for task in fake.current("Task"):  # its activities move to the winner
         if task["WhoId"] == lead["Id"]:
             fake.put("Task", {"Id": task["Id"], "WhoId": winner["Id"]})
-    new_opp = fake.put("Opportunity", {**fresh(open_opp), "Id": None, "Name": "New deal",
+    new_opp = fake.put("Opportunity", {**fresh(open_opp), "Name": "New deal",
                                        "StageName": "Prospecting", "IsClosed": False,
                                        "IsWon": False, "Probability": 10, "Amount": 5000.0,
                                        "CreatedDate": "2024-05-20T09:00:00.000+0000"})  # fmt: skip
@@ -128,7 +128,7 @@ def change_the_org(fake: FakeSalesforce) -> dict[str, str]:
                                     "CreatedDate": "2024-05-20T09:00:00.000+0000",
                                     "Amount": 5000.0, "Probability": 10})  # fmt: skip
     task = fake.current("Task")[0]
-    fake.put("Task", {**fresh(task), "Id": None, "WhatId": new_opp, "WhoId": None, "Type__c": "Call",
+    fake.put("Task", {**fresh(task), "WhatId": new_opp, "WhoId": None, "Type__c": "Call",
                       "CallDurationInSeconds": 600, "ActivityDate": "2024-05-21"})  # fmt: skip
     return {"won": open_opp["Id"], "deleted": doomed["Id"], "lead": lead["Id"], "new": new_opp}
 
