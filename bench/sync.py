@@ -276,18 +276,21 @@ def database(url: str | None, name: str) -> sessionmaker[Session]:
 
 
 def fingerprint(sessions: sessionmaker[Session]) -> dict[str, Any]:
-    """Counts and column totals of what a sync or an import wrote, to compare the two."""
+    """Counts and column totals (to the cent: float sums differ in the last digit by order)
+    of what a sync or an import wrote, to compare the two."""
     with sessions() as s:
+        deals = s.execute(
+            select(func.count(), func.sum(Deal.amount), func.count(Deal.closed_at))
+        ).one()
+        activities = s.execute(
+            select(func.count(), func.sum(Activity.minutes), func.count(Activity.deal_id))
+        ).one()
         return {
             "reps": s.scalar(select(func.count()).select_from(Rep)),
-            "deals": s.execute(
-                select(func.count(), func.sum(Deal.amount), func.count(Deal.closed_at))
-            ).one(),
+            "deals": (deals[0], round(deals[1] or 0, 2), deals[2]),
             "won": s.scalar(select(func.count()).where(Deal.outcome == "won")),
             "stage_changes": s.scalar(select(func.count()).select_from(DealStageChange)),
-            "activities": s.execute(
-                select(func.count(), func.sum(Activity.minutes), func.count(Activity.deal_id))
-            ).one(),
+            "activities": (activities[0], round(activities[1] or 0, 2), activities[2]),
         }
 
 
@@ -354,6 +357,7 @@ def main() -> int:
     server.join()
     reference = database(args.reference_url, "import")
     ref_wall = import_reference(paths, reference)
+    print(f"peak RSS after the reference import too: {peak_rss_mb():.0f} MB")
     print(
         f"reference: import_file of the same records as export CSVs: {ref_wall:.1f} s wall; "
         f"full sync / import = {wall / ref_wall:.2f}x; incremental / full = {wall2 / wall:.3f}x; "

@@ -40,6 +40,11 @@ def _salesforce(settings: Settings) -> Source:
             "https://acme.my.salesforce.com) and SALESFORCE_ACCESS_TOKEN, or "
             "SALESFORCE_CLIENT_ID + SALESFORCE_CLIENT_SECRET (client-credentials flow)"
         )
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError(
+            f"SALESFORCE_INSTANCE_URL={url!r} is not a URL; use your org's My Domain URL, "
+            "e.g. https://acme.my.salesforce.com"
+        )
     from salesops_core.sync.salesforce import SalesforceCredentials, SalesforceSource
 
     credentials = SalesforceCredentials(

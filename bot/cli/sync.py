@@ -93,7 +93,6 @@ def sync_command(
         objects=wanted,
         full=full,
         dry_run=dry_run,
-        fields=getattr(deps.settings.sync, source),
         clock=(lambda: at) if now else utcnow,  # the clock stamps each batch as written
     )
     if output == "json":
@@ -120,15 +119,18 @@ def report_json(report: SyncReport) -> dict[str, Any]:
 
 
 def _print_report(report: SyncReport) -> None:
-    what = "Dry run of a" if report.dry_run else "A"
-    kind = "full" if report.full else "incremental"
-    console.print(f"{what} {kind} {report.source} sync:", highlight=False)
+    kind = "full" if report.full else "changes since the last run"
+    dry = ", dry run" if report.dry_run else ""
+    console.print(f"{report.source.capitalize()} sync ({kind}{dry}):", highlight=False)
     for obj, counts in report.counts.items():
         parts = [f"{getattr(counts, name)} {name}" for name in COUNT_NAMES if getattr(counts, name)]
-        console.print(f"  {obj}: {', '.join(parts) or 'nothing changed'}", highlight=False)
+        if parts or report.status != "failed":  # a failed run names only what it got to
+            console.print(f"  {obj}: {', '.join(parts) or 'nothing changed'}", highlight=False)
     for skipped in report.skipped[:MAX_SHOWN_SKIPPED]:
         where = f"{skipped.object} {skipped.id}" + (f", {skipped.field}" if skipped.field else "")
-        console.print(f"  skipped {escape(where)}: {escape(skipped.reason)}", highlight=False)
+        console.print(
+            f"  skipped {escape(where)}: {escape(skipped.reason)}", highlight=False, soft_wrap=True
+        )
     if len(report.skipped) > MAX_SHOWN_SKIPPED:
         more = len(report.skipped) - MAX_SHOWN_SKIPPED
         console.print(f"  ... {more} more (salesops sync --status --format json)")
@@ -169,7 +171,11 @@ def _show_status(sessions: Any, source: str | None, output: str) -> None:
             where = f"{error['object']} {error['id']}"
             if error.get("field"):
                 where += f", {error['field']}"
-            console.print(f"  skipped {escape(where)}: {escape(error['reason'])}", highlight=False)
+            console.print(
+                f"  skipped {escape(where)}: {escape(error['reason'])}",
+                highlight=False,
+                soft_wrap=True,
+            )
         cursor_rows = [
             [n, escape(c.object), c.position or "-", c.deleted_position or "-", _when(c.updated_at)]
             for n, c in cursors

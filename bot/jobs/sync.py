@@ -2,8 +2,9 @@
 incremental sync of each CRM the environment connects (`bot.crm`).
 
 A run holds its source's advisory lock on PostgreSQL for its whole length, so a second
-scheduler (or `salesops sync` by hand) does nothing meanwhile; writes are upserts on external
-ids and the cursors move with each batch, so even two runs at once would write nothing twice.
+scheduler (or `salesops sync` by hand) does nothing meanwhile. SQLite has no such lock, but
+writes are upserts on external ids: two runs at once write nothing twice (one may move a
+cursor back, which only means records are fetched again).
 It sends nothing to Slack.
 """
 
@@ -28,13 +29,11 @@ def run_syncs(deps: Deps) -> list[SyncReport]:
         except ConfigError as exc:
             log.warning("%s sync skipped: %s", name, exc)
             continue
-        report = run_sync(
-            deps.sessions,
-            source,
-            org=deps.settings.org,
-            sla=deps.settings.sla,
-            fields=getattr(deps.settings.sync, name),
-        )
+        try:
+            report = run_sync(deps.sessions, source, org=deps.settings.org, sla=deps.settings.sla)
+        except Exception:  # one CRM's failure must not keep the next one from syncing
+            log.exception("%s sync failed", name)
+            continue
         written = sum(c.created + c.updated + c.removed for c in report.counts.values())
         level = logging.WARNING if report.status == "failed" else logging.INFO
         log.log(

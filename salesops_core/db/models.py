@@ -430,6 +430,19 @@ class SyncCursor(Base):
     updated_at: Mapped[datetime]
 
 
+class SyncPending(Base):
+    """A record a sync skipped (it failed the import checks): fetched again by id at the
+    start of each run until it is written or gone, since the cursor has moved past it."""
+
+    __tablename__ = "sync_pending"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    object: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)  # the last reason it was skipped
+    since: Mapped[datetime]  # first skipped
+
+
 class SyncRun(Base):
     """One run of `salesops sync`: when, what it wrote per object, and what it skipped."""
 

@@ -49,6 +49,7 @@ PROPERTIES: dict[str, dict[str, str]] = {
     "emails": {"owner": "hubspot_owner_id", "started_at": "hs_timestamp"},
     "tasks": {"owner": "hubspot_owner_id", "started_at": "hs_timestamp"},
 }  # fmt: skip
+REFETCH_CHUNK = 100  # ids per search filter (HubSpot takes at most 100 values for IN)
 KINDS = {"owners": "reps", "deals": "deals", "contacts": "leads"} | dict.fromkeys(
     ENGAGEMENTS, "activities"
 )
@@ -111,10 +112,27 @@ class HubspotSource:
         if obj == "owners":
             yield self._owners()
             return
+        yield from self._batches(obj, self._search(obj, position, self._properties(obj)))
+
+    def refetch(self, obj: str, ids: Sequence[str]) -> Iterator[Batch]:
+        """These records as they are now (a search on their ids, 100 a query), moving no
+        cursor; ids the CRM no longer has are simply not there."""
+        if obj == "owners":
+            yield self._owners()
+            return
+        for start in range(0, len(ids), REFETCH_CHUNK):
+            part = list(ids[start : start + REFETCH_CHUNK])
+            wanted = Filter(property_name="hs_object_id", operator="IN", values=part)
+            pages = self._search(obj, None, self._properties(obj), [wanted])
+            yield from self._batches(obj, pages, positions=False)
+
+    def _batches(
+        self, obj: str, pages: Iterator[list[Any]], *, positions: bool = True
+    ) -> Iterator[Batch]:
         stages = self._pipelines() if obj == "deals" else {}
         first = True
-        for page in self._search(obj, position, self._properties(obj)):
-            last = page[-1].properties.get(modified_property(obj))
+        for page in pages:
+            last = page[-1].properties.get(modified_property(obj)) if positions else None
             if obj == "deals":
                 yield self._deals_batch(page, stages, first)
                 yield self._history_batch(page, stages, last)
@@ -207,15 +225,24 @@ class HubspotSource:
         rows: list[tuple[str, list[str]]] = []
         for start in range(0, len(page), HISTORY_BATCH):
             ids = [SimplePublicObjectId(id=r.id) for r in page[start : start + HISTORY_BATCH]]
+            wanted = ["dealstage", "amount"]
             body = BatchReadInputSimplePublicObjectId(
-                inputs=ids, properties=["dealstage"], properties_with_history=["dealstage"]
+                inputs=ids, properties=wanted, properties_with_history=wanted
             )
             answer = self.api.call("deals batch read", "batch", "read", "deals", body)
             for record in answer.results:
-                for change in (record.properties_with_history or {}).get("dealstage", []):
+                history = record.properties_with_history or {}
+                amounts = history.get("amount", [])  # newest first, as HubSpot lists them
+                for change in history.get("dealstage", []):
                     stage = stages[change.value].name if change.value in stages else change.value
-                    rows.append((record.id, [record.id, stage, iso(change.timestamp)]))
-        header = ["deal_external_id", "stage", "entered_at"]
+                    # the amount the deal had when it entered the stage (HubSpot's stage
+                    # history holds none), so "as of then" numbers do not depend on when
+                    # the sync first saw the deal
+                    amount = next(
+                        (a.value or "" for a in amounts if a.timestamp <= change.timestamp), ""
+                    )
+                    rows.append((record.id, [record.id, stage, iso(change.timestamp), amount]))
+        header = ["deal_external_id", "stage", "entered_at", "amount"]
         return Batch("deals", "stage_changes", "native", header, rows, last)
 
     def _pipelines(self) -> dict[str, StageDef]:

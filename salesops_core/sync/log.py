@@ -1,15 +1,17 @@
-"""The sync's memory: each object's cursor and the log of runs (`salesops sync --status`)."""
+"""The sync's memory: each object's cursor, the skipped records to fetch again, and the log
+of runs (`salesops sync --status`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from salesops_core.db.engine import upsert_insert
-from salesops_core.db.models import SyncCursor, SyncRun
+from salesops_core.db.models import SyncCursor, SyncPending, SyncRun
 
 MAX_LOGGED_ERRORS = 500  # skipped records kept per run; the count is always whole
 
@@ -54,13 +56,38 @@ def save_cursor(
     )
 
 
-def reset_cursors(session: Session, source: str) -> None:
-    """Forget where every object stopped (a full sync starts from the beginning)."""
-    session.execute(
-        update(SyncCursor)
-        .where(SyncCursor.source == source)
-        .values(position=None, deleted_position=None)
+def pending(session: Session, source: str, obj: str) -> list[str]:
+    """The ids of the object's records skipped by earlier runs, still to be written."""
+    query = select(SyncPending.record_id).where(
+        SyncPending.source == source, SyncPending.object == obj
     )
+    return sorted(session.scalars(query))
+
+
+def hold(session: Session, source: str, obj: str, skipped: dict[str, str], now: datetime) -> None:
+    """Remember skipped records ({id: reason}) to fetch again; a known one keeps its date."""
+    for record_id, reason in skipped.items():
+        insert = upsert_insert(session, SyncPending.__table__).values(
+            source=source, object=obj, record_id=record_id, reason=reason, since=now
+        )
+        session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["source", "object", "record_id"], set_={"reason": reason}
+            )
+        )
+
+
+def release(session: Session, source: str, obj: str, ids: Iterable[str]) -> None:
+    """Forget records that were written (or that the CRM no longer has)."""
+    wanted = list(ids)
+    for start in range(0, len(wanted), 500):
+        session.execute(
+            delete(SyncPending).where(
+                SyncPending.source == source,
+                SyncPending.object == obj,
+                SyncPending.record_id.in_(wanted[start : start + 500]),
+            )
+        )
 
 
 def close_interrupted(session: Session, source: str, now: datetime) -> int:

@@ -5,9 +5,10 @@ Each batch is one transaction: its rows are validated and upserted exactly as `s
 import` would write the same export, and the object's cursor moves to the batch's position in
 the same commit. So a run killed between two batches resumes after the last one written, and a
 batch written twice changes nothing (upsert on external id). A bad record is reported (object,
-id, field, reason) and skipped; the rest of its batch is written. Records the CRM removed are
-deleted here after the object's changes. A dry run does all of it in one transaction and rolls
-it back.
+id, field, reason) and skipped, the rest of its batch written; since the cursor moves past it,
+it is held (`sync_pending`) and fetched again by id at the start of every run until it is
+written or gone. Records the CRM removed are deleted here after the object's changes. A dry
+run does all of it in one transaction and rolls it back.
 """
 
 from __future__ import annotations
@@ -31,12 +32,10 @@ from salesops_core.importers.report import ImportFailed, ImportResult, RowError
 from salesops_core.importers.stagemap import build_stage_map, save_stages
 from salesops_core.leads.deadlines import fill_sla_deadlines
 from salesops_core.sync import log as sync_log
-from salesops_core.sync.source import Batch, FieldMap, Removed, Source, SyncError
+from salesops_core.sync.source import Batch, Removed, Source, SyncError
 from salesops_core.timeutil import utcnow
 
 logger = logging.getLogger("salesops.sync")
-
-_MAX_PASSES = 3  # validation passes per batch: each drops the records the last one flagged
 
 
 @dataclass(frozen=True)
@@ -92,14 +91,13 @@ def run_sync(
     objects: Sequence[str] | None = None,
     full: bool = False,
     dry_run: bool = False,
-    fields: FieldMap | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> SyncReport:
     """Sync `objects` (default: all the source has, in its order) and log the run; never
     raises for a CRM or record problem: the report says what happened. New leads get their
     SLA deadline from `sla`, as an import gives them."""
     wanted = _check_objects(source, objects)
-    context = _Context(org, list(sla), fields or {}, clock)
+    context = _Context(org, list(sla), clock)
     report = SyncReport(source.name, full, dry_run, started_at=clock())
     engine = sessions.kw["bind"]
     with held_job_lock(engine, f"sync:{source.name}") as locked:
@@ -143,7 +141,6 @@ def run_sync(
 class _Context:
     org: OrgConfig
     sla: list[SlaPolicy]
-    fields: FieldMap
     clock: Callable[[], datetime]
 
 
@@ -175,8 +172,18 @@ def _run(
         for obj in objects:
             counts = report.counts.setdefault(obj, ObjectCounts())
             cursor = stored.get(obj)
+            waiting = set(sync_log.pending(session, source.name, obj))
+            if waiting:  # skipped before, behind the cursor now: fetched again by id
+                seen: set[str] = set()
+                for batch in source.refetch(obj, sorted(waiting)):
+                    seen |= {record_id for record_id, _ in batch.rows}
+                    _write_batch(session, source.name, batch, report, context, waiting)
+                    _done(session, report, source, commit)
+                sync_log.release(session, source.name, obj, waiting - seen)  # gone from the CRM
+                _done(session, report, source, commit)
+                waiting &= seen
             for batch in source.pull(obj, cursor.position if cursor else None):
-                _write_batch(session, source.name, batch, counts, report, context)
+                _write_batch(session, source.name, batch, report, context, waiting)
                 _done(session, report, source, commit)
             for removed in source.removed(obj, cursor.deleted_position if cursor else None):
                 _remove(session, source.name, removed, counts, context.clock())
@@ -204,40 +211,46 @@ def _write_batch(
     session: Session,
     source_name: str,
     batch: Batch,
-    counts: ObjectCounts,
     report: SyncReport,
     context: _Context,
+    waiting: set[str],
 ) -> None:
+    """Write one batch; its bad records are reported and held to be fetched again, and
+    held records it wrote are released (`waiting`: the object's held ids, kept current)."""
     now = context.clock()
+    counts = report.counts.setdefault(batch.object, ObjectCounts())
     counts.fetched += len(batch.rows)
     if batch.stages:
         save_stages(session, build_stage_map(session, (), batch.stages), ())
     options = ImportOptions(
         kind=batch.kind,
         format=batch.format,
-        column_map={**batch.column_map, **context.fields.get(batch.object, {})},
+        column_map=batch.column_map,
         tz=context.org.tz,
         now=now,
         history_from_source=True,
     )
     ids = {line: record_id for line, (record_id, _) in enumerate(batch.rows, start=2)}
     records = [(line, cells) for line, (_, cells) in enumerate(batch.rows, start=2)]
-    for _ in range(_MAX_PASSES):
-        if not records:
-            break
+    skipped: dict[str, str] = {}
+    while records:  # each pass drops the records the last one flagged
         table = CsvTable(f"{source_name} {batch.object}", batch.header, records, had_bom=False)
         try:
             counts.add(import_table(session, table, options))
             break
         except ImportFailed as failed:
-            bad = _skip(batch.object, failed.errors, ids, counts, report)
+            bad = _skip(batch.object, failed.errors, ids, counts, report, skipped)
             if not bad:  # a problem with the batch itself, not a record: stop the run
                 raise SyncError(f"{batch.object}: {failed.describe(5)}") from None
             records = [r for r in records if r[0] not in bad]
-    else:
-        raise SyncError(f"{batch.object}: records kept failing validation; nothing written")
     if batch.kind == "leads":
         fill_sla_deadlines(session, context.org, context.sla)
+    sync_log.hold(session, source_name, batch.object, skipped, now)
+    written = {record_id for record_id, _ in batch.rows} - set(skipped)
+    if waiting & written:
+        sync_log.release(session, source_name, batch.object, waiting & written)
+        waiting -= written
+    waiting |= set(skipped)
     if batch.position is not None:
         sync_log.save_cursor(session, source_name, batch.object, now, position=batch.position)
 
@@ -248,14 +261,20 @@ def _skip(
     ids: dict[int, str],
     counts: ObjectCounts,
     report: SyncReport,
+    skipped: dict[str, str],
 ) -> set[int]:
-    """Report the records an import pass flagged; returns their lines."""
-    bad = {e.line for e in errors if e.line in ids}
+    """Report the records an import pass flagged (and note them in `skipped`); returns
+    their lines."""
+    bad: set[int] = set()
     for error in errors:
         if error.line in ids:
-            report.skipped.append(Skipped(obj, ids[error.line], error.column, error.reason))
+            record_id = ids[error.line]
+            report.skipped.append(Skipped(obj, record_id, error.column, error.reason))
+            where = f"{error.column}: " if error.column else ""
+            skipped[record_id] = f"{where}{error.reason}"
+            bad.add(error.line)
     counts.skipped += len(bad)
-    return {line for line in bad if line is not None}
+    return bad
 
 
 def _remove(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,7 +127,7 @@ class SalesforceSource:
     def _query(self, obj: str, select: str, position: str | None) -> str:
         where = [w for w in (_WHERE.get(obj), position and f"SystemModstamp >= {position}") if w]
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        keys = "SystemModstamp" if select.startswith("Id,") else "Id, SystemModstamp"
+        keys = "SystemModstamp" if select.split(", ", 1)[0] == "Id" else "Id, SystemModstamp"
         return f"SELECT {select}, {keys} FROM {obj}{clause} ORDER BY SystemModstamp, Id"
 
     def pull(self, obj: str, position: str | None) -> Iterator[Batch]:
@@ -146,6 +147,34 @@ class SalesforceSource:
             if page["records"]:
                 yield self._batch(obj, header, page["records"], stages)
                 stages = ()
+                if obj == "Task":  # a completed task is the first response of its lead
+                    yield from self._answered_leads(page["records"])
+
+    def refetch(self, obj: str, ids: Sequence[str]) -> Iterator[Batch]:
+        """These records as they are now, moving no cursor (200 ids a query); ids the org
+        no longer has are simply not there."""
+        header, select = self._select(obj)
+        keys = "" if select.split(", ", 1)[0] == "Id" else "Id, "
+        for start in range(0, len(ids), _IN_CHUNK):
+            quoted = ", ".join(f"'{i}'" for i in ids[start : start + _IN_CHUNK])
+            soql = f"SELECT {select}, {keys}SystemModstamp FROM {obj} WHERE Id IN ({quoted})"
+            records = [r for page in self._api.pages(soql) for r in page["records"]]
+            if records:
+                yield replace(self._batch(obj, header, records), position=None)
+
+    def _answered_leads(self, tasks: Sequence[dict[str, Any]]) -> Iterator[Batch]:
+        """The leads these completed tasks answer, read again with their first response (a
+        task does not touch its lead's SystemModstamp, so the Lead pull would not see it)."""
+        if "first_response_at" in self._fields.get("Lead", {}):
+            return  # the org keeps its own first-response field on the lead
+        ids = sorted(
+            {
+                str(t["WhoId"])
+                for t in tasks
+                if str(t.get("WhoId") or "").startswith("00Q") and t.get("Status") == "Completed"
+            }
+        )
+        yield from self.refetch("Lead", ids)
 
     def _optional(self, pages: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """The pages, or none when the org does not have the object (INVALID_TYPE)."""
@@ -175,7 +204,7 @@ class SalesforceSource:
             if obj in _SUBTYPE and "Type" in header and not record.get("Type"):
                 values[header.index("Type")] = record.get(_SUBTYPE[obj])  # Call, Email, Task
             rows.append((str(record.get("Id") or ""), [cell(v) for v in values]))
-        column_map: dict[str, str] = {}
+        column_map = dict(self._fields.get(obj, {}))  # the user's field map, as --map
         if obj == "Event":
             header = [*header, "external_attendee"]
             attendees = self._external_attendees(records)
@@ -229,10 +258,11 @@ class SalesforceSource:
         return found
 
     def removed(self, obj: str, position: str | None) -> Iterator[Removed]:
-        """Records deleted (or merged away) after `position`, through queryAll."""
+        """Records deleted (or merged away) at or after `position`, through queryAll (a
+        removal seen twice removes nothing more)."""
         if obj not in _DELETABLE:
             return
-        where = "IsDeleted = true" + (f" AND SystemModstamp > {position}" if position else "")
+        where = "IsDeleted = true" + (f" AND SystemModstamp >= {position}" if position else "")
         soql = f"SELECT Id, SystemModstamp FROM {obj} WHERE {where} ORDER BY SystemModstamp, Id"
         for page in self._api.pages(soql, include_deleted=True):
             records = page["records"]

@@ -17,6 +17,7 @@ from salesops_core.sync.source import SyncError
 
 Page = dict[str, Any]  # one REST query answer: records, done, nextRecordsUrl, totalSize
 _RETRIES = 5
+TIMEOUT = (10, 120)  # seconds to connect, to wait for an answer
 _TOKEN_HINT = "set SALESFORCE_ACCESS_TOKEN, or SALESFORCE_CLIENT_ID + SALESFORCE_CLIENT_SECRET"
 
 
@@ -59,6 +60,7 @@ class _CountingAdapter(HTTPAdapter):
         proxies: Any = None,
     ) -> requests.Response:
         verify = self._ca_bundle or verify
+        timeout = timeout or TIMEOUT  # simple-salesforce sets none: a hung org would hang us
         response = super().send(request, stream, timeout, verify, cert, proxies)
         self._api.saw(response)
         return response
@@ -143,7 +145,12 @@ class SalesforceApi:
                 refreshed = True
                 self._token = None
                 self._client = None
-            except requests.ConnectionError as exc:
+            except requests.exceptions.SSLError:
+                raise SyncError(
+                    f"the certificate of {self.instance_url} is not trusted; for a private CA "
+                    "set REQUESTS_CA_BUNDLE to its CA bundle"
+                ) from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt == _RETRIES:
                     raise SyncError(
                         f"cannot reach Salesforce at {self.instance_url} ({type(exc).__name__}); "

@@ -3,7 +3,7 @@ and the ids of records removed there. The runner writes them through the importe
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,7 +30,7 @@ class Batch:
     rows: list[tuple[str, list[str]]]  # (the record's CRM id, its cells in header order)
     position: str | None  # the object's cursor once this batch is written
     stages: tuple[StageDef, ...] = field(default=())  # stages the CRM declares, saved first
-    # the source's own column choices (native field -> header name), before the user's map
+    # native field -> header name: the source's own choices and the user's field map
     column_map: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -58,6 +58,11 @@ class Source(Protocol):
 
     def pull(self, obj: str, position: str | None) -> Iterator[Batch]:
         """The object's records changed at or after `position`, in batches."""
+        ...
+
+    def refetch(self, obj: str, ids: Sequence[str]) -> Iterator[Batch]:
+        """These records as the CRM holds them now, in batches without a position (a
+        record it no longer has is simply missing)."""
         ...
 
     def removed(self, obj: str, position: str | None) -> Iterator[Removed]:

@@ -126,7 +126,10 @@ def test_deals_pages_carry_exact_cells_stages_and_stage_history(portal: FakeHubS
         ("Closed Lost", 2, 0.0, Outcome.LOST),
     ]
     assert batches[2].stages == ()
-    assert batches[1].rows[0] == ("1", ["1", "Appointment Scheduled", "2026-10-01T09:30:00.000Z"])
+    assert batches[1].rows[0] == (
+        "1",
+        ["1", "Appointment Scheduled", "2026-10-01T09:30:00.000Z", "1250.5"],
+    )  # with the amount the deal had then, from the amount's history
     # the page's history batch moves the cursor, so a stop between the two repeats the page
     assert first.position is None
     assert (
@@ -312,3 +315,14 @@ def test_batches_import_like_a_native_csv_of_the_same_records(
     ]
     assert len(history) == 4  # the three histories, and deal 3 entering Closed Won at its close
     assert calls[0][1] == 2
+
+
+def test_refetch_reads_deals_by_id_with_their_history_and_moves_no_cursor(
+    portal: FakeHubSpot,
+) -> None:
+    for n in range(1, 4):
+        portal.put("deals", deal(n))
+    batches = list(connect(portal).refetch("deals", ["2", "3", "999"]))
+    assert (batches[0].kind, sorted(r for r, _ in batches[0].rows)) == ("deals", ["2", "3"])
+    assert {b.kind for b in batches} == {"deals", "stage_changes"}
+    assert all(b.position is None for b in batches)

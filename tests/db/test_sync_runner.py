@@ -4,8 +4,8 @@ runs, and a run killed between two batches resumed without loss or duplicates.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +13,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from salesops_core.config import OrgConfig, SlaPolicy
-from salesops_core.db.models import Deal, DealStageChange, Lead, Outcome, Rep, Stage, SyncRun
+from salesops_core.db.models import (
+    Deal,
+    DealStageChange,
+    Lead,
+    Outcome,
+    Rep,
+    Stage,
+    SyncPending,
+    SyncRun,
+)
 from salesops_core.errors import BadArguments
 from salesops_core.importers.stagemap import StageDef
 from salesops_core.sync import log as sync_log
@@ -59,6 +68,8 @@ class ListSource:
     objects: tuple[str, ...] = ("owners", "deals")
     requests: int = 0
     asked: list[tuple[str, str | None]] = field(default_factory=list)
+    current: dict[str, list[Batch]] = field(default_factory=dict)  # what refetch finds
+    refetched: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def check(self) -> str:
         return "test CRM"
@@ -72,6 +83,13 @@ class ListSource:
                 continue
             self.requests += 1
             yield batch
+
+    def refetch(self, obj: str, ids: Sequence[str]) -> Iterator[Batch]:
+        self.refetched.append((obj, list(ids)))
+        for batch in self.current.get(obj, []):
+            rows = [row for row in batch.rows if row[0] in ids]
+            if rows:
+                yield replace(batch, rows=rows, position=None)
 
     def removed(self, obj: str, position: str | None) -> Iterator[Removed]:
         for removed in self.deletions.get(obj, []):
@@ -262,3 +280,35 @@ def test_synced_leads_get_their_sla_deadline_as_an_import_gives_them(
     with sessions() as session:
         due = session.scalar(select(Lead.sla_due_at))
     assert due == datetime(2026, 11, 30, 10, 5, tzinfo=UTC)  # the default 5-minute SLA
+
+
+def test_a_skipped_record_is_fetched_again_by_id_until_it_is_written(
+    sessions: sessionmaker[Session],
+) -> None:
+    bad = ("D2", ["D2", "NOBODY", "5", "Discovery", "2026-11-01T09:00:00Z", ""])
+    batches = {"owners": [REPS], "deals": [deals_batch([deal(1), bad, deal(3)], "p1")]}
+    sync(sessions, ListSource(batches))
+    with sessions() as session:
+        held = session.execute(select(SyncPending.record_id, SyncPending.reason)).all()
+    assert [(i, r.split(":")[0]) for i, r in held] == [("D2", "owner")]
+
+    still_bad = ListSource(batches, current={"deals": [deals_batch([bad], "p9")]})
+    report = sync(sessions, still_bad)  # the cursor is past D2: only the id brings it back
+    assert still_bad.refetched == [("deals", ["D2"])]
+    assert [s.id for s in report.skipped] == ["D2"]
+
+    fixed = deals_batch([deal(2)], "p9")
+    report = sync(sessions, ListSource(batches, current={"deals": [fixed]}))
+    assert report.status == "ok" and report.counts["deals"].created == 1
+    with sessions() as session:
+        assert set(amounts(session)) == {"D1", "D2", "D3"}
+        assert session.scalar(select(func.count()).select_from(SyncPending)) == 0
+
+
+def test_a_held_record_the_crm_no_longer_has_is_let_go(sessions: sessionmaker[Session]) -> None:
+    bad = ("D2", ["D2", "NOBODY", "5", "Discovery", "2026-11-01T09:00:00Z", ""])
+    batches = {"owners": [REPS], "deals": [deals_batch([deal(1), bad], "p1")]}
+    sync(sessions, ListSource(batches))
+    sync(sessions, ListSource(batches, current={}))
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(SyncPending)) == 0

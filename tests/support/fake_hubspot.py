@@ -6,12 +6,15 @@ strings and times ISO `2024-01-22T16:14:25.123Z`, as HubSpot returns them."""
 from __future__ import annotations
 
 import bisect
+import csv
 import json
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +22,7 @@ from tests.support.https_server import HttpsServer
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 SEARCH_CAP = 10_000
+ENGAGEMENT_TYPES = {"calls": "call", "meetings": "meeting", "emails": "email", "tasks": "other"}
 
 
 def iso(moment: datetime) -> str:
@@ -60,6 +64,7 @@ class FakeHubSpot:
         self.stores: dict[str, _Store] = {}
         self.requests: list[tuple[str, str]] = []
         self.failures: list[_Failure] = []
+        self.delay = 0.0  # seconds each request waits before its answer
         self.clock = START
         self.lock = threading.Lock()
         self.server = HttpsServer(_Handler)
@@ -96,10 +101,14 @@ class FakeHubSpot:
             props[prop] = now
             props.setdefault("createdate", now)
             props["hs_object_id"] = record["id"]
+            amounts = old["amounts"] if old is not None else []
+            if "amount" in props and (not amounts or amounts[-1][0] != props["amount"]):
+                amounts = [*amounts, (props["amount"], now if amounts else props["createdate"])]
             stored = {
                 "id": record["id"],
                 "properties": props,
                 "history": record.get("history", []),
+                "amounts": amounts,  # the amount's history: (value, time), as HubSpot keeps it
                 "associations": record.get("associations", {}),
                 "createdAt": props["createdate"],
                 "updatedAt": now,
@@ -147,12 +156,100 @@ class FakeHubSpot:
         """The next `times` requests whose path contains `path` answer `status`."""
         self.failures.append(_Failure(path, status, times, headers or {}))
 
+    def native_csv(self, kind: str, path: Path) -> Path:
+        """Write the live records of one import kind (reps, deals, stage_changes, leads,
+        activities, or the pipelines' stage_map) as a native CSV: what a user would import."""
+        header, rows = getattr(self, f"_native_{kind}")()
+        with path.open("w", newline="") as out:
+            csv.writer(out).writerows([header, *rows])
+        return path
+
+    def _live(self, obj: str) -> list[dict[str, Any]]:
+        return list(self.stores.get(obj, _Store()).records.values())
+
+    def _stage_labels(self) -> dict[str, str]:
+        return {s["id"]: s["label"] for p in self.pipelines for s in p["stages"]}
+
+    def _native_reps(self) -> tuple[list[str], list[list[str]]]:
+        rows = []
+        for o in self.owners:
+            team = next((t["name"] for t in o.get("teams", []) if t.get("primary")), "")
+            name = f"{o['firstName']} {o['lastName']}"
+            active = "false" if o.get("archived") else "true"
+            rows.append([name, o["email"], team, o["id"], active])
+        return ["name", "email", "team", "crm_user_id", "active"], rows
+
+    def _native_stage_map(self) -> tuple[list[str], list[list[str]]]:
+        rows = []
+        for pipeline in self.pipelines:
+            for s in pipeline["stages"]:
+                probability, closed = s["metadata"]["probability"], s["metadata"]["isClosed"]
+                outcome = "open"
+                if closed == "true":
+                    outcome = "won" if float(probability) == 1.0 else "lost"
+                rows.append([s["label"], str(s["displayOrder"]), probability, outcome])
+        return ["stage", "order", "probability", "outcome"], rows
+
+    def _native_deals(self) -> tuple[list[str], list[list[str]]]:
+        labels = self._stage_labels()
+        names = ["dealname", "hubspot_owner_id", "amount", "deal_currency_code",
+                 "createdate", "closedate", "hs_is_closed", "hs_is_closed_won",
+                 "hs_forecast_category"]  # fmt: skip
+        header = ["external_id", "name", "owner", "amount", "currency", "created_at",
+                  "close_date", "is_closed", "is_won", "forecast_category", "stage"]  # fmt: skip
+        rows = [
+            [d["id"], *(d["properties"].get(n, "") for n in names),
+             labels[d["properties"]["dealstage"]]]
+            for d in self._live("deals")
+        ]  # fmt: skip
+        return header, rows
+
+    def _native_stage_changes(self) -> tuple[list[str], list[list[str]]]:
+        labels = self._stage_labels()
+        rows = [
+            [d["id"], labels[s], at, next((v for v, t in reversed(d["amounts"]) if t <= at), "")]
+            for d in self._live("deals")
+            for s, at in d["history"]
+        ]
+        return ["deal_external_id", "stage", "entered_at", "amount"], rows
+
+    def _native_leads(self) -> tuple[list[str], list[list[str]]]:
+        names = ["hubspot_owner_id", "hs_analytics_source", "company", "createdate",
+                 "hs_sa_first_engagement_date"]  # fmt: skip
+        header = ["external_id", "owner", "source", "company", "created_at", "first_response_at"]
+        return header, [[c["id"], *(c["properties"].get(n, "") for n in names)]
+                        for c in self._live("contacts")]  # fmt: skip
+
+    def _native_activities(self) -> tuple[list[str], list[list[str]]]:
+        header = ["external_id", "owner", "type", "started_at", "minutes", "deal_external_id",
+                  "lead_external_id", "external_attendee", "duration_seconds"]  # fmt: skip
+        rows = []
+        for obj, kind in ENGAGEMENT_TYPES.items():
+            for e in self._live(obj):
+                props = e["properties"]
+                started = props.get(
+                    "hs_meeting_start_time" if obj == "meetings" else "hs_timestamp"
+                )
+                minutes, seconds = "", ""
+                if obj == "calls" and props.get("hs_call_duration"):  # milliseconds
+                    seconds = str(int(props["hs_call_duration"]) / 1000)
+                if obj == "meetings":
+                    end = datetime.fromisoformat(props["hs_meeting_end_time"])
+                    minutes = str((end - datetime.fromisoformat(started)).total_seconds() / 60)
+                deal = (self._linked(e, "deals") or [""])[0]
+                contact = (self._linked(e, "contacts") or [""])[0]
+                attendee = ("true" if contact else "false") if obj == "meetings" else ""
+                rows.append([e["id"], props["hubspot_owner_id"], kind, started, minutes, deal,
+                             contact, attendee, seconds])  # fmt: skip
+        return header, rows
+
     # serving
 
     def handle(
         self, method: str, path: str, query: dict[str, str], body: Any, auth: str
     ) -> tuple[int, Any, dict[str, str]]:
         self.requests.append((method, path))
+        time.sleep(self.delay)
         for failure in self.failures:
             if failure.path in path and failure.times > 0:
                 failure.times -= 1
@@ -204,6 +301,12 @@ class FakeHubSpot:
             {},
         )
 
+    def _linked(self, record: dict[str, Any], target: str) -> list[str]:
+        """A record's associations to `target` records, less archived ones (archiving a
+        record drops its associations)."""
+        archived = self.stores.get(target, _Store()).archived
+        return [i for i in record["associations"].get(target, []) if i not in archived]
+
     def _owners(self, query: dict[str, str]) -> dict[str, Any]:
         archived = query.get("archived", "").lower() == "true"
         owners = [o for o in self.owners if bool(o.get("archived")) == archived]
@@ -222,6 +325,8 @@ class FakeHubSpot:
                 start = bisect.bisect_left(store.order, (_ms(f["value"]), ""))
         ids = [i for _, i in store.order[start:]]
         for f in filters:
+            if f["operator"] == "IN" and f["propertyName"] == "hs_object_id":
+                ids = [i for i in ids if i in set(f["values"])]
             if f["operator"] == "HAS_PROPERTY":
                 ids = [i for i in ids if store.records[i]["properties"].get(f["propertyName"])]
         wanted = body.get("properties") or []
@@ -239,12 +344,15 @@ class FakeHubSpot:
             if record is None:
                 continue
             out = _public(record, body.get("properties") or [])
-            if "dealstage" in (body.get("propertiesWithHistory") or []):
+            histories = {"dealstage": record["history"], "amount": record.get("amounts", [])}
+            wanted = [p for p in body.get("propertiesWithHistory") or [] if p in histories]
+            if wanted:
                 out["propertiesWithHistory"] = {
-                    "dealstage": [
+                    p: [
                         {"value": v, "timestamp": t, "sourceType": "CRM_UI"}
-                        for v, t in sorted(record["history"], key=lambda h: h[1], reverse=True)
+                        for v, t in sorted(histories[p], key=lambda h: h[1], reverse=True)
                     ]
+                    for p in wanted
                 }
             results.append(out)
         now = iso(datetime.now(UTC))
@@ -255,7 +363,7 @@ class FakeHubSpot:
         results = []
         for item in body["inputs"]:
             record = store.records.get(item["id"])
-            linked = record["associations"].get(target, []) if record else []
+            linked = self._linked(record, target) if record else []
             if linked:
                 to = [
                     {

@@ -100,7 +100,11 @@ def test_a_deleted_record_shows_in_removed_only(fake: FakeSalesforce) -> None:
     (removed,) = sf.removed("Lead", "2024-01-01T00:00:00Z")
     assert (removed.kind, removed.ids) == ("leads", ["00QEc00000BBaeXMAT"])
     assert all(r != "00QEc00000BBaeXMAT" for b in sf.pull("Lead", None) for r, _ in b.rows)
-    assert list(sf.removed("Lead", removed.position)) == []
+    # at the position again (>=: a deletion in the same millisecond is not missed); after it,
+    # nothing
+    (again,) = sf.removed("Lead", removed.position)
+    assert again.ids == ["00QEc00000BBaeXMAT"]
+    assert list(sf.removed("Lead", "2025-01-01T00:03:58.000Z")) == []
 
 
 def test_lead_first_response_from_the_first_completed_task(fake: FakeSalesforce) -> None:
@@ -249,3 +253,25 @@ def test_an_unreachable_org_is_a_sync_error_after_retries() -> None:
     with pytest.raises(SyncError, match="cannot reach Salesforce"):
         source(fake, sleeps).check()
     assert sleeps == [1.0, 2.0, 4.0, 8.0, 16.0]
+
+
+def test_a_task_completed_later_brings_its_lead_back_with_the_first_response(
+    fake: FakeSalesforce,
+) -> None:
+    sf = source(fake)
+    position = [b.position for b in sf.pull("Task", None)][-1]
+    lead = "00QEc00000BBaeYMAT"
+    fake.put("Task", {"WhoId": lead, "Status": "Completed",
+                      "CompletedDateTime": "2024-02-01T09:00:00.000+0000"})  # fmt: skip
+    batches = list(sf.pull("Task", position))
+    leads = [b for b in batches if b.object == "Lead"]
+    assert [(b.position, [r for r, _ in b.rows]) for b in leads] == [(None, [lead])]
+    cells = dict(zip(leads[0].header, leads[0].rows[0][1], strict=True))
+    assert cells["first_response_at"] == "2024-02-01T09:00:00.000+0000"
+
+
+def test_refetch_reads_records_by_id_and_moves_no_cursor(fake: FakeSalesforce) -> None:
+    wanted = ["006Ec00000AieKFIAZ", "006Ec00000AieKGIAZ", "006NOTTHERE000AAA"]
+    batches = list(source(fake).refetch("Opportunity", wanted))
+    assert sorted(r for b in batches for r, _ in b.rows) == wanted[:2]
+    assert all(b.position is None for b in batches)

@@ -1,4 +1,4 @@
-"""Live CRM sync: a cursor per source and object, and the sync log
+"""Live CRM sync: a cursor per source and object, the records to fetch again, the sync log
 
 Revision ID: 0013
 Revises: 0012
@@ -29,6 +29,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("source", "object", name="pk_sync_cursor"),
     )
     op.create_table(
+        "sync_pending",
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("object", sa.String(length=64), nullable=False),
+        sa.Column("record_id", sa.String(length=128), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("since", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("source", "object", "record_id", name="pk_sync_pending"),
+    )
+    op.create_table(
         "sync_run",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("source", sa.String(length=32), nullable=False),
@@ -48,4 +57,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_sync_run_source_started_at", table_name="sync_run")
     op.drop_table("sync_run")
+    op.drop_table("sync_pending")
     op.drop_table("sync_cursor")
