@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,14 +23,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
-from bot.cli.main import app
 from salesops_core.db.engine import make_engine, make_session_factory, migrate
 from salesops_core.db.models import Activity, Deal, Lead, SyncRun
 from tests.support.fake_hubspot import FakeHubSpot, iso
 from tests.support.https_server import ca_bundle
-from tests.support.sync_compare import Cli, differences, held_records, kpi_differences, kpis
+from tests.support.sync_compare import (
+    Cli,
+    cli_for,
+    differences,
+    held_records,
+    kpi_differences,
+    kpis,
+)
 
 PERIODS = ("2026", "2026-Q2", "2026-Q3", "2026-Q4")
 T0 = "2025-06-01T00:00:00.000Z"
@@ -176,17 +180,6 @@ def crm_env(fake: FakeHubSpot, database_url: str) -> dict[str, str]:
         "HUBSPOT_API_URL": fake.url,
         "SSL_CERT_FILE": str(ca_bundle()),
     }
-
-
-def cli_for(env: dict[str, str]) -> Cli:
-    def run(*args: str) -> tuple[int, str, str]:
-        result = CliRunner().invoke(app, list(args), env=env)
-        error = result.stderr
-        if result.exception and result.exc_info and not isinstance(result.exception, SystemExit):
-            error = "".join(traceback.format_exception(*result.exc_info))
-        return result.exit_code, result.stdout, error
-
-    return run
 
 
 @pytest.fixture

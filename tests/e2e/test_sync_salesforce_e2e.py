@@ -12,22 +12,26 @@ import signal
 import subprocess
 import sys
 import time
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
-from bot.cli.main import app
 from salesops_core.db.engine import make_engine, make_session_factory, migrate
 from salesops_core.db.models import Deal, SyncRun
 from tests.support.fake_salesforce import FakeSalesforce
 from tests.support.https_server import ca_bundle
 from tests.support.import_helpers import SALESFORCE
-from tests.support.sync_compare import Cli, differences, held_records, kpi_differences, kpis
+from tests.support.sync_compare import (
+    Cli,
+    cli_for,
+    differences,
+    held_records,
+    kpi_differences,
+    kpis,
+)
 
 CONFIG = '[sync.salesforce]\nTask = { type = "Type__c" }\n'  # the sample's own type field
 PERIODS = ("2023", "2024", "2023-Q4", "2024-Q2")
@@ -56,17 +60,6 @@ def crm_env(fake: FakeSalesforce, database_url: str) -> dict[str, str]:
         "SALESFORCE_CLIENT_SECRET": fake.client_secret,
         "REQUESTS_CA_BUNDLE": str(ca_bundle()),
     }
-
-
-def cli_for(env: dict[str, str]) -> Cli:
-    def run(*args: str) -> tuple[int, str, str]:
-        result = CliRunner().invoke(app, list(args), env=env)
-        error = result.stderr
-        if result.exception and result.exc_info and not isinstance(result.exception, SystemExit):
-            error = "".join(traceback.format_exception(*result.exc_info))
-        return result.exit_code, result.stdout, error
-
-    return run
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.https_server import HttpsServer
+from tests.support.https_server import HttpsServer, send_json
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 SEARCH_CAP = 10_000
@@ -445,14 +445,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, answer, headers = fake.handle(
             method, path, query, body, self.headers.get("Authorization") or ""
         )
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, answer, headers)
 
     def do_GET(self) -> None:
         self._serve("GET")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import bisect
 import csv
 import itertools
-import json
 import re
 import threading
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.support.https_server import HttpsServer
+from tests.support.https_server import HttpsServer, send_json
 
 SF_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
 _TYPES = {  # export column -> JSON type
@@ -488,14 +487,7 @@ def _handler(fake: FakeSalesforce) -> type[BaseHTTPRequestHandler]:
                 length = int(self.headers.get("Content-Length") or 0)
                 query |= parse_qs(self.rfile.read(length).decode())
             status, headers, body = fake.answer(method, url.path, query, dict(self.headers))
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body, headers)
 
         def do_GET(self) -> None:
             self._serve("GET")

@@ -4,11 +4,13 @@ localhost, and the CA bundle written to a file the clients are pointed at
 
 from __future__ import annotations
 
+import json
 import ssl
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import trustme
 
@@ -23,6 +25,20 @@ def ca_bundle() -> Path:
     if not path.exists():
         _CA.cert_pem.write_to_path(str(path))
     return path
+
+
+def send_json(
+    handler: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str]
+) -> None:
+    """Answer a fake's request with a JSON body (and any extra headers)."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json;charset=UTF-8")
+    handler.send_header("Content-Length", str(len(data)))
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 class HttpsServer:

@@ -6,16 +6,32 @@ from __future__ import annotations
 
 import json
 import math
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, sessionmaker
+from typer.testing import CliRunner
 
+from bot.cli.main import app
 from salesops_core.db.models import Activity, Deal, DealStageChange, Lead, Rep, Team
 
 Cli = Callable[..., tuple[int, str, str]]
 NOW = "2026-12-01T12:00:00"  # one moment for both databases (unanswered leads count to it)
+
+
+def cli_for(env: dict[str, str]) -> Cli:
+    """`salesops ...` in this process with `env`: (exit code, stdout, error or traceback)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(app, list(args), env=env)
+        error = result.stderr
+        if result.exception and result.exc_info and not isinstance(result.exception, SystemExit):
+            error = "".join(traceback.format_exception(*result.exc_info))
+        return result.exit_code, result.stdout, error
+
+    return run
 
 
 def held_records(sessions: sessionmaker[Session]) -> dict[str, set[tuple[Any, ...]]]:
