@@ -4,7 +4,9 @@ localhost, and the CA bundle written to a file the clients are pointed at
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import ssl
 import tempfile
 import threading
@@ -17,14 +19,20 @@ import trustme
 HOST = "127.0.0.1"
 _CA = trustme.CA()  # one CA per test process: every fake's certificate chains to it
 _CERT = _CA.issue_cert(HOST, "localhost")
+_CA_FILE: Path | None = None
 
 
 def ca_bundle() -> Path:
-    """The CA bundle file (PEM) that trusts every local fake."""
-    path = Path(tempfile.gettempdir()) / f"salesops-test-ca-{id(_CA)}.pem"
-    if not path.exists():
-        _CA.cert_pem.write_to_path(str(path))
-    return path
+    """The CA bundle file (PEM) that trusts every local fake: this process's own file,
+    written afresh (a file left by another process, or an earlier run, holds another CA)."""
+    global _CA_FILE
+    if _CA_FILE is None:
+        handle, name = tempfile.mkstemp(prefix="salesops-test-ca-", suffix=".pem")
+        os.close(handle)
+        _CA.cert_pem.write_to_path(name)
+        atexit.register(os.unlink, name)
+        _CA_FILE = Path(name)
+    return _CA_FILE
 
 
 def send_json(
