@@ -66,15 +66,20 @@ def pending(session: Session, source: str, obj: str) -> list[str]:
 
 def hold(session: Session, source: str, obj: str, skipped: dict[str, str], now: datetime) -> None:
     """Remember skipped records ({id: reason}) to fetch again; a known one keeps its date."""
-    for record_id, reason in skipped.items():
-        insert = upsert_insert(session, SyncPending.__table__).values(
-            source=source, object=obj, record_id=record_id, reason=reason, since=now
-        )
-        session.execute(
-            insert.on_conflict_do_update(
-                index_elements=["source", "object", "record_id"], set_={"reason": reason}
-            )
-        )
+    if not skipped:
+        return
+    insert = upsert_insert(session, SyncPending.__table__)
+    rows = [
+        {"source": source, "object": obj, "record_id": record_id, "reason": reason, "since": now}
+        for record_id, reason in skipped.items()
+    ]
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["source", "object", "record_id"],
+            set_={"reason": insert.excluded.reason},
+        ),
+        rows,
+    )
 
 
 def release(session: Session, source: str, obj: str, ids: Iterable[str]) -> None:
